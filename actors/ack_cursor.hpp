@@ -1,0 +1,18 @@
+// The hand-off between a partition actor and its NATS ingress thread: the partition
+// actor publishes the highest stream sequence whose effects are in a durable checkpoint;
+// the ingress acks JetStream messages up to it and never beyond. CAF-free, lock-free.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace adclick {
+
+struct ack_cursor {
+  /// Written by the partition actor after a checkpoint is durable; read by the ingress.
+  std::atomic<std::uint64_t> durable_seq{0};
+  /// Set by the partition actor once it has loaded its position; the ingress waits for it.
+  std::atomic<bool> ready{false};
+};
+
+}  // namespace adclick

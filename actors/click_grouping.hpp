@@ -1,0 +1,33 @@
+// What a partition actor does to each ingest batch, as pure logic: skip messages it has
+// already dispatched (JetStream redeliveries, replays after a restart), count outcomes,
+// and group the remaining clicks by ad so each ad actor gets one message per batch.
+#pragma once
+
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "adclick/types.hpp"
+
+namespace adclick {
+
+struct grouped_batch {
+  /// ad_id -> its clicks, in stream order. Cleared and reused between batches.
+  std::unordered_map<std::uint64_t, std::vector<click>> by_ad;
+  /// Outcomes of this batch's new messages (counted clicks plus decoder rejections).
+  outcome_counters outcomes;
+  /// Messages skipped because their sequence was at or below the dispatched position.
+  std::uint64_t skipped_messages = 0;
+  /// Messages taken.
+  std::uint64_t new_messages = 0;
+  /// Highest stream sequence seen (taken or skipped).
+  std::uint64_t last_seq = 0;
+};
+
+/// Groups `batch` into `out` (which is cleared first). Messages with stream_seq <=
+/// `dispatched_seq` were handled before and are skipped. Returns the new dispatched
+/// sequence: the highest sequence taken, or `dispatched_seq` if none was.
+std::uint64_t group_by_ad(const ingest_batch& batch, std::uint64_t dispatched_seq,
+                          grouped_batch& out);
+
+}  // namespace adclick

@@ -1,0 +1,149 @@
+#include <caf/all.hpp>
+
+#include "partition_actor.hpp"
+
+#include "ad_actor.hpp"
+#include "adclick/errc.hpp"
+#include "adclick/log.hpp"
+#include "adclick/type_ids.hpp"
+#include "store.hpp"
+
+namespace adclick {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<partition_state>*;
+
+void start_checkpoint(self_ptr self);
+
+void fail(self_ptr self, const caf::error& err, const char* what) {
+  log_error(what).kv("partition", self->state.cfg.partition).kv("error", describe(err));
+  self->quit(err);
+}
+
+void commit_checkpoint(self_ptr self) {
+  auto& st = self->state;
+  const auto seq = st.building.stream_seq;
+  self->request(st.cfg.writer, caf::infinite, std::move(st.building))
+    .then(
+      [=]() {
+        auto& st = self->state;
+        st.durable_seq = seq;
+        st.cfg.cursor->durable_seq.store(seq, std::memory_order_release);
+        ++st.checkpoints;
+        st.checkpointing = false;
+        if (st.pending_messages >= st.cfg.checkpoint_max_pending) start_checkpoint(self);
+      },
+      [=](caf::error& err) {
+        // Nothing is acked; the counts stay in memory and go into the next attempt.
+        auto& st = self->state;
+        log_error("checkpoint_failed").kv("partition", st.cfg.partition).kv("error", describe(err));
+        st.carried = std::move(st.building.ads);
+        st.checkpointing = false;
+      });
+}
+
+void start_checkpoint(self_ptr self) {
+  auto& st = self->state;
+  if (st.checkpointing) return;
+  if (st.dispatched_seq == st.durable_seq && st.changed_ads.empty() && st.carried.empty()) return;
+  st.checkpointing = true;
+  st.building = checkpoint{};
+  st.building.partition = st.cfg.partition;
+  st.building.stream_seq = st.dispatched_seq;
+  st.building.outcomes = st.outcomes;
+  st.building.ads = std::move(st.carried);
+  st.carried.clear();
+  st.pending_messages = 0;
+  st.awaiting_flushes = st.changed_ads.size();
+  for (auto ad_id : st.changed_ads) {
+    auto& ref = st.ads[ad_id];
+    ref.changed = false;
+    self->request(ref.handle, caf::infinite, flush_atom_v)
+      .then(
+        [=](ad_delta& delta) {
+          auto& st = self->state;
+          if (!delta.minutes.empty()) st.building.ads.push_back(std::move(delta));
+          if (--st.awaiting_flushes == 0) commit_checkpoint(self);
+        },
+        [=](caf::error& err) { fail(self, err, "flush_failed"); });
+  }
+  st.changed_ads.clear();
+  if (st.awaiting_flushes == 0) commit_checkpoint(self);
+}
+
+
+}  // namespace
+
+caf::behavior partition_actor(self_ptr self, partition_config cfg) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  auto pos = st.cfg.db->read_position(st.cfg.partition);
+  if (!pos) {
+    fail(self, pos.error(), "recovery_failed");
+    return {};
+  }
+  st.dispatched_seq = st.durable_seq = pos->stream_seq;
+  st.outcomes = pos->outcomes;
+  st.recovered = true;
+  st.cfg.cursor->durable_seq.store(st.durable_seq, std::memory_order_release);
+  st.cfg.cursor->ready.store(true, std::memory_order_release);
+  log_info("partition_recovered")
+    .kv("partition", st.cfg.partition)
+    .kv("stream_seq", st.durable_seq)
+    .kv("counted", st.outcomes[outcome::counted]);
+
+  // Ad actors are linked: an ad that fails (it could not read its stored base) takes the
+  // partition down with it, and a partition that stops takes its ads along.
+  self->delayed_send(self, st.cfg.checkpoint_interval, tick_atom_v);
+
+  return {
+    [=](const ingest_batch& batch) {
+      auto& st = self->state;
+      st.dispatched_seq = group_by_ad(batch, st.dispatched_seq, st.scratch);
+      st.outcomes += st.scratch.outcomes;
+      st.pending_messages += st.scratch.new_messages;
+      for (auto& [ad_id, clicks] : st.scratch.by_ad) {
+        auto& ref = st.ads[ad_id];
+        if (!ref.handle) ref.handle = self->spawn<caf::linked>(ad_actor, ad_id, st.cfg.db);
+        if (!ref.changed) {
+          ref.changed = true;
+          st.changed_ads.push_back(ad_id);
+        }
+        self->send(ref.handle, ad_clicks{std::move(clicks)});
+      }
+      // A batch of only redeliveries still moves nothing; the cursor already covers it.
+      if (st.pending_messages >= st.cfg.checkpoint_max_pending) start_checkpoint(self);
+    },
+    [=](tick_atom) {
+      start_checkpoint(self);
+      self->delayed_send(self, self->state.cfg.checkpoint_interval, tick_atom_v);
+    },
+    [=](const series_query& q) -> caf::result<series> {
+      auto& st = self->state;
+      auto i = st.ads.find(q.ad_id);
+      if (i != st.ads.end()) {
+        self->delegate(i->second.handle, q);
+        return caf::delegated<series>{};
+      }
+      series out;
+      out.ad_id = q.ad_id;
+      if (auto err = st.cfg.db->scan_minutes(q.ad_id, q.from_ms, q.to_ms, out.points)) return err;
+      return out;
+    },
+    [=](status_atom) {
+      auto& st = self->state;
+      partition_status s;
+      s.partition = st.cfg.partition;
+      s.recovered = st.recovered;
+      s.dispatched_seq = st.dispatched_seq;
+      s.durable_seq = st.durable_seq;
+      s.active_ads = st.ads.size();
+      s.checkpoints = st.checkpoints;
+      s.outcomes = st.outcomes;
+      return s;
+    },
+  };
+}
+
+}  // namespace adclick

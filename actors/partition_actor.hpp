@@ -1,0 +1,75 @@
+// The partition actor: one per owned partition. It is where the exactly-once argument
+// lives (docs/ARCHITECTURE.md): it orders the stream, cuts consistent checkpoints and
+// decides when messages may be acked.
+//
+// Accepts:
+//   ingest_batch   (from its NATS ingress thread) -> no reply. Skips messages at or below
+//                  the dispatched position (redeliveries), groups clicks by ad, sends each
+//                  ad actor one ad_clicks, spawning ad actors on first click.
+//   tick_atom      (from itself, every checkpoint.interval) -> no reply. Starts a checkpoint.
+//   series_query   (from the gateway actor) -> series. Routed to the ad actor if active,
+//                  otherwise answered from the store.
+//   status_atom    (from the gateway actor) -> partition_status.
+// Checkpoint: flush_atom to every ad that changed (FIFO makes each reply the state as of
+// the dispatched position), then one checkpoint to the writer; when it is durable,
+// ack_cursor::durable_seq advances and the ingress acks up to it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/timespan.hpp>
+
+#include "ack_cursor.hpp"
+#include "adclick/types.hpp"
+#include "click_grouping.hpp"
+
+namespace adclick {
+
+class store;
+
+struct partition_config {
+  std::uint32_t partition = 0;
+  store* db = nullptr;
+  caf::actor writer;                       ///< the checkpoint_writer
+  std::shared_ptr<ack_cursor> cursor;      ///< shared with the ingress thread
+  caf::timespan checkpoint_interval = std::chrono::seconds(1);
+  std::uint32_t checkpoint_max_pending = 4096;
+};
+
+struct partition_state {
+  struct ad_ref {
+    caf::actor handle;
+    bool changed = false;  ///< received clicks since the last flush
+  };
+
+  partition_config cfg;
+  std::unordered_map<std::uint64_t, ad_ref> ads;
+  std::vector<std::uint64_t> changed_ads;
+  grouped_batch scratch;
+
+  std::uint64_t dispatched_seq = 0;   ///< highest stream sequence handed to ad actors
+  std::uint64_t durable_seq = 0;      ///< highest stream sequence in a durable checkpoint
+  outcome_counters outcomes;          ///< cumulative, as of dispatched_seq
+  std::uint64_t pending_messages = 0; ///< messages taken since the last checkpoint started
+  std::uint64_t checkpoints = 0;
+  bool recovered = false;
+
+  // The checkpoint being assembled (at most one at a time, so writes stay in order).
+  bool checkpointing = false;
+  checkpoint building;
+  std::size_t awaiting_flushes = 0;
+  /// Buckets of a checkpoint whose write failed: carried into the next one.
+  std::vector<ad_delta> carried;
+
+  static inline const char* name = "adclick.partition";
+};
+
+caf::behavior partition_actor(caf::stateful_actor<partition_state>* self, partition_config cfg);
+
+}  // namespace adclick

@@ -1,0 +1,141 @@
+#include "adclick_config.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+#include <caf/atom.hpp>
+#include <caf/config_option_adder.hpp>
+#include <caf/settings.hpp>
+
+#include "adclick/type_ids.hpp"
+
+namespace adclick {
+
+namespace {
+/// Our option groups; keys under them in the INI file must be declared options.
+const char* const our_groups[] = {"nats", "http", "storage", "partitions", "node",
+                                  "checkpoint", "ingest"};
+}  // namespace
+
+adclick_config::adclick_config() {
+  add_message_types<caf::id_block::adclick>();
+  // Two workers and the sharing policy: on this 2-core class of machine the default
+  // (4 workers, work stealing) was erratic with many actors (STACK-NOTES).
+  set("scheduler.policy", caf::atom("sharing"));
+  set("scheduler.max-threads", 2);
+  set("logger.file-verbosity", caf::atom("quiet"));
+  set("logger.console-verbosity", caf::atom("quiet"));
+
+  caf::config_option_adder{custom_options_, "nats"}
+    .add(nats_url, "url", "NATS server URL; empty with nats.embedded starts a local server")
+    .add(nats_embedded, "embedded", "start and supervise a local nats-server -js when no URL is given")
+    .add(nats_server_bin, "server-bin", "nats-server executable for the embedded server")
+    .add(nats_embedded_port, "embedded-port", "loopback port of the embedded nats-server")
+    .add(nats_prefix, "prefix", "subject prefix (default adclick)");
+  caf::config_option_adder{custom_options_, "http"}
+    .add(http_address, "address", "HOST:PORT of the HTTP API, SSE, metrics and dashboard");
+  caf::config_option_adder{custom_options_, "storage"}
+    .add(storage_dir, "dir", "data directory (LevelDB; locked by one process)")
+    .add(storage_sync, "sync", "fsync every checkpoint");
+  caf::config_option_adder{custom_options_, "partitions"}
+    .add(partitions_count, "count", "number of partitions (fixed when the stream is created)");
+  caf::config_option_adder{custom_options_, "node"}
+    .add(node_partitions, "partitions", "partitions this node owns, e.g. 0-7 (default: all)");
+  caf::config_option_adder{custom_options_, "checkpoint"}
+    .add(checkpoint_interval, "interval", "time between checkpoints")
+    .add(checkpoint_max_pending, "max-pending", "checkpoint sooner when this many messages wait");
+  caf::config_option_adder{custom_options_, "ingest"}
+    .add(ingest_fetch_batch, "fetch-batch", "JetStream messages per fetch")
+    .add(ingest_max_ack_pending, "max-ack-pending", "consumer MaxAckPending, in messages");
+}
+
+std::string adclick_config::load(int argc, char** argv) {
+  if (auto err = parse(argc, argv, "adclick.ini"))
+    return "invalid configuration: " + render(err);
+  if (cli_helptext_printed) return {};
+  return validate();
+}
+
+std::string adclick_config::validate() {
+  std::ostringstream problems;
+  for (const char* group : our_groups) {
+    auto i = content.find(group);
+    if (i == content.end() || !caf::holds_alternative<caf::settings>(i->second)) continue;
+    for (const auto& kvp : caf::get<caf::settings>(i->second)) {
+      std::string name = std::string{group} + "." + kvp.first;
+      if (custom_options_.qualified_name_lookup(name) == nullptr)
+        problems << "unknown option '" << name << "'; ";
+    }
+  }
+  if (partitions_count == 0 || partitions_count > 4096)
+    problems << "partitions.count must be 1..4096; ";
+  std::string error;
+  if (!parse_partition_set(node_partitions, partitions_count, owned_, error))
+    problems << "node.partitions: " << error << "; ";
+  if (checkpoint_interval <= caf::timespan{0})
+    problems << "checkpoint.interval must be positive; ";
+  if (ingest_fetch_batch == 0 || ingest_fetch_batch >= ingest_max_ack_pending)
+    problems << "ingest.fetch-batch must be positive and below ingest.max-ack-pending; ";
+  if (http_port() <= 0) problems << "http.address must be HOST:PORT; ";
+  auto text = problems.str();
+  if (!text.empty()) text.resize(text.size() - 2);
+  return text;
+}
+
+std::string adclick_config::http_host() const {
+  auto colon = http_address.rfind(':');
+  return colon == std::string::npos ? http_address : http_address.substr(0, colon);
+}
+
+int adclick_config::http_port() const {
+  auto colon = http_address.rfind(':');
+  if (colon == std::string::npos) return -1;
+  try {
+    int port = std::stoi(http_address.substr(colon + 1));
+    return port > 0 && port < 65536 ? port : -1;
+  } catch (...) {
+    return -1;
+  }
+}
+
+bool parse_partition_set(const std::string& text, std::uint32_t count,
+                         std::vector<std::uint32_t>& out, std::string& error) {
+  out.clear();
+  if (text.empty() || text == "all") {
+    for (std::uint32_t p = 0; p < count; ++p) out.push_back(p);
+    return true;
+  }
+  std::istringstream in{text};
+  std::string part;
+  while (std::getline(in, part, ',')) {
+    unsigned long lo = 0, hi = 0;
+    try {
+      auto dash = part.find('-');
+      std::size_t used = 0;
+      lo = std::stoul(part.substr(0, dash), &used);
+      if (used != (dash == std::string::npos ? part.size() : dash)) throw 0;
+      hi = lo;
+      if (dash != std::string::npos) {
+        hi = std::stoul(part.substr(dash + 1), &used);
+        if (used != part.size() - dash - 1) throw 0;
+      }
+    } catch (...) {
+      error = "cannot read '" + part + "' (expected N or N-M)";
+      return false;
+    }
+    if (lo > hi || hi >= count) {
+      error = "'" + part + "' is outside 0-" + std::to_string(count - 1);
+      return false;
+    }
+    for (auto p = lo; p <= hi; ++p) out.push_back(static_cast<std::uint32_t>(p));
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  if (out.empty()) {
+    error = "no partitions";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace adclick

@@ -1,0 +1,69 @@
+// The service configuration: every adclickd option, its default, and its validation.
+//
+// Options come from (lowest to highest precedence) built-in defaults, the INI file
+// (adclick.ini in the working directory, or --config-file=PATH), and command-line flags
+// of the form --group.key=value. config/adclick.example.ini lists every option.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/timespan.hpp>
+
+namespace adclick {
+
+class adclick_config : public caf::actor_system_config {
+ public:
+  adclick_config();
+
+  // [nats]
+  std::string nats_url;          ///< empty: use the embedded server (when nats_embedded)
+  bool nats_embedded = true;     ///< start and supervise a local nats-server -js
+  std::string nats_server_bin = "nats-server";
+  std::uint16_t nats_embedded_port = 4222;
+  std::string nats_prefix = "adclick";
+
+  // [http]
+  std::string http_address = "127.0.0.1:8080";
+
+  // [storage]
+  std::string storage_dir = "./data";
+  bool storage_sync = true;      ///< fsync each checkpoint (survives an OS crash, not only a process crash)
+
+  // [partitions], [node]
+  std::uint32_t partitions_count = 16;
+  std::string node_partitions;   ///< "0-7,12"; empty means all
+
+  // [checkpoint]
+  caf::timespan checkpoint_interval = std::chrono::seconds(1);
+  std::uint32_t checkpoint_max_pending = 4096;  ///< checkpoint sooner once this many messages wait for one
+
+  // [ingest]
+  std::uint32_t ingest_fetch_batch = 256;       ///< messages per JetStream fetch
+  std::uint32_t ingest_max_ack_pending = 20000; ///< consumer MaxAckPending (messages)
+
+  /// Parses argv and the INI file, then checks every option. Returns a non-empty error
+  /// text when the configuration cannot run; also fails on unknown keys in our groups,
+  /// which CAF itself silently ignores in INI files.
+  std::string load(int argc, char** argv);
+
+  /// The partitions this node owns, parsed from node_partitions.
+  const std::vector<std::uint32_t>& owned_partitions() const { return owned_; }
+
+  /// "host", port from http_address.
+  std::string http_host() const;
+  int http_port() const;
+
+ private:
+  std::string validate();
+  std::vector<std::uint32_t> owned_;
+};
+
+/// Parses "0-7,12" into a sorted list of partitions below `count`. Returns false (with
+/// `error` set) on syntax errors or out-of-range numbers. Empty text means all partitions.
+bool parse_partition_set(const std::string& text, std::uint32_t count,
+                         std::vector<std::uint32_t>& out, std::string& error);
+
+}  // namespace adclick

@@ -1,0 +1,63 @@
+// The NATS ingress of one partition: a plain thread (NATS I/O blocks, so it never runs on
+// a CAF worker) that fetches from the partition's durable pull consumer, decodes each
+// ClickBatch into plain clicks, sends one ingest_batch per fetch to the partition actor,
+// and acks what the partition's ack_cursor says is durable.
+//
+// Acks: unacked messages are kept in delivery order and only the last message of the
+// longest durable prefix is acked (AckAll). That never acks a message whose checkpoint is
+// not durable, whether the server reads AckAll by delivery or by stream sequence.
+// Flow control: at most max_in_flight messages are fetched and not yet acked.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <caf/actor.hpp>
+
+#include "ack_cursor.hpp"
+
+namespace adclick {
+
+class nats_connection;
+
+struct ingress_config {
+  std::uint32_t partition = 0;
+  std::string stream;
+  std::string durable;          ///< consumer name
+  std::string filter_subject;   ///< <prefix>.clicks.<partition>
+  int fetch_batch = 256;
+  std::int64_t max_ack_pending = 20000;
+};
+
+class nats_ingress {
+ public:
+  nats_ingress(nats_connection& nc, caf::actor partition, std::shared_ptr<ack_cursor> cursor,
+               ingress_config cfg);
+  ~nats_ingress();  ///< stops and joins
+
+  void start();
+  void stop();
+
+  std::uint64_t messages_fetched() const { return fetched_.load(std::memory_order_relaxed); }
+  std::uint64_t messages_acked() const { return acked_.load(std::memory_order_relaxed); }
+  bool running() const { return running_.load(std::memory_order_relaxed); }
+  std::uint32_t partition() const { return cfg_.partition; }
+
+ private:
+  void run();
+
+  nats_connection& nc_;
+  caf::actor partition_;
+  std::shared_ptr<ack_cursor> cursor_;
+  ingress_config cfg_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> running_{false};
+  std::atomic<std::uint64_t> fetched_{0};
+  std::atomic<std::uint64_t> acked_{0};
+};
+
+}  // namespace adclick

@@ -1,0 +1,185 @@
+// Plain value types of the adclick domain: what a click is inside the process, and every
+// struct that travels between actors. No CAF and no protobuf here: this header is included
+// by pure logic and tests. Each struct has a CAF 0.17-style inspect() so that CAF can
+// carry it in a message (see type_ids.hpp).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace adclick {
+
+/// Size of a click id in bytes. Ids are compared in full (DESIGN 3.1).
+constexpr std::size_t click_id_size = 16;
+using click_id = std::array<std::uint8_t, click_id_size>;
+
+/// One click after decoding and validation.
+struct click {
+  click_id id{};
+  std::uint64_t ad_id = 0;
+  std::uint64_t campaign_id = 0;
+  std::uint64_t advertiser_id = 0;
+  std::int64_t event_time_ms = 0;
+  std::uint32_t key_id = 0;
+};
+
+/// Where a click (or an undecodable message) ends. Every arrival ends in exactly one.
+enum class outcome : std::uint8_t {
+  counted,
+  duplicate,
+  late_amended,
+  rejected_malformed,  ///< the bytes are not a ClickBatch, or a field is missing
+  rejected_bad_id,     ///< click_id is not exactly 16 bytes
+  rejected_future,
+  rejected_too_old,
+  rejected_signature,
+};
+constexpr std::size_t outcome_count = 8;
+const char* to_string(outcome x);
+
+/// Outcome counters; they add up to what arrived.
+struct outcome_counters {
+  std::array<std::uint64_t, outcome_count> by_outcome{};
+  std::uint64_t& operator[](outcome x) { return by_outcome[static_cast<std::size_t>(x)]; }
+  std::uint64_t operator[](outcome x) const { return by_outcome[static_cast<std::size_t>(x)]; }
+  std::uint64_t total() const;
+  outcome_counters& operator+=(const outcome_counters& other);
+};
+
+enum class granularity : std::uint8_t { minute, hour, day };
+const char* to_string(granularity x);
+bool from_string(const std::string& text, granularity& out);
+
+enum class bucket_state : std::uint8_t { open, final, amended };
+const char* to_string(bucket_state x);
+
+/// One JetStream message as the ingress saw it: its clicks are
+/// `ingest_batch::clicks[first_click, first_click + click_count)`.
+struct fetched_message {
+  std::uint64_t stream_seq = 0;
+  std::uint32_t first_click = 0;
+  std::uint32_t click_count = 0;
+  /// Clicks the decoder rejected in this message (a garbage message counts as one
+  /// rejected_malformed arrival: its click count is unknowable).
+  outcome_counters rejected;
+};
+
+/// ingress -> partition actor: the decoded content of one fetch, in stream order.
+struct ingest_batch {
+  std::uint32_t partition = 0;
+  std::vector<fetched_message> messages;
+  std::vector<click> clicks;
+};
+
+/// partition actor -> ad actor: the clicks of one ingest batch for that ad.
+struct ad_clicks {
+  std::vector<click> clicks;
+};
+
+/// One minute bucket's absolute value (idempotent to write).
+struct minute_count {
+  std::int64_t minute_ms = 0;
+  std::uint64_t count = 0;
+};
+
+/// ad actor -> partition actor (reply to a flush): buckets changed since the last flush.
+struct ad_delta {
+  std::uint64_t ad_id = 0;
+  std::vector<minute_count> minutes;
+};
+
+/// partition actor -> checkpoint writer: one atomic write of counts and stream position.
+struct checkpoint {
+  std::uint32_t partition = 0;
+  std::uint64_t stream_seq = 0;
+  outcome_counters outcomes;  ///< cumulative for the partition, persisted with the position
+  std::vector<ad_delta> ads;
+};
+
+/// A query for one ad's series, [from_ms, to_ms) in event time.
+struct series_query {
+  std::uint64_t ad_id = 0;
+  std::int64_t from_ms = 0;
+  std::int64_t to_ms = 0;
+  granularity gran = granularity::minute;
+};
+
+struct series_point {
+  std::int64_t start_ms = 0;
+  std::uint64_t count = 0;
+  bucket_state state = bucket_state::open;
+  std::uint32_t version = 0;
+};
+
+struct series {
+  std::uint64_t ad_id = 0;
+  std::int64_t watermark_ms = 0;
+  std::vector<series_point> points;
+};
+
+/// What a partition reports about itself (admin status, readiness, benchmarks).
+struct partition_status {
+  std::uint32_t partition = 0;
+  bool recovered = false;
+  std::uint64_t dispatched_seq = 0;  ///< last stream sequence handed to ad actors
+  std::uint64_t durable_seq = 0;     ///< last stream sequence in a durable checkpoint
+  std::uint64_t active_ads = 0;
+  std::uint64_t checkpoints = 0;
+  outcome_counters outcomes;         ///< cumulative, including what was recovered
+};
+
+// -- CAF 0.17 inspectors ------------------------------------------------------------------
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, outcome_counters& x) {
+  return f(x.by_outcome);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, click& x) {
+  return f(x.id, x.ad_id, x.campaign_id, x.advertiser_id, x.event_time_ms, x.key_id);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fetched_message& x) {
+  return f(x.stream_seq, x.first_click, x.click_count, x.rejected);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ingest_batch& x) {
+  return f(x.partition, x.messages, x.clicks);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ad_clicks& x) {
+  return f(x.clicks);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, minute_count& x) {
+  return f(x.minute_ms, x.count);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ad_delta& x) {
+  return f(x.ad_id, x.minutes);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, checkpoint& x) {
+  return f(x.partition, x.stream_seq, x.outcomes, x.ads);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, series_query& x) {
+  return f(x.ad_id, x.from_ms, x.to_ms, x.gran);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, series_point& x) {
+  return f(x.start_ms, x.count, x.state, x.version);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, series& x) {
+  return f(x.ad_id, x.watermark_ms, x.points);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, partition_status& x) {
+  return f(x.partition, x.recovered, x.dispatched_seq, x.durable_seq, x.active_ads,
+           x.checkpoints, x.outcomes);
+}
+
+}  // namespace adclick

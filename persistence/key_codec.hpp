@@ -1,0 +1,56 @@
+// The byte layout of every LevelDB key and value (persistence/FORMAT.md is its prose twin).
+// Pure functions, no LevelDB: keys are built so that one ad's buckets of one granularity
+// are contiguous and ordered by time, so every query is one range scan.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "adclick/types.hpp"
+
+namespace adclick::keys {
+
+/// Bumped on any incompatible change of this file; stored under meta_key().
+constexpr std::uint32_t format_version = 1;
+
+/// Where a partition's consumer stands and what it has seen, as of its last checkpoint.
+struct position {
+  std::uint64_t stream_seq = 0;
+  std::int64_t watermark_ms = 0;
+  outcome_counters outcomes;
+};
+
+/// The stored value of one bucket.
+struct bucket_value {
+  std::uint64_t count = 0;
+  bucket_state state = bucket_state::open;
+  std::uint32_t version = 0;
+};
+
+/// "c" ad_id(be64) granularity('m'|'h'|'d') bucket_start(be64, sign bit flipped).
+std::string count_key(std::uint64_t ad_id, granularity g, std::int64_t bucket_start_ms);
+/// Decodes a count key; nullopt if `key` is not one.
+struct count_key_parts {
+  std::uint64_t ad_id;
+  granularity gran;
+  std::int64_t bucket_start_ms;
+};
+std::optional<count_key_parts> parse_count_key(std::string_view key);
+
+std::string encode_bucket(const bucket_value& v);
+std::optional<bucket_value> decode_bucket(std::string_view bytes);
+
+/// "p" partition(be32).
+std::string position_key(std::uint32_t partition);
+std::string encode_position(const position& p);
+std::optional<position> decode_position(std::string_view bytes);
+
+/// "meta": format_version(le32) partitions(le32).
+std::string meta_key();
+std::string encode_meta(std::uint32_t partitions);
+/// Returns false if `bytes` is not a meta value.
+bool decode_meta(std::string_view bytes, std::uint32_t& format, std::uint32_t& partitions);
+
+}  // namespace adclick::keys

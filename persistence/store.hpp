@@ -1,0 +1,58 @@
+// The durable state of adclick: counts, stream positions and metadata in one LevelDB
+// database. The only code in the project that includes LevelDB (see store.cpp).
+//
+// Thread safety: a store may be used from many threads at once (LevelDB serialises writes
+// and allows concurrent reads). Ownership: open() hands the caller the only handle; the
+// database and its directory lock are released when it is destroyed.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "adclick/types.hpp"
+#include "key_codec.hpp"
+
+namespace adclick {
+
+class store {
+ public:
+  struct options {
+    std::uint32_t partitions = 16;  ///< must match what the directory was created with
+    bool sync = true;               ///< fsync each checkpoint write
+  };
+
+  /// Opens (creating if missing) the database in `dir`. Fails with errc::storage_locked
+  /// if another process has it open, errc::format_mismatch if it was written by another
+  /// format version or partition count.
+  static caf::expected<std::unique_ptr<store>> open(const std::string& dir, const options& opts);
+
+  ~store();
+  store(const store&) = delete;
+  store& operator=(const store&) = delete;
+
+  /// Writes one checkpoint atomically: every bucket in `cp.ads` and the partition's
+  /// position (stream sequence and outcome counters). Either all of it is durable or none.
+  caf::error write(const checkpoint& cp);
+
+  /// The last checkpointed position of `partition` (all zero if it never checkpointed).
+  caf::expected<keys::position> read_position(std::uint32_t partition);
+
+  /// One minute bucket's count; zero if absent.
+  caf::expected<std::uint64_t> read_minute(std::uint64_t ad_id, std::int64_t minute_ms);
+
+  /// Appends the stored minute buckets of `ad_id` with start in [from_ms, to_ms), in order.
+  caf::error scan_minutes(std::uint64_t ad_id, std::int64_t from_ms, std::int64_t to_ms,
+                          std::vector<series_point>& out);
+
+ private:
+  struct impl;
+  explicit store(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace adclick

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package adclick needs to build, test, run and benchmark.
+# Idempotent: quiet and fast when everything is already present.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config ninja-build
+  libcaf-dev
+  libnats-dev nats-server
+  libleveldb-dev libsnappy-dev
+  libprotobuf-dev protobuf-compiler
+  catch2
+  libcpp-httplib-dev nlohmann-json3-dev
+  prometheus-cpp-dev
+  libcli11-dev
+  libssl-dev
+  curl procps python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+((${#missing[@]} == 0)) && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

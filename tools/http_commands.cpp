@@ -1,0 +1,174 @@
+// query, verify and wait: the CLI commands that read the service over HTTP.
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "adclick/time.hpp"
+#include "commands.hpp"
+#include "http_client.hpp"
+#include "truth.hpp"
+
+namespace adclick {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::optional<json> get_json(http_client& http, const std::string& path, std::string& error) {
+  auto res = http.get(path);
+  if (res.status == 0) {
+    error = "request failed: " + res.error;
+    return std::nullopt;
+  }
+  try {
+    auto body = json::parse(res.body);
+    if (res.status != 200) {
+      error = "HTTP " + std::to_string(res.status) + ": " + body.value("/error/message"_json_pointer, res.body);
+      return std::nullopt;
+    }
+    return body;
+  } catch (const std::exception& e) {
+    error = "HTTP " + std::to_string(res.status) + ", not JSON: " + res.body.substr(0, 200);
+    return std::nullopt;
+  }
+}
+
+/// Compares the service with the truth; appends one line per difference to `diffs`.
+void compare(http_client& http, const truth& t, const std::string& view, std::vector<std::string>& diffs) {
+  // One range query per ad, covering its first to last minute.
+  auto it = t.counts.begin();
+  while (it != t.counts.end()) {
+    const auto ad = it->first.first;
+    auto end = it;
+    std::int64_t last_minute = it->first.second;
+    while (end != t.counts.end() && end->first.first == ad) last_minute = (end++)->first.second;
+    std::string error;
+    auto body = get_json(http,
+                         "/v1/ads/" + std::to_string(ad) + "/clicks?from=" + std::to_string(it->first.second) +
+                           "&to=" + std::to_string(last_minute + minute_ms) + "&view=" + view,
+                         error);
+    if (!body) {
+      diffs.push_back("ad " + std::to_string(ad) + ": " + error);
+      it = end;
+      continue;
+    }
+    std::map<std::int64_t, std::uint64_t> got;
+    for (const auto& p : (*body)["series"]) got[p["start_ms"].get<std::int64_t>()] = p["count"].get<std::uint64_t>();
+    for (auto e = it; e != end; ++e) {
+      auto g = got.find(e->first.second);
+      std::uint64_t have = g == got.end() ? 0 : g->second;
+      if (have != e->second)
+        diffs.push_back("ad " + std::to_string(ad) + " minute " + format_time(e->first.second) + ": expected " +
+                        std::to_string(e->second) + ", got " + std::to_string(have));
+      if (g != got.end()) got.erase(g);
+    }
+    for (const auto& [minute, n] : got)
+      if (n != 0)
+        diffs.push_back("ad " + std::to_string(ad) + " minute " + format_time(minute) + ": expected 0, got " +
+                        std::to_string(n));
+    it = end;
+  }
+  std::string error;
+  auto status = get_json(http, "/v1/admin/status", error);
+  if (!status) {
+    diffs.push_back("status: " + error);
+    return;
+  }
+  for (std::size_t i = 0; i < outcome_count; ++i) {
+    auto name = to_string(static_cast<outcome>(i));
+    auto have = (*status)["outcomes"].value(name, std::uint64_t{0});
+    if (have != t.outcomes.by_outcome[i])
+      diffs.push_back(std::string{"outcome "} + name + ": expected " + std::to_string(t.outcomes.by_outcome[i]) +
+                      ", got " + std::to_string(have));
+  }
+}
+
+}  // namespace
+
+int run_query(const query_options& opts) {
+  http_client http{opts.http};
+  std::string error;
+  auto body = get_json(http,
+                       "/v1/ads/" + std::to_string(opts.ad) + "/clicks?from=" + opts.from + "&to=" + opts.to +
+                         "&granularity=" + opts.granularity + "&view=" + opts.view,
+                       error);
+  if (!body) {
+    std::fprintf(stderr, "query: %s\n", error.c_str());
+    return 1;
+  }
+  if (opts.json) {
+    std::printf("%s\n", body->dump(2).c_str());
+    return 0;
+  }
+  std::printf("ad %llu, %s, view=%s\n", static_cast<unsigned long long>(opts.ad), opts.granularity.c_str(),
+              opts.view.c_str());
+  std::printf("%-26s %12s  %-8s %s\n", "bucket start (UTC)", "count", "state", "version");
+  std::uint64_t total = 0;
+  for (const auto& p : (*body)["series"]) {
+    total += p["count"].get<std::uint64_t>();
+    std::printf("%-26s %12llu  %-8s %u\n", format_time(p["start_ms"].get<std::int64_t>()).c_str(),
+                static_cast<unsigned long long>(p["count"].get<std::uint64_t>()),
+                p["state"].get<std::string>().c_str(), p["version"].get<unsigned>());
+  }
+  std::printf("%-26s %12llu\n", "total", static_cast<unsigned long long>(total));
+  return 0;
+}
+
+int run_verify(const verify_options& opts) {
+  truth t;
+  for (const auto& file : opts.truth) {
+    std::string error;
+    auto one = truth::load(file, error);
+    if (!one) {
+      std::fprintf(stderr, "verify: %s\n", error.c_str());
+      return 2;
+    }
+    t.merge(*one);
+  }
+  http_client http{opts.http};
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(opts.wait_s);
+  for (;;) {
+    std::vector<std::string> diffs;
+    compare(http, t, opts.view, diffs);
+    if (diffs.empty()) {
+      std::printf("verify: OK: %zu (ad, minute) buckets and %llu clicks match (view=%s)\n", t.counts.size(),
+                  static_cast<unsigned long long>(t.clicks), opts.view.c_str());
+      return 0;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      std::printf("verify: %zu differences (view=%s)\n", diffs.size(), opts.view.c_str());
+      for (std::size_t i = 0; i < diffs.size() && i < 50; ++i) std::printf("  %s\n", diffs[i].c_str());
+      if (diffs.size() > 50) std::printf("  ... and %zu more\n", diffs.size() - 50);
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+int run_wait(const wait_options& opts) {
+  http_client http{opts.http};
+  const auto started = std::chrono::steady_clock::now();
+  const auto deadline = started + std::chrono::duration<double>(opts.timeout_s);
+  std::string last_error;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string error;
+    if (auto s = get_json(http, "/v1/admin/status", error)) {
+      bool settled = (*s)["arrived"].get<std::uint64_t>() >= opts.arrived;
+      for (const auto& p : (*s)["partitions"])
+        settled = settled && p["durable_seq"] == p["dispatched_seq"] && p["acked_messages"] == p["fetched_messages"];
+      if (settled) {
+        std::printf("%.3f\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        return 0;
+      }
+    } else {
+      last_error = error;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::fprintf(stderr, "wait: timed out %s\n", last_error.c_str());
+  return 1;
+}
+
+}  // namespace adclick

@@ -1,0 +1,103 @@
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "adclick/click_codec.hpp"
+#include "adclick/errc.hpp"
+#include "adclick/time.hpp"
+#include "click_generator.hpp"
+#include "commands.hpp"
+#include "nats_client.hpp"
+#include "truth.hpp"
+
+namespace adclick {
+
+int run_load(const load_options& opts) {
+  using clock = std::chrono::steady_clock;
+  auto nc = nats_connection::connect(opts.nats, "adclick-load");
+  if (!nc) {
+    std::fprintf(stderr, "load: %s\n", describe(nc.error()).c_str());
+    return 1;
+  }
+  generator_options go;
+  go.ads = opts.ads;
+  go.zipf = opts.zipf;
+  go.seed = opts.seed;
+  go.start_ms = opts.start_ms != 0 ? opts.start_ms : now_ms();
+  go.event_rate = opts.event_rate;
+  click_generator gen{go};
+
+  truth t;
+  t.seed = opts.seed;
+  std::vector<std::vector<click>> buffers(opts.partitions);
+  std::vector<std::uint64_t> batch_no(opts.partitions, 0);
+  const std::uint32_t batch = std::max<std::uint32_t>(1, opts.batch);
+  char run_tag[40];
+  std::snprintf(run_tag, sizeof run_tag, "%llx-%llx", static_cast<unsigned long long>(opts.seed),
+                static_cast<unsigned long long>(go.start_ms));
+
+  auto publish = [&](std::uint32_t p) -> bool {
+    auto& buf = buffers[p];
+    if (buf.empty()) return true;
+    auto bytes = encode_click_batch(buf.data(), buf.size());
+    auto id = std::string{run_tag} + "-" + std::to_string(p) + "-" + std::to_string(batch_no[p]++);
+    if (auto err = (*nc)->publish_async(opts.prefix + ".clicks." + std::to_string(p), bytes, id)) {
+      std::fprintf(stderr, "load: %s\n", describe(err).c_str());
+      return false;
+    }
+    buf.clear();
+    return true;
+  };
+
+  const auto started = clock::now();
+  auto next_progress = started + std::chrono::seconds(1);
+  std::uint64_t last_reported = 0;
+  for (std::uint64_t i = 0; i < opts.clicks; ++i) {
+    click c = gen.next();
+    t.add(c.ad_id, minute_of(c.event_time_ms));
+    auto p = partition_of(c.ad_id, opts.partitions);
+    buffers[p].push_back(c);
+    if (buffers[p].size() >= batch && !publish(p)) return 1;
+    if (opts.rate > 0) {
+      auto due = started + std::chrono::duration_cast<clock::duration>(
+                             std::chrono::duration<double>((i + 1) / opts.rate));
+      if (due > clock::now()) std::this_thread::sleep_until(due);
+    }
+    if ((i & 1023) == 0 && clock::now() >= next_progress) {
+      if (!opts.quiet)
+        std::fprintf(stderr, "load: %llu/%llu clicks, %llu/s\n", static_cast<unsigned long long>(i),
+                     static_cast<unsigned long long>(opts.clicks),
+                     static_cast<unsigned long long>(i - last_reported));
+      last_reported = i;
+      next_progress += std::chrono::seconds(1);
+    }
+  }
+  for (std::uint32_t p = 0; p < opts.partitions; ++p)
+    if (!publish(p)) return 1;
+  if (auto err = (*nc)->publish_async_complete(60000)) {
+    std::fprintf(stderr, "load: %s\n", describe(err).c_str());
+    return 1;
+  }
+  const double secs = std::chrono::duration<double>(clock::now() - started).count();
+  if (auto failed = (*nc)->publish_async_failures(); failed != 0) {
+    std::fprintf(stderr, "load: %llu publishes failed; the truth would be wrong\n",
+                 static_cast<unsigned long long>(failed));
+    return 1;
+  }
+  t.clicks = opts.clicks;
+  t.outcomes[outcome::counted] = opts.clicks;
+  if (!opts.truth.empty()) {
+    std::string error;
+    if (!t.save(opts.truth, error)) {
+      std::fprintf(stderr, "load: %s\n", error.c_str());
+      return 1;
+    }
+  }
+  if (!opts.quiet)
+    std::fprintf(stderr, "load: published %llu clicks in %.2f s (%.0f clicks/s), %zu (ad, minute) buckets\n",
+                 static_cast<unsigned long long>(opts.clicks), secs, opts.clicks / std::max(secs, 1e-9),
+                 t.counts.size());
+  return 0;
+}
+
+}  // namespace adclick

@@ -1,0 +1,65 @@
+// adclick: the command-line tool (load generator, query, verify, benchmark helpers).
+#include <CLI/CLI.hpp>
+
+#include "commands.hpp"
+
+int main(int argc, char** argv) {
+  using namespace adclick;
+  CLI::App app{"adclick: load, query and verify the adclick service"};
+  app.require_subcommand(1);
+
+  load_options load;
+  auto* l = app.add_subcommand("load", "publish generated clicks to JetStream and write the ground truth");
+  l->add_option("--nats", load.nats, "NATS URL")->capture_default_str();
+  l->add_option("--prefix", load.prefix, "subject prefix")->capture_default_str();
+  l->add_option("--partitions", load.partitions, "partition count of the stream")->capture_default_str();
+  l->add_option("--clicks", load.clicks, "clicks to publish")->capture_default_str();
+  l->add_option("--ads", load.ads, "distinct ads (ids 1..N)")->capture_default_str();
+  l->add_option("--batch", load.batch, "clicks per NATS message (1 = one click per message)")->capture_default_str();
+  l->add_option("--rate", load.rate, "clicks per second, 0 = as fast as possible")->capture_default_str();
+  l->add_option("--zipf", load.zipf, "Zipf skew of ad popularity, 0 = uniform")->capture_default_str();
+  l->add_option("--seed", load.seed, "random seed")->capture_default_str();
+  l->add_option("--start-ms", load.start_ms, "event time of the first click (epoch ms), 0 = now")->capture_default_str();
+  l->add_option("--event-rate", load.event_rate, "clicks per second of event time")->capture_default_str();
+  l->add_option("--truth", load.truth, "write the ground truth to this file");
+  l->add_flag("--quiet", load.quiet, "no progress lines");
+
+  query_options query;
+  auto* q = app.add_subcommand("query", "print one ad's click series");
+  q->add_option("--http", query.http, "service URL")->capture_default_str();
+  q->add_option("--ad", query.ad, "ad id")->required();
+  q->add_option("--from", query.from, "start: RFC 3339 or epoch ms")->required();
+  q->add_option("--to", query.to, "end (exclusive): RFC 3339 or epoch ms")->required();
+  q->add_option("--granularity", query.granularity, "minute, hour or day")->capture_default_str();
+  q->add_option("--view", query.view, "live or billing")->capture_default_str();
+  q->add_flag("--json", query.json, "print the JSON response");
+
+  verify_options verify;
+  auto* v = app.add_subcommand("verify", "compare the service with ground truth; exit 1 on any difference");
+  v->add_option("--http", verify.http, "service URL")->capture_default_str();
+  v->add_option("--truth", verify.truth, "truth file(s) written by load; several are merged")->required();
+  v->add_option("--view", verify.view, "live or billing")->capture_default_str();
+  v->add_option("--wait", verify.wait_s, "retry for up to this many seconds until it matches")->capture_default_str();
+
+  wait_options wait;
+  auto* w = app.add_subcommand("wait", "wait until N clicks are accounted for, checkpointed and acked");
+  w->add_option("--http", wait.http, "service URL")->capture_default_str();
+  w->add_option("--arrived", wait.arrived, "clicks to wait for")->required();
+  w->add_option("--timeout", wait.timeout_s, "seconds")->capture_default_str();
+
+  null_consume_options null_consume;
+  auto* n = app.add_subcommand("null-consume", "benchmark: fetch, decode and ack the stream, nothing else");
+  n->add_option("--nats", null_consume.nats, "NATS URL")->capture_default_str();
+  n->add_option("--prefix", null_consume.prefix, "subject prefix")->capture_default_str();
+  n->add_option("--partitions", null_consume.partitions, "partition count")->capture_default_str();
+  n->add_option("--messages", null_consume.messages, "messages to consume")->required();
+  n->add_option("--timeout", null_consume.timeout_s, "seconds")->capture_default_str();
+
+  CLI11_PARSE(app, argc, argv);
+  if (*l) return run_load(load);
+  if (*q) return run_query(query);
+  if (*v) return run_verify(verify);
+  if (*w) return run_wait(wait);
+  if (*n) return run_null_consume(null_consume);
+  return 2;
+}

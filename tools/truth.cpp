@@ -1,0 +1,59 @@
+#include "truth.hpp"
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+namespace adclick {
+
+void truth::merge(const truth& other) {
+  clicks += other.clicks;
+  outcomes += other.outcomes;
+  for (const auto& [key, n] : other.counts) counts[key] += n;
+}
+
+bool truth::save(const std::string& path, std::string& error) const {
+  nlohmann::json j;
+  j["version"] = 1;
+  j["seed"] = seed;
+  j["clicks"] = clicks;
+  nlohmann::json oc = nlohmann::json::object();
+  for (std::size_t i = 0; i < outcome_count; ++i) oc[to_string(static_cast<outcome>(i))] = outcomes.by_outcome[i];
+  j["outcomes"] = oc;
+  auto rows = nlohmann::json::array();
+  for (const auto& [key, n] : counts) rows.push_back({key.first, key.second, n});
+  j["counts"] = std::move(rows);
+  std::ofstream out{path};
+  out << j.dump() << "\n";
+  if (!out) {
+    error = "cannot write " + path;
+    return false;
+  }
+  return true;
+}
+
+std::optional<truth> truth::load(const std::string& path, std::string& error) {
+  std::ifstream in{path};
+  if (!in) {
+    error = "cannot read " + path;
+    return std::nullopt;
+  }
+  try {
+    auto j = nlohmann::json::parse(in);
+    truth t;
+    t.seed = j.at("seed").get<std::uint64_t>();
+    t.clicks = j.at("clicks").get<std::uint64_t>();
+    for (std::size_t i = 0; i < outcome_count; ++i) {
+      auto name = to_string(static_cast<outcome>(i));
+      if (j.at("outcomes").contains(name)) t.outcomes.by_outcome[i] = j["outcomes"][name].get<std::uint64_t>();
+    }
+    for (const auto& row : j.at("counts"))
+      t.counts[{row.at(0).get<std::uint64_t>(), row.at(1).get<std::int64_t>()}] = row.at(2).get<std::uint64_t>();
+    return t;
+  } catch (const std::exception& e) {
+    error = path + ": " + e.what();
+    return std::nullopt;
+  }
+}
+
+}  // namespace adclick
