@@ -24,10 +24,13 @@ void fail(self_ptr self, const caf::error& err, const char* what) {
 void commit_checkpoint(self_ptr self) {
   auto& st = self->state;
   const auto seq = st.building.stream_seq;
-  self->request(st.cfg.writer, caf::infinite, std::move(st.building))
+  // Send a copy: the checkpoint stays here until it is durable, so that a failed write
+  // can carry its buckets into the next attempt (their changes were taken from the ads).
+  self->request(st.cfg.writer, caf::infinite, st.building)
     .then(
       [=]() {
         auto& st = self->state;
+        st.building = checkpoint{};
         st.durable_seq = seq;
         st.cfg.cursor->durable_seq.store(seq, std::memory_order_release);
         ++st.checkpoints;

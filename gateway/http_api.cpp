@@ -202,6 +202,7 @@ struct http_api::impl {
 http_api::http_api(caf::actor_system& sys, caf::actor gateway,
                    std::function<std::vector<ingest_stat>()> ingest_stats)
   : impl_(std::make_unique<impl>(sys, std::move(gateway), std::move(ingest_stats))) {
+  impl_->server.set_tcp_nodelay(true);
   impl_->routes();
 }
 

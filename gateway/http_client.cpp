@@ -8,6 +8,7 @@ struct http_client::impl {
   httplib::Client client;
   explicit impl(const std::string& base) : client(base) {
     client.set_keep_alive(true);
+    client.set_tcp_nodelay(true);  // small requests on a kept-alive connection: no Nagle delay
     client.set_connection_timeout(5);
     client.set_read_timeout(30);
   }

@@ -39,6 +39,9 @@ class nats_ingress {
   ~nats_ingress();  ///< stops and joins
 
   void start();
+  /// Asks the thread to finish its current fetch and end; returns at once.
+  void request_stop() { stop_ = true; }
+  /// request_stop() and join.
   void stop();
 
   std::uint64_t messages_fetched() const { return fetched_.load(std::memory_order_relaxed); }

@@ -196,6 +196,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
 
   // 6. Shut down in reverse: no more queries, no more fetching, a last checkpoint.
   http.stop();
+  for (auto& in : ingress) in->request_stop();  // all at once: each may be inside a fetch
   for (auto& in : ingress) in->stop();
   if (exit_code == 0) final_checkpoint(sys, gateway, partitions);
   for (const auto& p : partitions) caf::anon_send_exit(p, caf::exit_reason::user_shutdown);

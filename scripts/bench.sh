@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Benchmark v1: end-to-end clicks/s on this machine (nats-server + adclickd + load
+# generator together), against the raw limit measured in the same run.
+#
+#   1. Release build; a fresh nats-server and adclickd on free loopback ports.
+#   2. `adclick load` publishes BENCH_CLICKS clicks (default 5,000,000) at full speed in
+#      1000-click batches over 100k ads (Zipf 1.1).
+#   3. End to end = clicks / (first publish -> every click counted, checkpointed, acked),
+#      measured by `adclick wait` polling /v1/admin/status.
+#   4. The null consumer (`adclick null-consume`: fetch, decode, ack, nothing else) reads
+#      the same stream: the raw limit.
+#   5. Peak RSS of adclickd (VmHWM).
+# Writes bench/results/<date>-<name>.json with the machine description.
+#   scripts/bench.sh [name]        BENCH_CLICKS=1000000 scripts/bench.sh quick
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+name=${1:-e2e}
+clicks=${BENCH_CLICKS:-5000000}
+ads=${BENCH_ADS:-100000}
+batch=${BENCH_BATCH:-1000}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+now() { date +%s.%N; }
+
+scripts/install-deps.sh
+cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
+cmake --build build/bench -j "$(nproc)" >/dev/null
+adclickd="$root/build/bench/adclickd"
+adclick="$root/build/bench/tools/adclick"
+
+work=$(mktemp -d /tmp/adclick-bench.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]:-}"; do [ -n "$pid" ] && wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+nats_port=$(free_port)
+nats-server -js -a 127.0.0.1 -p "$nats_port" -sd "$work/nats" >"$work/nats.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do port_open "$nats_port" && break; sleep 0.1; done
+nats=nats://127.0.0.1:$nats_port
+http_port=$(free_port)
+http=http://127.0.0.1:$http_port
+"$adclickd" --nats.url="$nats" --storage.dir="$work/data" --http.address=127.0.0.1:$http_port 2>"$work/adclickd.log" &
+adclickd_pid=$!
+pids+=($adclickd_pid)
+for _ in $(seq 200); do curl -sf "$http/readyz" >/dev/null && break; sleep 0.1; done
+
+echo "bench: $clicks clicks, $ads ads, Zipf 1.1, batches of $batch" >&2
+t0=$(now)
+"$adclick" load --nats "$nats" --clicks "$clicks" --ads "$ads" --zipf 1.1 --batch "$batch" --seed 1 \
+  --quiet --event-rate 100000
+t_published=$(now)
+"$adclick" wait --http "$http" --arrived "$clicks" --timeout 1800 >/dev/null
+t1=$(now)
+rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$adclickd_pid/status")
+status=$(curl -sf "$http/v1/admin/status")
+messages=$(python3 -c 'import json,sys; print(sum(p["fetched_messages"] for p in json.load(sys.stdin)["partitions"]))' <<<"$status")
+active_ads=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["active_ads"])' <<<"$status")
+null_json=$("$adclick" null-consume --nats "$nats" --messages "$messages" --timeout 600)
+
+mkdir -p bench/results
+out="bench/results/$(date -u +%Y-%m-%d)-$name.json"
+python3 - "$out" <<PY
+import json, platform, subprocess, sys
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+mem_kb = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
+null = json.loads('''$null_json''')
+clicks, t0, tp, t1 = $clicks, $t0, $t_published, $t1
+result = {
+  "name": "$name",
+  "date_utc": subprocess.check_output(["date", "-u", "+%Y-%m-%dT%H:%M:%SZ"]).decode().strip(),
+  "git": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip(),
+  "machine": {"cpu": cpu, "cores": int(subprocess.check_output(["nproc"]).decode()), "mem_gib": round(mem_kb / 2**20, 1),
+              "kernel": platform.release(), "os": platform.freedesktop_os_release().get("PRETTY_NAME", "?")},
+  "workload": {"clicks": clicks, "ads": $ads, "zipf": 1.1, "batch": $batch, "messages": $messages},
+  "end_to_end_clicks_per_s": round(clicks / (t1 - t0)),
+  "end_to_end_seconds": round(t1 - t0, 3),
+  "publish_seconds": round(tp - t0, 3),
+  "null_consumer_clicks_per_s": null["clicks_per_s"],
+  "end_to_end_share_of_null_consumer": round(clicks / (t1 - t0) / null["clicks_per_s"], 3),
+  "adclickd_peak_rss_mib": round($rss_kb / 1024, 1),
+  "active_ads": $active_ads,
+}
+json.dump(result, open(sys.argv[1], "w"), indent=2)
+print(json.dumps(result, indent=2))
+PY
+echo "bench: wrote $out" >&2

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The adclick demo, from nothing: installs what is missing, builds, starts a local
+# nats-server (loopback, JetStream, store in a temporary directory) unless one already
+# answers on 127.0.0.1:4222, starts adclickd, drives clicks for about 10 seconds with
+# `adclick load` while printing progress, verifies the counts, prints a query result and
+# the URLs to open, then stops everything it started (on exit or Ctrl-C).
+#   scripts/demo.sh          run and clean up
+#   scripts/demo.sh --keep   leave nats-server and adclickd running (their PIDs are printed)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+keep=0
+[ "${1:-}" = "--keep" ] && keep=1
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+scripts/install-deps.sh
+echo "demo: building (Release) ..."
+cmake -S . -B build/demo -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
+cmake --build build/demo -j "$(nproc)" >/dev/null
+adclickd="$root/build/demo/adclickd"
+adclick="$root/build/demo/tools/adclick"
+
+work=$(mktemp -d /tmp/adclick-demo.XXXXXX)
+pids=()
+cleanup() {
+  if ((keep)); then
+    echo "demo: left running: PIDs ${pids[*]:-none} (stop with: kill ${pids[*]:-}); data in $work"
+    return
+  fi
+  for pid in "${pids[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]:-}"; do [ -n "$pid" ] && wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+nats_url=nats://127.0.0.1:4222
+if port_open 4222; then
+  echo "demo: using the nats-server already on 127.0.0.1:4222"
+else
+  nats_port=$(free_port)
+  nats_url=nats://127.0.0.1:$nats_port
+  nats-server -js -a 127.0.0.1 -p "$nats_port" -sd "$work/nats" >"$work/nats-server.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do port_open "$nats_port" && break; sleep 0.1; done
+  echo "demo: started nats-server on $nats_url (pid ${pids[-1]})"
+fi
+
+http_port=8080
+port_open $http_port && http_port=$(free_port)
+http=http://127.0.0.1:$http_port
+"$adclickd" --nats.url="$nats_url" --storage.dir="$work/data" --http.address=127.0.0.1:$http_port \
+  2>"$work/adclickd.log" &
+pids+=($!)
+for _ in $(seq 200); do curl -sf "$http/readyz" >/dev/null && break; sleep 0.1; done
+curl -sf "$http/readyz" >/dev/null || { echo "demo: adclickd did not start; log:"; cat "$work/adclickd.log"; exit 1; }
+echo "demo: adclickd serving on $http (pid ${pids[-1]}, log $work/adclickd.log)"
+
+echo "demo: publishing 200,000 clicks over 10 s (1,000 ads, Zipf 1.1, batches of 100) ..."
+start_ms=$(( $(date +%s) * 1000 ))
+"$adclick" load --nats "$nats_url" --clicks 200000 --rate 20000 --ads 1000 --zipf 1.1 --batch 100 \
+  --seed 42 --event-rate 20000 --truth "$work/truth.json"
+"$adclick" verify --http "$http" --truth "$work/truth.json" --wait 30
+echo
+"$adclick" query --http "$http" --ad 1 --from "$start_ms" --to $((start_ms + 120000))
+echo
+if ((keep)); then echo "Open (the service keeps running):"; else echo "These answer while it runs (scripts/demo.sh --keep leaves it up):"; fi
+cat <<TXT
+  $http/v1/ads/1/clicks?from=$start_ms&to=$((start_ms + 120000))
+  $http/v1/admin/status
+  $http/readyz
+TXT
+((keep)) || echo "demo: stopping what it started."

@@ -1,0 +1,214 @@
+// The partition and ad actors under CAF's test_coordinator (no threads, manual time) with
+// a real LevelDB store in a temporary directory.
+#include <catch2/catch.hpp>
+
+#include <caf/all.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+
+#include "adclick/errc.hpp"
+#include "adclick/time.hpp"
+#include "adclick/type_ids.hpp"
+#include "checkpoint_writer.hpp"
+#include "partition_actor.hpp"
+#include "store.hpp"
+#include "test_support.hpp"
+
+using namespace adclick;
+
+namespace {
+
+constexpr std::int64_t t0 = 1'764'300'000'000;  // a minute boundary
+
+struct test_config : caf::actor_system_config {
+  test_config() {
+    add_message_types<caf::id_block::adclick>();
+    set("scheduler.policy", caf::atom("testing"));
+    set("logger.file-verbosity", caf::atom("quiet"));
+    set("logger.console-verbosity", caf::atom("quiet"));
+  }
+};
+
+/// A writer that fails its first `failures` writes (a full disk), then writes for real.
+caf::behavior flaky_writer(caf::event_based_actor*, store* db, std::shared_ptr<int> failures) {
+  return {[=](const checkpoint& cp) -> caf::result<void> {
+    if (*failures > 0) {
+      --*failures;
+      return caf::sec::runtime_error;
+    }
+    if (auto err = db->write(cp)) return err;
+    return {};
+  }};
+}
+
+struct fixture {
+  test::temp_dir dir;
+  std::unique_ptr<store> db;
+  test_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scheduler::test_coordinator& sched = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+  std::shared_ptr<ack_cursor> cursor = std::make_shared<ack_cursor>();
+  caf::actor writer;
+  caf::actor partition;
+
+  fixture() { reopen_store(); }
+  ~fixture() {
+    stop();
+  }
+
+  void reopen_store() {
+    db.reset();
+    auto s = store::open(dir.str("db"), {16, false});
+    REQUIRE(s);
+    db = std::move(*s);
+  }
+
+  void start(caf::actor w = {}) {
+    writer = w ? w : sys.spawn(checkpoint_writer, db.get());
+    partition_config pc;
+    pc.partition = 3;
+    pc.db = db.get();
+    pc.writer = writer;
+    pc.cursor = cursor;
+    pc.checkpoint_interval = std::chrono::seconds(1);
+    pc.checkpoint_max_pending = 1000;
+    partition = sys.spawn(partition_actor, pc);
+    sched.run();
+  }
+
+  void stop() {
+    if (partition) caf::anon_send_exit(partition, caf::exit_reason::user_shutdown);
+    if (writer) caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
+    sched.run();
+    partition = writer = nullptr;
+  }
+
+  /// One message per entry: {stream_seq, {(ad, event_time), ...}}.
+  void ingest(const std::vector<std::pair<std::uint64_t, std::vector<std::pair<std::uint64_t, std::int64_t>>>>& msgs) {
+    ingest_batch b;
+    b.partition = 3;
+    for (const auto& [seq, clicks] : msgs) {
+      fetched_message m;
+      m.stream_seq = seq;
+      m.first_click = static_cast<std::uint32_t>(b.clicks.size());
+      m.click_count = static_cast<std::uint32_t>(clicks.size());
+      for (const auto& [ad, t] : clicks) {
+        click c;
+        c.ad_id = ad;
+        c.event_time_ms = t;
+        b.clicks.push_back(c);
+      }
+      b.messages.push_back(m);
+    }
+    caf::anon_send(partition, std::move(b));
+    sched.run();
+  }
+
+  void tick() {
+    sched.advance_time(std::chrono::seconds(1));
+    sched.run();
+  }
+
+  series query(std::uint64_t ad) {
+    caf::scoped_actor self{sys};
+    self->send(partition, series_query{ad, t0 - 10 * minute_ms, t0 + 10 * minute_ms, granularity::minute});
+    sched.run();
+    series out;
+    self->receive([&](series& s) { out = std::move(s); }, [&](caf::error& e) { FAIL(adclick::describe(e)); });
+    return out;
+  }
+
+  partition_status status() {
+    caf::scoped_actor self{sys};
+    self->send(partition, status_atom_v);
+    sched.run();
+    partition_status out;
+    self->receive([&](partition_status& s) { out = s; });
+    return out;
+  }
+};
+
+std::uint64_t count_at(const series& s, std::int64_t minute) {
+  for (const auto& p : s.points)
+    if (p.start_ms == minute) return p.count;
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(fixture, "nothing is acked before its checkpoint is durable", "[actor][checkpoint]") {
+  start();
+  CHECK(cursor->ready);
+  ingest({{1, {{10, t0}, {10, t0 + 1}, {11, t0 + minute_ms}}}, {2, {{10, t0 + 5}}}});
+  // Counted (the live view sees it) but not durable, so not ackable.
+  CHECK(count_at(query(10), t0) == 3);
+  CHECK(cursor->durable_seq == 0);
+  CHECK(test::must(db->read_minute(10, t0)) == 0);
+
+  tick();  // checkpoint.interval passes
+  CHECK(cursor->durable_seq == 2);
+  CHECK(test::must(db->read_minute(10, t0)) == 3);
+  CHECK(test::must(db->read_minute(11, t0 + minute_ms)) == 1);
+  auto pos = db->read_position(3);
+  REQUIRE(pos);
+  CHECK(pos->stream_seq == 2);
+  CHECK(pos->outcomes[outcome::counted] == 4);
+}
+
+TEST_CASE_METHOD(fixture, "redelivered messages are not counted twice", "[actor][exactly-once]") {
+  start();
+  ingest({{1, {{10, t0}}}, {2, {{10, t0}}}});
+  ingest({{2, {{10, t0}}}, {3, {{10, t0}}}});  // 2 is a redelivery
+  CHECK(count_at(query(10), t0) == 3);
+  CHECK(status().outcomes[outcome::counted] == 3);
+  CHECK(status().dispatched_seq == 3);
+}
+
+TEST_CASE_METHOD(fixture, "a restarted partition resumes from its checkpoint and skips what it holds",
+                 "[actor][recovery]") {
+  start();
+  ingest({{1, {{10, t0}, {10, t0}}}, {2, {{12, t0}}}});
+  tick();
+  REQUIRE(cursor->durable_seq == 2);
+  ingest({{3, {{10, t0}}}});  // counted in memory, never checkpointed: lost with the crash
+  stop();
+  reopen_store();
+
+  cursor = std::make_shared<ack_cursor>();
+  start();
+  CHECK(cursor->durable_seq == 2);
+  CHECK(status().outcomes[outcome::counted] == 3);
+  // Served from the store before any ad actor exists again.
+  CHECK(count_at(query(10), t0) == 2);
+  // JetStream redelivers 2 (already durable) and 3 (not): only 3 counts, on the stored base.
+  ingest({{2, {{12, t0}}}, {3, {{10, t0}}}});
+  CHECK(count_at(query(10), t0) == 3);
+  CHECK(count_at(query(12), t0) == 1);
+  tick();
+  CHECK(cursor->durable_seq == 3);
+  CHECK(test::must(db->read_minute(10, t0)) == 3);
+}
+
+TEST_CASE_METHOD(fixture, "a failed checkpoint acks nothing and its counts go into the next one",
+                 "[actor][checkpoint]") {
+  auto failures = std::make_shared<int>(1);
+  start(sys.spawn(flaky_writer, db.get(), failures));
+  ingest({{1, {{10, t0}}}});
+  tick();  // the write fails
+  CHECK(cursor->durable_seq == 0);
+  CHECK(status().checkpoints == 0);
+  CHECK(test::must(db->read_minute(10, t0)) == 0);
+
+  ingest({{2, {{11, t0}}}});  // ad 10 does not change again
+  tick();                     // the write succeeds
+  CHECK(cursor->durable_seq == 2);
+  CHECK(test::must(db->read_minute(10, t0)) == 1);  // carried over from the failed attempt
+  CHECK(test::must(db->read_minute(11, t0)) == 1);
+}
+
+TEST_CASE_METHOD(fixture, "a checkpoint starts early when enough messages are pending", "[actor][checkpoint]") {
+  start();
+  std::vector<std::pair<std::uint64_t, std::vector<std::pair<std::uint64_t, std::int64_t>>>> msgs;
+  for (std::uint64_t seq = 1; seq <= 1000; ++seq) msgs.push_back({seq, {{seq % 7, t0}}});
+  ingest(msgs);  // 1000 = checkpoint.max_pending, no timer needed
+  CHECK(cursor->durable_seq == 1000);
+}

@@ -1,0 +1,242 @@
+// End to end: a real nats-server on a free loopback port, the built adclickd, and the
+// built adclick CLI publishing clicks and verifying every (ad, minute) count over HTTP.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <fstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "adclick/time.hpp"
+#include "http_client.hpp"
+#include "nats_client.hpp"
+#include "test_support.hpp"
+
+using namespace adclick;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::int64_t t0 = 1'764'300'000'000;
+
+/// adclickd on its own data directory and HTTP port, logging to a file.
+class service {
+ public:
+  service(const test::nats_server& nats, const test::temp_dir& dir)
+    : nats_url_(nats.url()), dir_(dir), port_(free_loopback_port()) {}
+
+  std::string http() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string log_path() const { return dir_.str("adclickd.log"); }
+
+  void start() {
+    proc_ = subprocess{{test::adclickd_bin(), "--nats.url=" + nats_url_, "--storage.dir=" + dir_.str("data"),
+                        "--http.address=127.0.0.1:" + std::to_string(port_), "--checkpoint.interval=200ms"},
+                       log_path()};
+    REQUIRE(proc_.started());
+    http_client client{http()};
+    for (auto deadline = std::chrono::steady_clock::now() + 30s; std::chrono::steady_clock::now() < deadline;) {
+      if (client.get("/readyz").status == 200) return;
+      REQUIRE(proc_.running());
+      std::this_thread::sleep_for(50ms);
+    }
+    FAIL("adclickd did not become ready; see " << log_path());
+  }
+
+  /// Stops with `sig`; returns the exit code.
+  int stop(int sig) {
+    proc_.signal(sig);
+    REQUIRE(proc_.wait(30s));
+    return proc_.exit_code();
+  }
+
+  subprocess& process() { return proc_; }
+
+ private:
+  std::string nats_url_;
+  const test::temp_dir& dir_;
+  int port_;
+  subprocess proc_;
+};
+
+int load(const test::nats_server& nats, const std::string& truth, std::vector<std::string> extra) {
+  std::vector<std::string> argv{test::adclick_bin(), "load", "--nats", nats.url(), "--truth", truth,
+                                "--start-ms", std::to_string(t0), "--quiet"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  std::string out;
+  int rc = test::run(argv, out);
+  INFO(out);
+  CHECK(rc == 0);
+  return rc;
+}
+
+int verify(const service& svc, const std::vector<std::string>& truths, std::string& out) {
+  std::vector<std::string> argv{test::adclick_bin(), "verify", "--http", svc.http(), "--wait", "30"};
+  for (const auto& t : truths) {
+    argv.push_back("--truth");
+    argv.push_back(t);
+  }
+  return test::run(argv, out);
+}
+
+}  // namespace
+
+TEST_CASE("counts are exact over HTTP, survive restarts and crashes, and catch up after downtime", "[e2e]") {
+  test::nats_server nats;
+  REQUIRE(nats.ready());
+  test::temp_dir dir;
+  service svc{nats, dir};
+  svc.start();
+
+  // Both batch shapes: one click per message, and many clicks per message.
+  const auto single = dir.str("single.json"), batched = dir.str("batched.json"), offline = dir.str("offline.json");
+  REQUIRE(load(nats, single, {"--clicks", "2000", "--ads", "40", "--batch", "1", "--seed", "1"}) == 0);
+  REQUIRE(load(nats, batched, {"--clicks", "60000", "--ads", "500", "--batch", "250", "--zipf", "1.1", "--seed",
+                               "2", "--event-rate", "500"}) == 0);
+  std::string out;
+  CHECK(verify(svc, {single, batched}, out) == 0);
+  INFO(out);
+  CHECK(out.find("verify: OK") != std::string::npos);
+
+  // A clean stop and start: the counts are the stored ones, unchanged.
+  CHECK(svc.stop(SIGTERM) == 0);
+  svc.start();
+  CHECK(verify(svc, {single, batched}, out) == 0);
+
+  // Clicks published while the service is down are counted when it returns.
+  CHECK(svc.stop(SIGTERM) == 0);
+  REQUIRE(load(nats, offline, {"--clicks", "20000", "--ads", "300", "--batch", "100", "--seed", "3"}) == 0);
+  svc.start();
+  CHECK(verify(svc, {single, batched, offline}, out) == 0);
+  INFO(out);
+
+  // kill -9: whatever was not checkpointed is redelivered from the stored position, once.
+  svc.stop(SIGKILL);
+  svc.start();
+  CHECK(verify(svc, {single, batched, offline}, out) == 0);
+
+  // A wrong query is a JSON 400, not a crash.
+  http_client client{svc.http()};
+  auto bad = client.get("/v1/ads/abc/clicks?from=0&to=60000");
+  CHECK(bad.status == 400);
+  CHECK(nlohmann::json::parse(bad.body)["error"]["code"] == "bad_parameter");
+  CHECK(client.get("/v1/ads/1/clicks?from=yesterday&to=60000").status == 400);
+  CHECK(client.get("/v1/ads/1/clicks?from=60000&to=0").status == 400);
+  CHECK(client.get("/v1/nothing").status == 404);
+  CHECK(svc.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("garbage on the clicks subjects is counted, logged and acked without blocking the partition", "[e2e]") {
+  test::nats_server nats;
+  REQUIRE(nats.ready());
+  test::temp_dir dir;
+  service svc{nats, dir};
+  svc.start();
+
+  // Garbage first, on partitions 3 and 5, then valid clicks on every partition.
+  auto nc = nats_connection::connect(nats.url(), "garbage");
+  REQUIRE(nc);
+  const int garbage = 25;
+  for (int i = 0; i < garbage; ++i)
+    REQUIRE_FALSE((*nc)->publish_async(i % 2 ? "adclick.clicks.3" : "adclick.clicks.5",
+                                       std::string(1 + i, static_cast<char>(0xff)), "garbage-" + std::to_string(i)));
+  REQUIRE_FALSE((*nc)->publish_async_complete(5000));
+  const auto clicks = dir.str("clicks.json");
+  REQUIRE(load(nats, clicks, {"--clicks", "5000", "--ads", "64", "--batch", "50", "--seed", "4"}) == 0);
+
+  // The expected outcomes include the garbage: write it as a second truth file.
+  const auto garbage_truth = dir.str("garbage.json");
+  std::ofstream{garbage_truth} << nlohmann::json{{"version", 1},  {"seed", 0}, {"clicks", garbage},
+                                                 {"outcomes", {{"malformed", garbage}}}, {"counts", nlohmann::json::array()}}
+                                    .dump();
+  std::string out;
+  CHECK(verify(svc, {clicks, garbage_truth}, out) == 0);
+  INFO(out);
+
+  // Everything, garbage included, gets checkpointed and acked.
+  std::string waited;
+  CHECK(test::run({test::adclick_bin(), "wait", "--http", svc.http(), "--arrived", std::to_string(5000 + garbage),
+                   "--timeout", "30"},
+                  waited) == 0);
+  CHECK(svc.process().running());
+  CHECK(svc.stop(SIGTERM) == 0);
+  std::ifstream log{svc.log_path()};
+  std::string text{std::istreambuf_iterator<char>{log}, {}};
+  CHECK(text.find("\"event\":\"clicks_rejected\"") != std::string::npos);
+}
+
+TEST_CASE("a second adclickd on the same data directory exits with a clear error", "[e2e]") {
+  test::nats_server nats;
+  REQUIRE(nats.ready());
+  test::temp_dir dir;
+  service first{nats, dir};
+  first.start();
+  std::string out;
+  int rc = test::run({test::adclickd_bin(), "--nats.url=" + nats.url(), "--storage.dir=" + dir.str("data"),
+                      "--http.address=127.0.0.1:" + std::to_string(free_loopback_port())},
+                     out, 30s);
+  CHECK(rc == 1);
+  CHECK(out.find("in use by another process") != std::string::npos);
+  CHECK(first.stop(SIGTERM) == 0);
+}
+
+namespace {
+/// PIDs of the direct children of `pid`.
+std::vector<pid_t> children_of(pid_t pid) {
+  std::vector<pid_t> out;
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children"};
+  for (pid_t child; in >> child;) out.push_back(child);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("with no NATS URL, adclickd runs and supervises its own nats-server", "[e2e]") {
+  test::temp_dir dir;
+  const int nats_port = free_loopback_port(), http_port = free_loopback_port();
+  const auto http = "http://127.0.0.1:" + std::to_string(http_port);
+  const auto nats_url = "nats://127.0.0.1:" + std::to_string(nats_port);
+  subprocess svc{{test::adclickd_bin(), "--storage.dir=" + dir.str("data"),
+                  "--nats.embedded-port=" + std::to_string(nats_port), "--http.address=127.0.0.1:" + std::to_string(http_port),
+                  "--checkpoint.interval=200ms"},
+                 dir.str("adclickd.log")};
+  http_client client{http};
+  auto wait_ready = [&] {
+    for (auto deadline = std::chrono::steady_clock::now() + 30s; std::chrono::steady_clock::now() < deadline;) {
+      if (client.get("/readyz").status == 200) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  };
+  REQUIRE(wait_ready());
+  auto kids = children_of(svc.pid());
+  REQUIRE(kids.size() == 1);  // the embedded nats-server
+
+  std::string out;
+  const auto first = dir.str("first.json"), second = dir.str("second.json");
+  REQUIRE(test::run({test::adclick_bin(), "load", "--nats", nats_url, "--clicks", "5000", "--ads", "50", "--seed", "5",
+                     "--start-ms", std::to_string(t0), "--truth", first, "--quiet"},
+                    out) == 0);
+  CHECK(test::run({test::adclick_bin(), "verify", "--http", http, "--truth", first, "--wait", "30"}, out) == 0);
+
+  // The server dies: adclickd starts a new one on the same store, and ingestion goes on.
+  ::kill(kids[0], SIGKILL);
+  std::vector<pid_t> after;
+  for (auto deadline = std::chrono::steady_clock::now() + 20s; std::chrono::steady_clock::now() < deadline;) {
+    after = children_of(svc.pid());
+    if (after.size() == 1 && after[0] != kids[0] && wait_for_port(nats_port, 100ms)) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  REQUIRE(after.size() == 1);
+  CHECK(after[0] != kids[0]);
+  REQUIRE(test::run({test::adclick_bin(), "load", "--nats", nats_url, "--clicks", "5000", "--ads", "50", "--seed", "6",
+                     "--start-ms", std::to_string(t0), "--truth", second, "--quiet"},
+                    out) == 0);
+  CHECK(test::run({test::adclick_bin(), "verify", "--http", http, "--truth", first, "--truth", second, "--wait", "30"},
+                  out) == 0);
+  INFO(out);
+
+  // Stopping adclickd stops its nats-server too.
+  CHECK(svc.stop() == 0);
+  CHECK(::kill(after[0], 0) != 0);
+}

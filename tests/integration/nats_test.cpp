@@ -1,0 +1,90 @@
+// The NATS wrapper against a real nats-server on a free loopback port.
+#include <catch2/catch.hpp>
+
+#include "adclick/errc.hpp"
+#include "nats_client.hpp"
+#include "test_support.hpp"
+
+using namespace adclick;
+
+namespace {
+stream_spec spec_for(std::uint32_t partitions) {
+  stream_spec s;
+  s.subjects = "adclick.clicks.*";
+  s.partitions = partitions;
+  return s;
+}
+}  // namespace
+
+TEST_CASE("the stream is created once and a partition mismatch is a clear error", "[nats]") {
+  test::nats_server server;
+  REQUIRE(server.ready());
+  auto nc = nats_connection::connect(server.url(), "test");
+  REQUIRE(nc);
+  REQUIRE_FALSE((*nc)->ensure_stream(spec_for(16)));
+  REQUIRE_FALSE((*nc)->ensure_stream(spec_for(16)));  // idempotent
+  auto err = (*nc)->ensure_stream(spec_for(8));
+  REQUIRE(err);
+  CHECK(err.code() == static_cast<std::uint8_t>(errc::format_mismatch));
+  CHECK(describe(err).find("partitions=16") != std::string::npos);
+}
+
+TEST_CASE("publish, fetch from a start sequence, and ack", "[nats]") {
+  test::nats_server server;
+  REQUIRE(server.ready());
+  auto nc = nats_connection::connect(server.url(), "test");
+  REQUIRE(nc);
+  REQUIRE_FALSE((*nc)->ensure_stream(spec_for(4)));
+  for (int i = 0; i < 10; ++i)
+    REQUIRE_FALSE((*nc)->publish_async("adclick.clicks." + std::to_string(i % 2), "m" + std::to_string(i),
+                                       "id-" + std::to_string(i)));
+  // Same Nats-Msg-Id again: JetStream's duplicate window drops it.
+  REQUIRE_FALSE((*nc)->publish_async("adclick.clicks.0", "m0", "id-0"));
+  REQUIRE_FALSE((*nc)->publish_async_complete(5000));
+  CHECK((*nc)->publish_async_failures() == 0);
+
+  consumer_spec cs;
+  cs.stream = "ADCLICK_CLICKS";
+  cs.durable = "test-p0";
+  cs.filter_subject = "adclick.clicks.0";
+  cs.start_seq = 4;  // skip stream sequences 1..3
+  auto sub = (*nc)->pull_subscribe(cs);
+  REQUIRE(sub);
+  std::vector<std::uint64_t> seqs;
+  std::vector<std::string> data;
+  std::string last_reply;
+  auto got = (*sub)->fetch(100, 1000, [&](const pull_subscription::message& m) {
+    seqs.push_back(m.stream_seq);
+    data.emplace_back(m.data);
+    last_reply.assign(m.reply);
+  });
+  REQUIRE(got);
+  // Partition 0 got i = 0,2,4,6,8 at stream sequences 1,3,5,7,9; from 4 on: 5,7,9.
+  CHECK(seqs == std::vector<std::uint64_t>{5, 7, 9});
+  CHECK(data == std::vector<std::string>{"m4", "m6", "m8"});
+  REQUIRE_FALSE((*sub)->ack(last_reply));
+  REQUIRE_FALSE((*nc)->flush(2000));
+
+  // AckAll: acking the last acks all three.
+  consumer_state st;
+  for (int i = 0; i < 50; ++i) {
+    auto info = (*nc)->consumer_info("ADCLICK_CLICKS", "test-p0");
+    REQUIRE(info);
+    st = *info;
+    if (st.num_ack_pending == 0) break;
+  }
+  CHECK(st.num_ack_pending == 0);
+  CHECK(st.num_pending == 0);
+  CHECK(st.ack_floor_stream_seq == 9);
+
+  // A timeout with nothing to fetch is not an error.
+  auto none = (*sub)->fetch(10, 100, [](const pull_subscription::message&) {});
+  REQUIRE(none);
+  CHECK(*none == 0);
+}
+
+TEST_CASE("connecting to nothing fails with a NATS error", "[nats]") {
+  auto nc = nats_connection::connect("nats://127.0.0.1:" + std::to_string(free_loopback_port()), "test");
+  REQUIRE_FALSE(nc);
+  CHECK(nc.error().code() == static_cast<std::uint8_t>(errc::nats));
+}

@@ -1,0 +1,73 @@
+// The LevelDB store, for real, in a temporary directory.
+#include <catch2/catch.hpp>
+
+#include "adclick/errc.hpp"
+#include "store.hpp"
+#include "test_support.hpp"
+
+using namespace adclick;
+
+namespace {
+checkpoint make_checkpoint(std::uint32_t partition, std::uint64_t seq,
+                           std::vector<std::tuple<std::uint64_t, std::int64_t, std::uint64_t>> rows) {
+  checkpoint cp;
+  cp.partition = partition;
+  cp.stream_seq = seq;
+  cp.outcomes[outcome::counted] = seq * 10;
+  for (auto [ad, minute, count] : rows) cp.ads.push_back({ad, {{minute, count}}});
+  return cp;
+}
+}  // namespace
+
+TEST_CASE("a checkpoint survives close and reopen", "[store]") {
+  test::temp_dir dir;
+  {
+    auto db = store::open(dir.str("db"), {16, true});
+    REQUIRE(db);
+    REQUIRE_FALSE((*db)->write(make_checkpoint(2, 77, {{5, 60'000, 3}, {5, 120'000, 4}, {6, 60'000, 1}})));
+    REQUIRE_FALSE((*db)->write(make_checkpoint(2, 78, {{5, 60'000, 9}})));  // absolute: overwrites
+  }
+  auto db = store::open(dir.str("db"), {16, true});
+  REQUIRE(db);
+  auto pos = (*db)->read_position(2);
+  REQUIRE(pos);
+  CHECK(pos->stream_seq == 78);
+  CHECK(pos->outcomes[outcome::counted] == 780);
+  CHECK((*db)->read_position(3)->stream_seq == 0);  // never checkpointed
+  CHECK(test::must((*db)->read_minute(5, 60'000)) == 9);
+  CHECK(test::must((*db)->read_minute(5, 180'000)) == 0);
+
+  std::vector<series_point> points;
+  REQUIRE_FALSE((*db)->scan_minutes(5, 0, 180'000, points));
+  REQUIRE(points.size() == 2);
+  CHECK(points[0].start_ms == 60'000);
+  CHECK(points[0].count == 9);
+  CHECK(points[1].start_ms == 120'000);
+  CHECK(points[1].count == 4);
+  // The range is half-open and never crosses into another ad.
+  points.clear();
+  REQUIRE_FALSE((*db)->scan_minutes(5, 120'000, 120'001, points));
+  CHECK(points.size() == 1);
+  points.clear();
+  REQUIRE_FALSE((*db)->scan_minutes(5, 0, 120'000, points));
+  CHECK(points.size() == 1);
+}
+
+TEST_CASE("a second open of the same directory is refused with a clear error", "[store]") {
+  test::temp_dir dir;
+  auto first = store::open(dir.str("db"), {16, false});
+  REQUIRE(first);
+  auto second = store::open(dir.str("db"), {16, false});
+  REQUIRE_FALSE(second);
+  CHECK(second.error().code() == static_cast<std::uint8_t>(errc::storage_locked));
+  CHECK(describe(second.error()).find("in use by another process") != std::string::npos);
+}
+
+TEST_CASE("a directory created with another partition count is refused", "[store]") {
+  test::temp_dir dir;
+  REQUIRE(store::open(dir.str("db"), {16, false}));
+  auto other = store::open(dir.str("db"), {8, false});
+  REQUIRE_FALSE(other);
+  CHECK(other.error().code() == static_cast<std::uint8_t>(errc::format_mismatch));
+  CHECK(describe(other.error()).find("partitions.count=16") != std::string::npos);
+}

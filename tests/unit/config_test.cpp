@@ -1,0 +1,73 @@
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "adclick_config.hpp"
+
+using namespace adclick;
+
+TEST_CASE("partition sets parse ranges and lists", "[config]") {
+  std::vector<std::uint32_t> out;
+  std::string error;
+  REQUIRE(parse_partition_set("", 4, out, error));
+  CHECK(out == std::vector<std::uint32_t>{0, 1, 2, 3});
+  REQUIRE(parse_partition_set("0-2,5,5,7", 8, out, error));
+  CHECK(out == std::vector<std::uint32_t>{0, 1, 2, 5, 7});
+  CHECK_FALSE(parse_partition_set("0-8", 8, out, error));
+  CHECK(error.find("outside") != std::string::npos);
+  CHECK_FALSE(parse_partition_set("3-1", 8, out, error));
+  CHECK_FALSE(parse_partition_set("a", 8, out, error));
+  CHECK_FALSE(parse_partition_set("1-", 8, out, error));
+}
+
+namespace {
+std::string load(std::vector<std::string> args) {
+  args.insert(args.begin(), "adclickd");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  adclick_config cfg;
+  return cfg.load(static_cast<int>(argv.size()), argv.data());
+}
+}  // namespace
+
+TEST_CASE("options are validated", "[config]") {
+  CHECK(load({}) == "");
+  CHECK(load({"--partitions.count=8", "--node.partitions=0-3"}) == "");
+  CHECK(load({"--node.partitions=0-20"}).find("node.partitions") != std::string::npos);
+  CHECK(load({"--partitions.count=0"}).find("partitions.count") != std::string::npos);
+  CHECK(load({"--http.address=nonsense"}).find("http.address") != std::string::npos);
+  CHECK(load({"--checkpoint.interval=250ms"}) == "");
+  CHECK_FALSE(load({"--no-such.option=1"}).empty());
+}
+
+TEST_CASE("a misspelled key in the INI file is an error, not silently ignored", "[config]") {
+  char path[] = "/tmp/adclick-config-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  const std::string ini = "[checkpoint]\nintervall = 2s\n";
+  REQUIRE(write(fd, ini.data(), ini.size()) == static_cast<ssize_t>(ini.size()));
+  close(fd);
+  auto problem = load({std::string{"--config-file="} + path});
+  unlink(path);
+  CHECK(problem.find("checkpoint.intervall") != std::string::npos);
+}
+
+TEST_CASE("INI values are read", "[config]") {
+  char path[] = "/tmp/adclick-config-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  const std::string ini = "[checkpoint]\ninterval = 250ms\n[partitions]\ncount = 4\n";
+  REQUIRE(write(fd, ini.data(), ini.size()) == static_cast<ssize_t>(ini.size()));
+  close(fd);
+  std::string arg = std::string{"--config-file="} + path;
+  char prog[] = "adclickd";
+  char* argv[] = {prog, arg.data()};
+  adclick_config cfg;
+  CHECK(cfg.load(2, argv) == "");
+  unlink(path);
+  CHECK(cfg.checkpoint_interval == std::chrono::milliseconds(250));
+  CHECK(cfg.partitions_count == 4);
+  CHECK(cfg.owned_partitions().size() == 4);
+}
