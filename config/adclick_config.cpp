@@ -46,6 +46,8 @@ adclick_config::adclick_config() {
     .add(checkpoint_max_pending, "max-pending", "checkpoint sooner when this many messages wait");
   caf::config_option_adder{custom_options_, "ingest"}
     .add(ingest_fetch_batch, "fetch-batch", "JetStream messages per fetch")
+    .add(ingest_fetch_max_bytes, "fetch-max-bytes", "payload bytes per fetch (all partitions' fetches "
+                                                    "together must stay below the server's 64 MiB per-connection limit)")
     .add(ingest_max_ack_pending, "max-ack-pending", "consumer MaxAckPending, in messages");
 }
 
@@ -76,6 +78,8 @@ std::string adclick_config::validate() {
     problems << "checkpoint.interval must be positive; ";
   if (ingest_fetch_batch == 0 || ingest_fetch_batch >= ingest_max_ack_pending)
     problems << "ingest.fetch-batch must be positive and below ingest.max-ack-pending; ";
+  if (ingest_fetch_max_bytes < (1u << 20))
+    problems << "ingest.fetch-max-bytes must be at least 1 MiB (the largest NATS message); ";
   if (http_port() <= 0) problems << "http.address must be HOST:PORT; ";
   auto text = problems.str();
   if (!text.empty()) text.resize(text.size() - 2);

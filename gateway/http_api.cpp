@@ -119,6 +119,7 @@ struct http_api::impl {
                          {"ingesting", in.running},
                          {"fetched_messages", in.fetched},
                          {"acked_messages", in.acked},
+                         {"delivery_gaps", in.gaps},
                          {"outcomes", outcomes_json(s.outcomes)}});
       }
       send_json(res, 200,

@@ -28,6 +28,7 @@ struct ingest_stat {
   bool running = false;
   std::uint64_t fetched = 0;  ///< JetStream messages fetched
   std::uint64_t acked = 0;    ///< of those, acked after a durable checkpoint
+  std::uint64_t gaps = 0;     ///< lost deliveries detected (each followed by a re-sync)
 };
 
 class http_api {

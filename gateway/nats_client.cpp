@@ -46,6 +46,7 @@ struct nats_connection::impl {
   natsConnection* nc = nullptr;
   jsCtx* js = nullptr;
   std::atomic<std::uint64_t> async_failures{0};
+  std::atomic<std::uint64_t> epoch{0};
 
   ~impl() {
     if (js) jsCtx_Destroy(js);
@@ -59,6 +60,15 @@ struct nats_connection::impl {
 namespace {
 void on_publish_error(jsCtx*, jsPubAckErr*, void* closure) {
   static_cast<std::atomic<std::uint64_t>*>(closure)->fetch_add(1, std::memory_order_relaxed);
+}
+// Deliveries in flight can be lost only when the connection drops or the client drops
+// messages for a slow subscription: both move the epoch.
+void on_disconnected(natsConnection*, void* closure) {
+  static_cast<std::atomic<std::uint64_t>*>(closure)->fetch_add(1, std::memory_order_acq_rel);
+}
+void on_async_error(natsConnection*, natsSubscription*, natsStatus err, void* closure) {
+  if (err == NATS_SLOW_CONSUMER)
+    static_cast<std::atomic<std::uint64_t>*>(closure)->fetch_add(1, std::memory_order_acq_rel);
 }
 }  // namespace
 
@@ -77,6 +87,9 @@ caf::expected<std::unique_ptr<nats_connection>> nats_connection::connect(const s
   if (auto err = to_error(s, "NATS options")) return err;
 
   auto p = std::make_unique<impl>();
+  s = natsOptions_SetDisconnectedCB(raw, on_disconnected, &p->epoch);
+  if (s == NATS_OK) s = natsOptions_SetErrorHandler(raw, on_async_error, &p->epoch);
+  if (auto err = to_error(s, "NATS callbacks")) return err;
   if (auto err = to_error(natsConnection_Connect(&p->nc, raw), "cannot connect to " + url)) return err;
   jsOptions jo;
   jsOptions_Init(&jo);
@@ -176,6 +189,8 @@ caf::error nats_connection::publish_async_complete(std::int64_t timeout_ms) {
   return to_error(js_PublishAsyncComplete(impl_->js, &po), "waiting for publish acks");
 }
 
+std::uint64_t nats_connection::epoch() const { return impl_->epoch.load(std::memory_order_acquire); }
+
 std::uint64_t nats_connection::publish_async_failures() const {
   return impl_->async_failures.load(std::memory_order_relaxed);
 }
@@ -220,10 +235,16 @@ caf::expected<std::unique_ptr<pull_subscription>> nats_connection::pull_subscrib
 }
 
 caf::expected<std::size_t> pull_subscription::fetch(
-  int batch, std::int64_t timeout_ms, const std::function<void(const message&)>& visit) {
+  int batch, std::int64_t max_bytes, std::int64_t timeout_ms,
+  const std::function<void(const message&)>& visit) {
   natsMsgList list{nullptr, 0};
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s = natsSubscription_Fetch(&list, impl_->sub, batch, timeout_ms, &jerr);
+  jsFetchRequest req;
+  jsFetchRequest_Init(&req);
+  req.Batch = batch;
+  req.MaxBytes = max_bytes;
+  req.Expires = timeout_ms * 1'000'000;  // nanoseconds
+  natsStatus s = natsSubscription_FetchRequest(&list, impl_->sub, &req);
+  const jsErrCode jerr = static_cast<jsErrCode>(0);
   if (s == NATS_TIMEOUT) {
     natsMsgList_Destroy(&list);
     return std::size_t{0};
@@ -238,7 +259,7 @@ caf::expected<std::size_t> pull_subscription::fetch(
     jsMsgMetaData* meta = nullptr;
     if (natsMsg_GetMetaData(&meta, m) != NATS_OK) continue;  // not a JetStream message
     const char* reply = natsMsg_GetReply(m);
-    message out{meta->Sequence.Stream,
+    message out{meta->Sequence.Stream, meta->Sequence.Consumer,
                 {natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))},
                 reply ? std::string_view{reply} : std::string_view{}};
     jsMsgMetaData_Destroy(meta);

@@ -78,6 +78,10 @@ class nats_connection {
 
   /// Core NATS publish (no JetStream), e.g. acks and live updates.
   caf::error publish(const std::string& subject, std::string_view data);
+
+  /// Grows each time deliveries in flight may have been lost: a disconnect, or the client
+  /// dropping messages of a slow subscription. Consumers compare it across fetches.
+  std::uint64_t epoch() const;
   caf::error flush(std::int64_t timeout_ms);
 
  private:
@@ -92,16 +96,21 @@ class pull_subscription {
  public:
   struct message {
     std::uint64_t stream_seq;
+    std::uint64_t consumer_seq;  ///< numbers every delivery of this consumer, 1, 2, 3, ...
     std::string_view data;
     std::string_view reply;  ///< the ack subject; valid only during the visit
   };
 
   ~pull_subscription();
 
-  /// Fetches up to `batch` messages, waiting at most `timeout_ms` for the first. Calls
-  /// `visit` for each, in delivery order. A timeout with no message is not an error:
-  /// returns 0. Returns the number of messages visited.
-  caf::expected<std::size_t> fetch(int batch, std::int64_t timeout_ms,
+  /// Fetches up to `batch` messages and at most `max_bytes` of payload, waiting at most
+  /// `timeout_ms`. Calls `visit` for each, in delivery order. A timeout with no message
+  /// is not an error: returns 0. Returns the number of messages visited.
+  ///
+  /// Bound `max_bytes` so that all fetches in flight on one connection stay below the
+  /// server's per-connection pending limit (64 MiB by default): past it the server cuts
+  /// the connection as a slow consumer and the deliveries in flight are lost.
+  caf::expected<std::size_t> fetch(int batch, std::int64_t max_bytes, std::int64_t timeout_ms,
                                    const std::function<void(const message&)>& visit);
 
   /// Acknowledges the message whose ack subject is `reply` (AckAll: and every message

@@ -34,32 +34,41 @@ void nats_ingress::run() {
   while (!stop_ && !cursor_->ready.load(std::memory_order_acquire)) std::this_thread::sleep_for(5ms);
   if (stop_) return;
 
-  consumer_spec spec;
-  spec.stream = cfg_.stream;
-  spec.durable = cfg_.durable;
-  spec.filter_subject = cfg_.filter_subject;
-  spec.start_seq = cursor_->durable_seq.load(std::memory_order_acquire) + 1;
-  spec.max_ack_pending = cfg_.max_ack_pending;
-  std::unique_ptr<pull_subscription> sub;
-  while (!stop_) {
-    auto s = nc_.pull_subscribe(spec);
-    if (s) {
-      sub = std::move(*s);
-      break;
-    }
-    log_error("ingress_subscribe_failed").kv("partition", cfg_.partition).kv("error", describe(s.error()));
-    std::this_thread::sleep_for(500ms);
-  }
-  if (!sub) return;
-  running_ = true;
-  log_info("ingress_started").kv("partition", cfg_.partition).kv("start_seq", spec.start_seq);
-
   struct unacked {
     std::uint64_t seq;
     std::string reply;
   };
-  std::deque<unacked> pending;
-  const auto max_in_flight = static_cast<std::size_t>(cfg_.max_ack_pending);
+  std::deque<unacked> pending;                 // forwarded, not yet acked, in delivery order
+  std::unique_ptr<pull_subscription> sub;
+  std::uint64_t last_consumer_seq = 0;         // of the current consumer incarnation
+  std::uint64_t epoch = 0;                     // nc_.epoch() when subscribed
+  // Highest stream sequence handed to the partition: where a re-sync resumes.
+  std::uint64_t last_forwarded = cursor_->durable_seq.load(std::memory_order_acquire);
+
+  // (Re)creates the consumer to deliver from `last_forwarded + 1`. The stored position
+  // (at start) or what was forwarded (after a gap), never the broker's ack floor, decides.
+  auto subscribe = [&]() -> bool {
+    consumer_spec spec;
+    spec.stream = cfg_.stream;
+    spec.durable = cfg_.durable;
+    spec.filter_subject = cfg_.filter_subject;
+    spec.start_seq = last_forwarded + 1;
+    spec.max_ack_pending = cfg_.max_ack_pending;
+    while (!stop_) {
+      epoch = nc_.epoch();
+      auto s = nc_.pull_subscribe(spec);
+      if (s) {
+        sub = std::move(*s);
+        last_consumer_seq = 0;
+        pending.clear();  // ack subjects of the old consumer are void
+        log_info("ingress_subscribed").kv("partition", cfg_.partition).kv("start_seq", spec.start_seq);
+        return true;
+      }
+      log_error("ingress_subscribe_failed").kv("partition", cfg_.partition).kv("error", describe(s.error()));
+      std::this_thread::sleep_for(500ms);
+    }
+    return false;
+  };
 
   auto ack_durable = [&] {
     const auto durable = cursor_->durable_seq.load(std::memory_order_acquire);
@@ -76,6 +85,9 @@ void nats_ingress::run() {
     acked_.fetch_add(n, std::memory_order_relaxed);
   };
 
+  if (!subscribe()) return;
+  running_ = true;
+  const auto max_in_flight = static_cast<std::size_t>(cfg_.max_ack_pending);
   while (!stop_) {
     ack_durable();
     if (pending.size() + static_cast<std::size_t>(cfg_.fetch_batch) > max_in_flight) {
@@ -84,7 +96,22 @@ void nats_ingress::run() {
     }
     ingest_batch batch;
     batch.partition = cfg_.partition;
-    auto got = sub->fetch(cfg_.fetch_batch, 100, [&](const pull_subscription::message& m) {
+    bool gap = false;
+    auto got = sub->fetch(cfg_.fetch_batch, cfg_.fetch_max_bytes, 100, [&](const pull_subscription::message& m) {
+      if (gap) return;
+      if (m.consumer_seq != last_consumer_seq + 1) {
+        // A delivery went missing (e.g. the server cut a slow connection). Forwarding
+        // anything after it would let the partition skip the lost message when it is
+        // redelivered, and AckAll would ack it: stop here and re-sync instead.
+        log_warn("delivery_gap")
+          .kv("partition", cfg_.partition)
+          .kv("expected_consumer_seq", last_consumer_seq + 1)
+          .kv("got_consumer_seq", m.consumer_seq)
+          .kv("resume_stream_seq", last_forwarded + 1);
+        gap = true;
+        return;
+      }
+      last_consumer_seq = m.consumer_seq;
       fetched_message fm;
       fm.stream_seq = m.stream_seq;
       fm.first_click = static_cast<std::uint32_t>(batch.clicks.size());
@@ -98,18 +125,30 @@ void nats_ingress::run() {
           .kv("malformed", fm.rejected[outcome::rejected_malformed])
           .kv("bad_id", fm.rejected[outcome::rejected_bad_id]);
       batch.messages.push_back(fm);
+      last_forwarded = std::max(last_forwarded, m.stream_seq);
       pending.push_back({m.stream_seq, std::string{m.reply}});
     });
+    if (!batch.messages.empty()) {
+      fetched_.fetch_add(batch.messages.size(), std::memory_order_relaxed);
+      caf::anon_send(partition_, std::move(batch));
+    }
+    if (!gap && nc_.epoch() != epoch) {
+      // The connection dropped since we subscribed: deliveries may be lost, possibly the
+      // last ones, which no later delivery would reveal before AckWait. Re-sync now.
+      log_warn("connection_interrupted").kv("partition", cfg_.partition).kv("resume_stream_seq", last_forwarded + 1);
+      gap = true;
+    }
+    if (gap) {
+      gaps_.fetch_add(1, std::memory_order_relaxed);
+      if (!subscribe()) break;
+      continue;
+    }
     if (!got) {
       log_warn("fetch_failed").kv("partition", cfg_.partition).kv("error", describe(got.error()));
       std::this_thread::sleep_for(100ms);  // the client reconnects by itself
-      continue;
     }
-    if (batch.messages.empty()) continue;
-    fetched_.fetch_add(batch.messages.size(), std::memory_order_relaxed);
-    caf::anon_send(partition_, std::move(batch));
   }
-  ack_durable();
+  if (sub) ack_durable();
   running_ = false;
 }
 

@@ -6,7 +6,13 @@
 // Acks: unacked messages are kept in delivery order and only the last message of the
 // longest durable prefix is acked (AckAll). That never acks a message whose checkpoint is
 // not durable, whether the server reads AckAll by delivery or by stream sequence.
-// Flow control: at most max_in_flight messages are fetched and not yet acked.
+// Flow control: at most max_ack_pending messages are fetched and not yet acked, and one
+// fetch asks for at most fetch_max_bytes of payload.
+// Lost deliveries: the consumer sequence numbers every delivery. A gap means a delivery
+// never arrived (say the server dropped a slow connection); the ingress then forwards
+// nothing after it and recreates the consumer at the last forwarded stream sequence + 1.
+// The same re-sync follows any disconnect (nats_connection::epoch), because lost *last*
+// deliveries show no gap until AckWait redelivers them.
 #pragma once
 
 #include <atomic>
@@ -29,6 +35,7 @@ struct ingress_config {
   std::string durable;          ///< consumer name
   std::string filter_subject;   ///< <prefix>.clicks.<partition>
   int fetch_batch = 256;
+  std::int64_t fetch_max_bytes = 2 << 20;  ///< payload bytes per fetch (see pull_subscription::fetch)
   std::int64_t max_ack_pending = 20000;
 };
 
@@ -46,6 +53,8 @@ class nats_ingress {
 
   std::uint64_t messages_fetched() const { return fetched_.load(std::memory_order_relaxed); }
   std::uint64_t messages_acked() const { return acked_.load(std::memory_order_relaxed); }
+  /// Times a lost delivery was detected and the consumer re-synced.
+  std::uint64_t delivery_gaps() const { return gaps_.load(std::memory_order_relaxed); }
   bool running() const { return running_.load(std::memory_order_relaxed); }
   std::uint32_t partition() const { return cfg_.partition; }
 
@@ -61,6 +70,7 @@ class nats_ingress {
   std::atomic<bool> running_{false};
   std::atomic<std::uint64_t> fetched_{0};
   std::atomic<std::uint64_t> acked_{0};
+  std::atomic<std::uint64_t> gaps_{0};
 };
 
 }  // namespace adclick

@@ -147,6 +147,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     ic.durable = "adclick-p" + std::to_string(p);
     ic.filter_subject = cfg.nats_prefix + ".clicks." + std::to_string(p);
     ic.fetch_batch = static_cast<int>(cfg.ingest_fetch_batch);
+    ic.fetch_max_bytes = cfg.ingest_fetch_max_bytes;
     ic.max_ack_pending = cfg.ingest_max_ack_pending;
     ingress.push_back(std::make_unique<nats_ingress>(**nc, actor, cursor, std::move(ic)));
   }
@@ -161,7 +162,8 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   auto ingest_stats = [&ingress] {
     std::vector<ingest_stat> out;
     for (const auto& in : ingress)
-      out.push_back({in->partition(), in->running(), in->messages_fetched(), in->messages_acked()});
+      out.push_back({in->partition(), in->running(), in->messages_fetched(), in->messages_acked(),
+                     in->delivery_gaps()});
     return out;
   };
   http_api http{sys, gateway, ingest_stats};

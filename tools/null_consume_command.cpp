@@ -39,7 +39,7 @@ int run_null_consume(const null_consume_options& opts) {
       std::string last_reply;
       while (messages.load() < opts.messages && std::chrono::steady_clock::now() < deadline) {
         std::uint64_t n_clicks = 0;
-        auto got = (*sub)->fetch(opts.fetch_batch, 100, [&](const pull_subscription::message& m) {
+        auto got = (*sub)->fetch(opts.fetch_batch, opts.fetch_max_bytes, 100, [&](const pull_subscription::message& m) {
           decoded.clear();
           outcome_counters rejected;
           n_clicks += decode_click_batch(m.data.data(), m.data.size(), decoded, rejected);

@@ -24,16 +24,17 @@ constexpr std::int64_t t0 = 1'764'300'000'000;
 /// adclickd on its own data directory and HTTP port, logging to a file.
 class service {
  public:
-  service(const test::nats_server& nats, const test::temp_dir& dir)
-    : nats_url_(nats.url()), dir_(dir), port_(free_loopback_port()) {}
+  service(const test::nats_server& nats, const test::temp_dir& dir, std::vector<std::string> extra = {})
+    : nats_url_(nats.url()), dir_(dir), port_(free_loopback_port()), extra_(std::move(extra)) {}
 
   std::string http() const { return "http://127.0.0.1:" + std::to_string(port_); }
   std::string log_path() const { return dir_.str("adclickd.log"); }
 
   void start() {
-    proc_ = subprocess{{test::adclickd_bin(), "--nats.url=" + nats_url_, "--storage.dir=" + dir_.str("data"),
-                        "--http.address=127.0.0.1:" + std::to_string(port_), "--checkpoint.interval=200ms"},
-                       log_path()};
+    std::vector<std::string> argv{test::adclickd_bin(), "--nats.url=" + nats_url_, "--storage.dir=" + dir_.str("data"),
+                                  "--http.address=127.0.0.1:" + std::to_string(port_), "--checkpoint.interval=200ms"};
+    argv.insert(argv.end(), extra_.begin(), extra_.end());
+    proc_ = subprocess{argv, log_path()};
     REQUIRE(proc_.started());
     http_client client{http()};
     for (auto deadline = std::chrono::steady_clock::now() + 30s; std::chrono::steady_clock::now() < deadline;) {
@@ -57,6 +58,7 @@ class service {
   std::string nats_url_;
   const test::temp_dir& dir_;
   int port_;
+  std::vector<std::string> extra_;
   subprocess proc_;
 };
 
@@ -164,6 +166,32 @@ TEST_CASE("garbage on the clicks subjects is counted, logged and acked without b
   std::ifstream log{svc.log_path()};
   std::string text{std::istreambuf_iterator<char>{log}, {}};
   CHECK(text.find("\"event\":\"clicks_rejected\"") != std::string::npos);
+}
+
+TEST_CASE("deliveries lost when the server cuts a slow connection are re-fetched, not skipped", "[e2e]") {
+  // A server that tolerates only 1 MiB pending per connection, and an adclickd allowed to
+  // ask for 16 MiB per fetch: the server cuts it as a slow consumer, again and again.
+  test::nats_server nats{"max_pending: 1048576"};
+  REQUIRE(nats.ready());
+  test::temp_dir dir;
+  service svc{nats, dir, {"--ingest.fetch-max-bytes=16777216"}};
+  svc.start();  // creates the stream
+  CHECK(svc.stop(SIGTERM) == 0);
+  // A full stream waiting at start: all 16 partitions ask for 16 MiB at once.
+  const auto truth = dir.str("truth.json");
+  REQUIRE(load(nats, truth, {"--clicks", "200000", "--ads", "2000", "--batch", "1000", "--seed", "8"}) == 0);
+  svc.start();
+  std::string out;
+  CHECK(verify(svc, {truth}, out) == 0);
+  INFO(out);
+
+  // The cuts really happened and were repaired by re-syncing the consumers.
+  http_client client{svc.http()};
+  auto status = nlohmann::json::parse(client.get("/v1/admin/status").body);
+  std::uint64_t gaps = 0;
+  for (const auto& p : status["partitions"]) gaps += p["delivery_gaps"].get<std::uint64_t>();
+  CHECK(gaps > 0);
+  CHECK(svc.stop(SIGTERM) == 0);
 }
 
 TEST_CASE("a second adclickd on the same data directory exits with a clear error", "[e2e]") {

@@ -53,7 +53,7 @@ TEST_CASE("publish, fetch from a start sequence, and ack", "[nats]") {
   std::vector<std::uint64_t> seqs;
   std::vector<std::string> data;
   std::string last_reply;
-  auto got = (*sub)->fetch(100, 1000, [&](const pull_subscription::message& m) {
+  auto got = (*sub)->fetch(100, 1 << 20, 1000, [&](const pull_subscription::message& m) {
     seqs.push_back(m.stream_seq);
     data.emplace_back(m.data);
     last_reply.assign(m.reply);
@@ -78,7 +78,7 @@ TEST_CASE("publish, fetch from a start sequence, and ack", "[nats]") {
   CHECK(st.ack_floor_stream_seq == 9);
 
   // A timeout with nothing to fetch is not an error.
-  auto none = (*sub)->fetch(10, 100, [](const pull_subscription::message&) {});
+  auto none = (*sub)->fetch(10, 1 << 20, 100, [](const pull_subscription::message&) {});
   REQUIRE(none);
   CHECK(*none == 0);
 }

@@ -26,9 +26,14 @@ std::string temp_dir::str(const std::string& child) const {
   return child.empty() ? path_.string() : (path_ / child).string();
 }
 
-nats_server::nats_server() : port_(free_loopback_port()) {
-  proc_ = subprocess{{"nats-server", "-js", "-a", "127.0.0.1", "-p", std::to_string(port_), "-sd", dir_.str("js")},
-                     dir_.str("nats-server.log")};
+nats_server::nats_server(const std::string& config) : port_(free_loopback_port()) {
+  std::vector<std::string> argv{"nats-server", "-js", "-a", "127.0.0.1", "-p", std::to_string(port_), "-sd", dir_.str("js")};
+  if (!config.empty()) {
+    std::ofstream{dir_.str("nats.conf")} << config << "\n";
+    argv.push_back("-c");
+    argv.push_back(dir_.str("nats.conf"));
+  }
+  proc_ = subprocess{argv, dir_.str("nats-server.log")};
   ready_ = proc_.started() && wait_for_port(port_, std::chrono::seconds(15));
 }
 

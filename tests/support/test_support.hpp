@@ -30,10 +30,11 @@ class temp_dir {
   std::filesystem::path path_;
 };
 
-/// `nats-server -js` on 127.0.0.1:<free port>, store in its own temp dir.
+/// `nats-server -js` on 127.0.0.1:<free port>, store in its own temp dir. `config` is
+/// extra nats-server configuration text (e.g. "max_pending: 1048576"), if any.
 class nats_server {
  public:
-  nats_server();
+  explicit nats_server(const std::string& config = {});
   std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
   int port() const { return port_; }
   bool ready() const { return ready_; }
