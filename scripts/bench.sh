@@ -7,9 +7,11 @@
 #      1000-click batches over 100k ads (Zipf 1.1).
 #   3. End to end = clicks / (first publish -> every click counted, checkpointed, acked),
 #      measured by `adclick wait` polling /v1/admin/status.
-#   4. The null consumer (`adclick null-consume`: fetch, decode, ack, nothing else) reads
-#      the same stream: the raw limit.
-#   5. Peak RSS of adclickd (VmHWM).
+#   4. Catch-up: a second adclickd on a fresh store reads the whole stream, already in
+#      JetStream, with no publisher competing for the CPU: adclickd's own rate.
+#   5. The null consumer (`adclick null-consume`: fetch, decode, ack, nothing else) reads
+#      the same stream: the raw limit for catch-up.
+#   6. Peak RSS of adclickd (VmHWM) in both runs.
 # Writes bench/results/<date>-<name>.json with the machine description.
 #   scripts/bench.sh [name]        BENCH_CLICKS=1000000 scripts/bench.sh quick
 set -euo pipefail
@@ -63,6 +65,18 @@ rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$adclickd_pid/status")
 status=$(curl -sf "$http/v1/admin/status")
 messages=$(python3 -c 'import json,sys; print(sum(p["fetched_messages"] for p in json.load(sys.stdin)["partitions"]))' <<<"$status")
 active_ads=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["active_ads"])' <<<"$status")
+kill "$adclickd_pid"; wait "$adclickd_pid" 2>/dev/null || true
+
+echo "bench: catch-up of the same stream by a fresh adclickd" >&2
+"$adclickd" --nats.url="$nats" --storage.dir="$work/data2" --http.address=127.0.0.1:$http_port 2>"$work/adclickd2.log" &
+adclickd_pid=$!
+pids+=($adclickd_pid)
+t2=$(now)
+"$adclick" wait --http "$http" --arrived "$clicks" --timeout 1800 >/dev/null
+t3=$(now)
+catchup_rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$adclickd_pid/status")
+kill "$adclickd_pid"; wait "$adclickd_pid" 2>/dev/null || true
+
 null_json=$("$adclick" null-consume --nats "$nats" --messages "$messages" --timeout 600)
 
 mkdir -p bench/results
@@ -72,7 +86,7 @@ import json, platform, subprocess, sys
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 mem_kb = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
 null = json.loads('''$null_json''')
-clicks, t0, tp, t1 = $clicks, $t0, $t_published, $t1
+clicks, t0, tp, t1, t2, t3 = $clicks, $t0, $t_published, $t1, $t2, $t3
 result = {
   "name": "$name",
   "date_utc": subprocess.check_output(["date", "-u", "+%Y-%m-%dT%H:%M:%SZ"]).decode().strip(),
@@ -83,9 +97,12 @@ result = {
   "end_to_end_clicks_per_s": round(clicks / (t1 - t0)),
   "end_to_end_seconds": round(t1 - t0, 3),
   "publish_seconds": round(tp - t0, 3),
+  "catchup_clicks_per_s": round(clicks / (t3 - t2)),
+  "catchup_seconds": round(t3 - t2, 3),
   "null_consumer_clicks_per_s": null["clicks_per_s"],
-  "end_to_end_share_of_null_consumer": round(clicks / (t1 - t0) / null["clicks_per_s"], 3),
+  "catchup_share_of_null_consumer": round(clicks / (t3 - t2) / null["clicks_per_s"], 3),
   "adclickd_peak_rss_mib": round($rss_kb / 1024, 1),
+  "catchup_peak_rss_mib": round($catchup_rss_kb / 1024, 1),
   "active_ads": $active_ads,
 }
 json.dump(result, open(sys.argv[1], "w"), indent=2)
