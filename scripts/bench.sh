@@ -16,43 +16,31 @@
 #   scripts/bench.sh [name]        BENCH_CLICKS=1000000 scripts/bench.sh quick
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$(pwd)
+source scripts/lib.sh
 name=${1:-e2e}
 clicks=${BENCH_CLICKS:-5000000}
 ads=${BENCH_ADS:-100000}
 batch=${BENCH_BATCH:-1000}
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 now() { date +%s.%N; }
 
-scripts/install-deps.sh
-cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-cmake --build build/bench -j "$(nproc)" >/dev/null
-adclickd="$root/build/bench/adclickd"
-adclick="$root/build/bench/tools/adclick"
-
+build_release build/bench
 work=$(mktemp -d /tmp/adclick-bench.XXXXXX)
-pids=()
 cleanup() {
-  for pid in "${pids[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]:-}"; do [ -n "$pid" ] && wait "$pid" 2>/dev/null || true; done
+  stop_started
   rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 nats_port=$(free_port)
-nats-server -js -a 127.0.0.1 -p "$nats_port" -sd "$work/nats" >"$work/nats.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do port_open "$nats_port" && break; sleep 0.1; done
+start_nats "$nats_port" "$work/nats" "$work/nats.log"
 nats=nats://127.0.0.1:$nats_port
 http_port=$(free_port)
 http=http://127.0.0.1:$http_port
-"$adclickd" --nats.url="$nats" --storage.dir="$work/data" --http.address=127.0.0.1:$http_port 2>"$work/adclickd.log" &
+start_bg "$work/adclickd.log" "$adclickd" --nats.url="$nats" --storage.dir="$work/data" --http.address=127.0.0.1:$http_port
 adclickd_pid=$!
-pids+=($adclickd_pid)
-for _ in $(seq 200); do curl -sf "$http/readyz" >/dev/null && break; sleep 0.1; done
+wait_ready "$http"
 
 echo "bench: $clicks clicks, $ads ads, Zipf 1.1, batches of $batch" >&2
 t0=$(now)
@@ -68,9 +56,8 @@ active_ads=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["active_ads
 kill "$adclickd_pid"; wait "$adclickd_pid" 2>/dev/null || true
 
 echo "bench: catch-up of the same stream by a fresh adclickd" >&2
-"$adclickd" --nats.url="$nats" --storage.dir="$work/data2" --http.address=127.0.0.1:$http_port 2>"$work/adclickd2.log" &
+start_bg "$work/adclickd2.log" "$adclickd" --nats.url="$nats" --storage.dir="$work/data2" --http.address=127.0.0.1:$http_port
 adclickd_pid=$!
-pids+=($adclickd_pid)
 t2=$(now)
 "$adclick" wait --http "$http" --arrived "$clicks" --timeout 1800 >/dev/null
 t3=$(now)

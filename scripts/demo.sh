@@ -8,29 +8,20 @@
 #   scripts/demo.sh --keep   leave nats-server and adclickd running (their PIDs are printed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$(pwd)
+source scripts/lib.sh
 keep=0
 [ "${1:-}" = "--keep" ] && keep=1
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-scripts/install-deps.sh
 echo "demo: building (Release) ..."
-cmake -S . -B build/demo -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-cmake --build build/demo -j "$(nproc)" >/dev/null
-adclickd="$root/build/demo/adclickd"
-adclick="$root/build/demo/tools/adclick"
+build_release build/demo
 
 work=$(mktemp -d /tmp/adclick-demo.XXXXXX)
-pids=()
 cleanup() {
   if ((keep)); then
-    echo "demo: left running: PIDs ${pids[*]:-none} (stop with: kill ${pids[*]:-}); data in $work"
+    echo "demo: left running: PIDs ${started_pids[*]:-none} (stop with: kill ${started_pids[*]:-}); data in $work"
     return
   fi
-  for pid in "${pids[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]:-}"; do [ -n "$pid" ] && wait "$pid" 2>/dev/null || true; done
+  stop_started
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -42,21 +33,17 @@ if port_open 4222; then
 else
   nats_port=$(free_port)
   nats_url=nats://127.0.0.1:$nats_port
-  nats-server -js -a 127.0.0.1 -p "$nats_port" -sd "$work/nats" >"$work/nats-server.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 100); do port_open "$nats_port" && break; sleep 0.1; done
-  echo "demo: started nats-server on $nats_url (pid ${pids[-1]})"
+  start_nats "$nats_port" "$work/nats" "$work/nats-server.log"
+  echo "demo: started nats-server on $nats_url (pid ${started_pids[-1]})"
 fi
 
 http_port=8080
 port_open $http_port && http_port=$(free_port)
 http=http://127.0.0.1:$http_port
-"$adclickd" --nats.url="$nats_url" --storage.dir="$work/data" --http.address=127.0.0.1:$http_port \
-  2>"$work/adclickd.log" &
-pids+=($!)
-for _ in $(seq 200); do curl -sf "$http/readyz" >/dev/null && break; sleep 0.1; done
-curl -sf "$http/readyz" >/dev/null || { echo "demo: adclickd did not start; log:"; cat "$work/adclickd.log"; exit 1; }
-echo "demo: adclickd serving on $http (pid ${pids[-1]}, log $work/adclickd.log)"
+start_bg "$work/adclickd.log" "$adclickd" --nats.url="$nats_url" --storage.dir="$work/data" \
+  --http.address=127.0.0.1:$http_port
+wait_ready "$http" || { echo "demo: adclickd did not start; log:"; cat "$work/adclickd.log"; exit 1; }
+echo "demo: adclickd serving on $http (pid ${started_pids[-1]}, log $work/adclickd.log)"
 
 echo "demo: publishing 200,000 clicks over 10 s (1,000 ads, Zipf 1.1, batches of 100) ..."
 start_ms=$(( $(date +%s) * 1000 ))
