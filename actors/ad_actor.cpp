@@ -10,6 +10,24 @@
 
 namespace adclick {
 
+namespace {
+
+/// Loads a minute's durable count and ids into memory.
+caf::error seed_minute(ad_state& st, std::int64_t minute) {
+  auto stored = st.db->read_minute(st.ad_id, minute);
+  if (!stored) return stored.error();
+  std::vector<click_id> ids;
+  // Ids are only ever written with a counted bucket: no bucket (a Get that LevelDB's Bloom
+  // filter usually answers without a disk read), no ids, and no range scan to look.
+  if (*stored != 0)
+    if (auto err = st.db->read_ids(st.ad_id, minute, ids)) return err;
+  st.counts.seed(minute, *stored);
+  st.ids.load(minute, ids);
+  return {};
+}
+
+}  // namespace
+
 caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id, store* db) {
   self->state.ad_id = ad_id;
   self->state.db = db;
@@ -19,21 +37,27 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
       for (const auto& c : batch.clicks) {
         auto minute = minute_of(c.event_time_ms);
         if (!st.counts.has(minute)) {
-          auto stored = st.db->read_minute(st.ad_id, minute);
-          if (!stored) {
-            // Counting on an unknown base would corrupt the count: stop, and let the
-            // partition (which monitors us) stop the service rather than ack anything.
-            log_error("ad_seed_failed").kv("ad", st.ad_id).kv("error", describe(stored.error()));
-            self->quit(stored.error());
+          if (auto err = seed_minute(st, minute)) {
+            // Counting on an unknown base would corrupt the count: stop, and take the
+            // (linked) partition down rather than ack anything.
+            log_error("ad_seed_failed").kv("ad", st.ad_id).kv("error", describe(err));
+            self->quit(err);
             return;
           }
-          st.counts.seed(minute, *stored);
         }
-        st.counts.add(minute);
+        if (st.ids.insert(minute, c.id)) {
+          st.counts.add(minute);
+          ++st.counted;
+        } else {
+          ++st.duplicates;
+        }
       }
     },
     [=](flush_atom) -> ad_delta {
-      return ad_delta{self->state.ad_id, self->state.counts.take_changes()};
+      auto& st = self->state;
+      ad_delta d{st.ad_id, st.counts.take_changes(), st.ids.take_changes(), st.counted, st.duplicates};
+      st.counted = st.duplicates = 0;
+      return d;
     },
     [=](const series_query& q) -> caf::result<series> {
       auto& st = self->state;

@@ -2,14 +2,17 @@
 //
 // Accepts (all from its partition actor, which is the only sender, so FIFO order between
 // the two is the order of the stream):
-//   ad_clicks          -> no reply. Counts each click into its event-time minute.
-//   flush_atom         -> ad_delta: the buckets changed since the last flush (absolute
-//                         counts). Because it arrives after every ad_clicks the partition
+//   ad_clicks          -> no reply. Each click whose id this ad has not seen in its event
+//                         minute is counted into that minute; a seen id is a duplicate.
+//   flush_atom         -> ad_delta: what changed since the last flush: buckets (absolute
+//                         counts), newly seen ids per minute, counted and duplicate
+//                         totals. Because it arrives after every ad_clicks the partition
 //                         sent before it, the reply is exactly the state as of the
 //                         partition's dispatched position: a consistent checkpoint cut.
 //   series_query       -> series: stored buckets overlaid with what memory knows.
-// State lives in minute_counts; a bucket not yet in memory is seeded from the store first,
-// so a restarted actor continues from the durable count.
+// State lives in minute_counts and recent_ids; a minute not yet in memory is seeded from
+// the store first (its count and its ids), so a restarted actor continues from what is
+// durable and still recognises every id counted before.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +21,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "minute_counts.hpp"
+#include "recent_ids.hpp"
 
 namespace adclick {
 
@@ -27,6 +31,9 @@ struct ad_state {
   std::uint64_t ad_id = 0;
   store* db = nullptr;
   minute_counts counts;
+  recent_ids ids;
+  std::uint64_t counted = 0;     ///< since the last flush
+  std::uint64_t duplicates = 0;  ///< since the last flush
   static inline const char* name = "adclick.ad";
 };
 

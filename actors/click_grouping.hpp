@@ -14,8 +14,10 @@ namespace adclick {
 struct grouped_batch {
   /// ad_id -> its clicks, in stream order. Cleared and reused between batches.
   std::unordered_map<std::uint64_t, std::vector<click>> by_ad;
-  /// Outcomes of this batch's new messages (counted clicks plus decoder rejections).
-  outcome_counters outcomes;
+  /// Decoder rejections in this batch's new messages.
+  outcome_counters rejected;
+  /// Clicks handed on (their outcome, counted or duplicate, is the ad actor's to decide).
+  std::uint64_t clicks = 0;
   /// Messages skipped because their sequence was at or below the dispatched position.
   std::uint64_t skipped_messages = 0;
   /// Messages taken.

@@ -66,7 +66,13 @@ void start_checkpoint(self_ptr self) {
       .then(
         [=](ad_delta& delta) {
           auto& st = self->state;
-          if (!delta.minutes.empty()) st.building.ads.push_back(std::move(delta));
+          // The reply is the ad's state at the cut: its decisions belong to this checkpoint.
+          for (auto* o : {&st.outcomes, &st.building.outcomes}) {
+            (*o)[outcome::counted] += delta.counted;
+            (*o)[outcome::duplicate] += delta.duplicates;
+          }
+          st.undecided -= delta.counted + delta.duplicates;
+          if (!delta.minutes.empty() || !delta.ids.empty()) st.building.ads.push_back(std::move(delta));
           if (--st.awaiting_flushes == 0) commit_checkpoint(self);
         },
         [=](caf::error& err) { fail(self, err, "flush_failed"); });
@@ -104,7 +110,8 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
     [=](const ingest_batch& batch) {
       auto& st = self->state;
       st.dispatched_seq = group_by_ad(batch, st.dispatched_seq, st.scratch);
-      st.outcomes += st.scratch.outcomes;
+      st.outcomes += st.scratch.rejected;
+      st.undecided += st.scratch.clicks;
       st.pending_messages += st.scratch.new_messages;
       for (auto& [ad_id, clicks] : st.scratch.by_ad) {
         auto& ref = st.ads[ad_id];
@@ -144,6 +151,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
       s.active_ads = st.ads.size();
       s.checkpoints = st.checkpoints;
       s.outcomes = st.outcomes;
+      s.undecided = st.undecided;
       return s;
     },
   };

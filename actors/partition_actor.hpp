@@ -55,7 +55,11 @@ struct partition_state {
 
   std::uint64_t dispatched_seq = 0;   ///< highest stream sequence handed to ad actors
   std::uint64_t durable_seq = 0;      ///< highest stream sequence in a durable checkpoint
-  outcome_counters outcomes;          ///< cumulative, as of dispatched_seq
+  /// Cumulative outcomes: decoder rejections up to dispatched_seq, counted/duplicate as
+  /// reported by flushes.
+  outcome_counters outcomes;
+  /// Clicks handed to ad actors whose outcome no flush has reported yet.
+  std::uint64_t undecided = 0;
   std::uint64_t pending_messages = 0; ///< messages taken since the last checkpoint started
   std::uint64_t checkpoints = 0;
   bool recovered = false;

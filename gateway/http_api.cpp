@@ -102,7 +102,7 @@ struct http_api::impl {
       if (!st) return send_caf_error(res, err);
       json parts = json::array();
       outcome_counters totals;
-      std::uint64_t active = 0;
+      std::uint64_t active = 0, undecided = 0;
       auto ingest = ingest_stats();
       for (const auto& s : *st) {
         ingest_stat in;
@@ -110,6 +110,7 @@ struct http_api::impl {
           if (x.partition == s.partition) in = x;
         totals += s.outcomes;
         active += s.active_ads;
+        undecided += s.undecided;
         parts.push_back({{"partition", s.partition},
                          {"recovered", s.recovered},
                          {"dispatched_seq", s.dispatched_seq},
@@ -120,13 +121,15 @@ struct http_api::impl {
                          {"fetched_messages", in.fetched},
                          {"acked_messages", in.acked},
                          {"delivery_gaps", in.gaps},
-                         {"outcomes", outcomes_json(s.outcomes)}});
+                         {"outcomes", outcomes_json(s.outcomes)},
+                         {"undecided", s.undecided}});
       }
       send_json(res, 200,
                 json{{"partitions", parts},
                      {"active_ads", active},
                      {"outcomes", outcomes_json(totals)},
-                     {"arrived", totals.total()},
+                     {"undecided", undecided},
+                     {"arrived", totals.total() + undecided},
                      {"ingest_ready", ingest_ready()}});
     });
 

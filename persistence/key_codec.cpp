@@ -1,5 +1,7 @@
 #include "key_codec.hpp"
 
+#include <cstring>
+
 namespace adclick::keys {
 
 namespace {
@@ -84,6 +86,38 @@ std::optional<bucket_value> decode_bucket(std::string_view bytes) {
   if (state > static_cast<unsigned char>(bucket_state::amended)) return std::nullopt;
   return bucket_value{get_le64(bytes.data()), static_cast<bucket_state>(state),
                       get_le32(bytes.data() + 9)};
+}
+
+std::string id_chunk_prefix(std::uint64_t ad_id, std::int64_t minute_ms) {
+  std::string key;
+  key.reserve(25);
+  key.push_back('d');
+  put_be64(key, ad_id);
+  put_be64(key, static_cast<std::uint64_t>(minute_ms) ^ sign_bit);
+  return key;
+}
+
+std::string id_chunk_key(std::uint64_t ad_id, std::int64_t minute_ms, std::uint64_t chunk) {
+  auto key = id_chunk_prefix(ad_id, minute_ms);
+  put_be64(key, chunk);
+  return key;
+}
+
+std::string encode_ids(const std::vector<click_id>& ids) {
+  std::string out;
+  out.resize(ids.size() * click_id_size);
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    std::memcpy(out.data() + i * click_id_size, ids[i].data(), click_id_size);
+  return out;
+}
+
+bool decode_ids(std::string_view bytes, std::vector<click_id>& out) {
+  if (bytes.size() % click_id_size != 0) return false;
+  const auto n = bytes.size() / click_id_size;
+  const auto first = out.size();
+  out.resize(first + n);
+  for (std::size_t i = 0; i < n; ++i) std::memcpy(out[first + i].data(), bytes.data() + i * click_id_size, click_id_size);
+  return true;
 }
 
 std::string position_key(std::uint32_t partition) {

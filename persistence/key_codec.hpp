@@ -13,7 +13,7 @@
 namespace adclick::keys {
 
 /// Bumped on any incompatible change of this file; stored under meta_key().
-constexpr std::uint32_t format_version = 1;
+constexpr std::uint32_t format_version = 2;
 
 /// Where a partition's consumer stands and what it has seen, as of its last checkpoint.
 struct position {
@@ -41,6 +41,15 @@ std::optional<count_key_parts> parse_count_key(std::string_view key);
 
 std::string encode_bucket(const bucket_value& v);
 std::optional<bucket_value> decode_bucket(std::string_view bytes);
+
+/// "d" ad_id(be64) minute(be64, sign bit flipped) chunk(be64): sorted 16-byte click ids
+/// first seen in that (ad, minute) by the checkpoint with stream sequence `chunk`.
+std::string id_chunk_key(std::uint64_t ad_id, std::int64_t minute_ms, std::uint64_t chunk);
+/// The first 17 bytes of every id chunk key of (ad, minute).
+std::string id_chunk_prefix(std::uint64_t ad_id, std::int64_t minute_ms);
+std::string encode_ids(const std::vector<click_id>& ids);
+/// Appends the ids in `bytes` to `out`; false if `bytes` is not a whole number of ids.
+bool decode_ids(std::string_view bytes, std::vector<click_id>& out);
 
 /// "p" partition(be32).
 std::string position_key(std::uint32_t partition);

@@ -79,10 +79,15 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir, const 
 
 caf::error store::write(const checkpoint& cp) {
   leveldb::WriteBatch batch;
-  for (const auto& ad : cp.ads)
+  for (const auto& ad : cp.ads) {
     for (const auto& m : ad.minutes)
       batch.Put(keys::count_key(ad.ad_id, granularity::minute, m.minute_ms),
                 keys::encode_bucket({m.count, bucket_state::open, 0}));
+    // Chunk numbers are the checkpoint's stream sequence: unique and increasing per
+    // partition, and an ad belongs to one partition.
+    for (const auto& m : ad.ids)
+      batch.Put(keys::id_chunk_key(ad.ad_id, m.minute_ms, cp.stream_seq), keys::encode_ids(m.ids));
+  }
   keys::position pos;
   pos.stream_seq = cp.stream_seq;
   pos.outcomes = cp.outcomes;
@@ -112,6 +117,15 @@ caf::expected<std::uint64_t> store::read_minute(std::uint64_t ad_id, std::int64_
   auto v = keys::decode_bucket(value);
   if (!v) return make_error(errc::storage, "corrupt bucket of ad " + std::to_string(ad_id));
   return v->count;
+}
+
+caf::error store::read_ids(std::uint64_t ad_id, std::int64_t minute_ms, std::vector<click_id>& out) {
+  const auto prefix = keys::id_chunk_prefix(ad_id, minute_ms);
+  std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(leveldb::ReadOptions{})};
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next())
+    if (!keys::decode_ids({it->value().data(), it->value().size()}, out))
+      return make_error(errc::storage, "corrupt id chunk of ad " + std::to_string(ad_id));
+  return to_error(it->status(), "id scan failed");
 }
 
 caf::error store::scan_minutes(std::uint64_t ad_id, std::int64_t from_ms, std::int64_t to_ms,

@@ -35,8 +35,9 @@ class store {
   store(const store&) = delete;
   store& operator=(const store&) = delete;
 
-  /// Writes one checkpoint atomically: every bucket in `cp.ads` and the partition's
-  /// position (stream sequence and outcome counters). Either all of it is durable or none.
+  /// Writes one checkpoint atomically: every bucket and id chunk in `cp.ads` and the
+  /// partition's position (stream sequence and outcome counters). Either all of it is
+  /// durable or none.
   caf::error write(const checkpoint& cp);
 
   /// The last checkpointed position of `partition` (all zero if it never checkpointed).
@@ -44,6 +45,9 @@ class store {
 
   /// One minute bucket's count; zero if absent.
   caf::expected<std::uint64_t> read_minute(std::uint64_t ad_id, std::int64_t minute_ms);
+
+  /// Appends every stored click id of (ad, minute) to `out` (one range scan over its chunks).
+  caf::error read_ids(std::uint64_t ad_id, std::int64_t minute_ms, std::vector<click_id>& out);
 
   /// Appends the stored minute buckets of `ad_id` with start in [from_ms, to_ms), in order.
   caf::error scan_minutes(std::uint64_t ad_id, std::int64_t from_ms, std::int64_t to_ms,

@@ -11,7 +11,8 @@
 #      JetStream, with no publisher competing for the CPU: adclickd's own rate.
 #   5. The null consumer (`adclick null-consume`: fetch, decode, ack, nothing else) reads
 #      the same stream: the raw limit for catch-up.
-#   6. Peak RSS of adclickd (VmHWM) in both runs.
+#   6. Peak RSS of adclickd (VmHWM) in both runs; the store's bytes on disk per click
+#      (counts, positions and click ids); the recent-id set's bytes per id in memory.
 # Writes bench/results/<date>-<name>.json with the machine description.
 #   scripts/bench.sh [name]        BENCH_CLICKS=1000000 scripts/bench.sh quick
 set -euo pipefail
@@ -63,6 +64,8 @@ t2=$(now)
 t3=$(now)
 catchup_rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$adclickd_pid/status")
 kill "$adclickd_pid"; wait "$adclickd_pid" 2>/dev/null || true
+store_bytes=$(du -sb "$work/data2/db" | cut -f1)
+id_memory_json=$(build/bench/bench/bench_id_memory)
 
 null_json=$("$adclick" null-consume --nats "$nats" --messages "$messages" --timeout 600)
 
@@ -90,6 +93,8 @@ result = {
   "catchup_share_of_null_consumer": round(clicks / (t3 - t2) / null["clicks_per_s"], 3),
   "adclickd_peak_rss_mib": round($rss_kb / 1024, 1),
   "catchup_peak_rss_mib": round($catchup_rss_kb / 1024, 1),
+  "store_bytes_per_click": round($store_bytes / clicks, 1),
+  "recent_id_set_bytes_per_id": json.loads('$id_memory_json'),
   "active_ads": $active_ads,
 }
 json.dump(result, open(sys.argv[1], "w"), indent=2)

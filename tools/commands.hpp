@@ -19,6 +19,8 @@ struct load_options {
   std::uint64_t seed = 1;
   std::int64_t start_ms = 0;       ///< event time of the first click; 0 = now
   std::uint64_t event_rate = 10000;///< clicks per second of event time
+  double dup_rate = 0;             ///< share of publishes that repeat an earlier click of this run
+  bool replay = false;             ///< the clicks were all published before: expect duplicates
   std::string truth;               ///< where to write the ground truth (optional)
   bool quiet = false;
 };

@@ -1,5 +1,6 @@
 #include <chrono>
 #include <cstdio>
+#include <random>
 #include <thread>
 
 #include "adclick/click_codec.hpp"
@@ -32,9 +33,12 @@ int run_load(const load_options& opts) {
   std::vector<std::vector<click>> buffers(opts.partitions);
   std::vector<std::uint64_t> batch_no(opts.partitions, 0);
   const std::uint32_t batch = std::max<std::uint32_t>(1, opts.batch);
-  char run_tag[40];
-  std::snprintf(run_tag, sizeof run_tag, "%llx-%llx", static_cast<unsigned long long>(opts.seed),
-                static_cast<unsigned long long>(go.start_ms));
+  // Message ids are unique per run (the wall clock is part of them): a replay of the same
+  // clicks must reach adclick, not be dropped by JetStream's duplicate window.
+  char run_tag[64];
+  std::snprintf(run_tag, sizeof run_tag, "%llx-%llx-%llx", static_cast<unsigned long long>(opts.seed),
+                static_cast<unsigned long long>(go.start_ms),
+                static_cast<unsigned long long>(std::chrono::system_clock::now().time_since_epoch().count()));
 
   auto publish = [&](std::uint32_t p) -> bool {
     auto& buf = buffers[p];
@@ -49,12 +53,30 @@ int run_load(const load_options& opts) {
     return true;
   };
 
+  // Every click generated so far, for --dup-rate to repeat one of them (drawn from the
+  // whole run, so many repeats are minutes of event time after their original).
+  std::vector<click> history;
+  std::mt19937_64 dup_rng{opts.seed ^ 0x9e3779b97f4a7c15ULL};
+  std::uniform_real_distribution<double> unit{0.0, 1.0};
+
   const auto started = clock::now();
   auto next_progress = started + std::chrono::seconds(1);
   std::uint64_t last_reported = 0;
   for (std::uint64_t i = 0; i < opts.clicks; ++i) {
-    click c = gen.next();
-    t.add(c.ad_id, minute_of(c.event_time_ms));
+    click c;
+    if (!history.empty() && opts.dup_rate > 0 && unit(dup_rng) < opts.dup_rate) {
+      c = history[dup_rng() % history.size()];
+      t.outcomes[outcome::duplicate] += 1;
+    } else {
+      c = gen.next();
+      if (opts.dup_rate > 0) history.push_back(c);
+      if (opts.replay) {
+        t.outcomes[outcome::duplicate] += 1;  // counted by the run this one replays
+      } else {
+        t.add(c.ad_id, minute_of(c.event_time_ms));
+        t.outcomes[outcome::counted] += 1;
+      }
+    }
     auto p = partition_of(c.ad_id, opts.partitions);
     buffers[p].push_back(c);
     if (buffers[p].size() >= batch && !publish(p)) return 1;
@@ -85,7 +107,6 @@ int run_load(const load_options& opts) {
     return 1;
   }
   t.clicks = opts.clicks;
-  t.outcomes[outcome::counted] = opts.clicks;
   if (!opts.truth.empty()) {
     std::string error;
     if (!t.save(opts.truth, error)) {

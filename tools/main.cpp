@@ -21,6 +21,10 @@ int main(int argc, char** argv) {
   l->add_option("--seed", load.seed, "random seed")->capture_default_str();
   l->add_option("--start-ms", load.start_ms, "event time of the first click (epoch ms), 0 = now")->capture_default_str();
   l->add_option("--event-rate", load.event_rate, "clicks per second of event time")->capture_default_str();
+  l->add_option("--dup-rate", load.dup_rate, "share of publishes that repeat an earlier click of this run")
+    ->capture_default_str();
+  l->add_flag("--replay", load.replay,
+              "the same seed and --start-ms were published before: the truth expects every click as a duplicate");
   l->add_option("--truth", load.truth, "write the ground truth to this file");
   l->add_flag("--quiet", load.quiet, "no progress lines");
 

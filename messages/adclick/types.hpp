@@ -84,10 +84,19 @@ struct minute_count {
   std::uint64_t count = 0;
 };
 
-/// ad actor -> partition actor (reply to a flush): buckets changed since the last flush.
+/// The click ids one (ad, minute) gained since the last flush, sorted: one storage chunk.
+struct minute_ids {
+  std::int64_t minute_ms = 0;
+  std::vector<click_id> ids;
+};
+
+/// ad actor -> partition actor (reply to a flush): what changed since the last flush.
 struct ad_delta {
   std::uint64_t ad_id = 0;
-  std::vector<minute_count> minutes;
+  std::vector<minute_count> minutes;  ///< changed buckets, absolute counts
+  std::vector<minute_ids> ids;        ///< ids first seen since the last flush
+  std::uint64_t counted = 0;          ///< clicks counted since the last flush
+  std::uint64_t duplicates = 0;       ///< clicks dropped as duplicates since the last flush
 };
 
 /// partition actor -> checkpoint writer: one atomic write of counts and stream position.
@@ -128,6 +137,7 @@ struct partition_status {
   std::uint64_t active_ads = 0;
   std::uint64_t checkpoints = 0;
   outcome_counters outcomes;         ///< cumulative, including what was recovered
+  std::uint64_t undecided = 0;       ///< clicks dispatched whose outcome is not yet reported
 };
 
 // -- CAF 0.17 inspectors ------------------------------------------------------------------
@@ -157,8 +167,12 @@ typename Inspector::result_type inspect(Inspector& f, minute_count& x) {
   return f(x.minute_ms, x.count);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, minute_ids& x) {
+  return f(x.minute_ms, x.ids);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ad_delta& x) {
-  return f(x.ad_id, x.minutes);
+  return f(x.ad_id, x.minutes, x.ids, x.counted, x.duplicates);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, checkpoint& x) {
@@ -179,7 +193,7 @@ typename Inspector::result_type inspect(Inspector& f, series& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, partition_status& x) {
   return f(x.partition, x.recovered, x.dispatched_seq, x.durable_seq, x.active_ads,
-           x.checkpoints, x.outcomes);
+           x.checkpoints, x.outcomes, x.undecided);
 }
 
 }  // namespace adclick

@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <fstream>
+#include <random>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -126,6 +127,61 @@ TEST_CASE("counts are exact over HTTP, survive restarts and crashes, and catch u
   CHECK(client.get("/v1/ads/1/clicks?from=yesterday&to=60000").status == 400);
   CHECK(client.get("/v1/ads/1/clicks?from=60000&to=0").status == 400);
   CHECK(client.get("/v1/nothing").status == 404);
+  CHECK(svc.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("duplicates are counted once, within a run and when a whole run is replayed after a restart", "[e2e]") {
+  test::nats_server nats;
+  REQUIRE(nats.ready());
+  test::temp_dir dir;
+  service svc{nats, dir};
+  svc.start();
+  const auto first = dir.str("first.json"), replay = dir.str("replay.json");
+  const std::vector<std::string> mix{"--clicks", "40000", "--ads", "300", "--batch", "100", "--dup-rate", "0.1", "--seed", "21"};
+  REQUIRE(load(nats, first, mix) == 0);
+  std::string out;
+  CHECK(verify(svc, {first}, out) == 0);
+  INFO(out);
+
+  CHECK(svc.stop(SIGTERM) == 0);
+  svc.start();
+  auto replay_args = mix;
+  replay_args.push_back("--replay");
+  REQUIRE(load(nats, replay, replay_args) == 0);  // the same 40,000 publishes again
+  CHECK(verify(svc, {first, replay}, out) == 0);
+  INFO(out);
+  CHECK(svc.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("kill -9 at random moments during a load with duplicates: counts stay exact", "[e2e][crash]") {
+  test::nats_server nats;
+  REQUIRE(nats.ready());
+  test::temp_dir dir;
+  service svc{nats, dir};
+  svc.start();
+  const auto truth = dir.str("truth.json");
+  // About 6 s of clicks at 25k/s, 10% of them repeats of earlier ones.
+  subprocess loader{{test::adclick_bin(), "load", "--nats", nats.url(), "--clicks", "150000", "--rate", "25000",
+                     "--ads", "1000", "--batch", "50", "--dup-rate", "0.1", "--seed", "33", "--start-ms",
+                     std::to_string(t0), "--truth", truth, "--quiet"},
+                    dir.str("load.log")};
+  const auto seed = std::random_device{}();
+  INFO("kill schedule seed " << seed);
+  std::mt19937 rng{seed};
+  int kills = 0;
+  while (kills < 5 || loader.running()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 700));
+    svc.stop(SIGKILL);
+    ++kills;
+    svc.start();
+    if (kills >= 12) break;
+  }
+  REQUIRE(loader.wait(60s));
+  REQUIRE(loader.exit_code() == 0);
+  CHECK(kills >= 5);
+  std::string out;
+  CHECK(verify(svc, {truth}, out) == 0);
+  INFO(out);
   CHECK(svc.stop(SIGTERM) == 0);
 }
 

@@ -14,7 +14,12 @@ checkpoint make_checkpoint(std::uint32_t partition, std::uint64_t seq,
   cp.partition = partition;
   cp.stream_seq = seq;
   cp.outcomes[outcome::counted] = seq * 10;
-  for (auto [ad, minute, count] : rows) cp.ads.push_back({ad, {{minute, count}}});
+  for (auto [ad, minute, count] : rows) {
+    ad_delta d;
+    d.ad_id = ad;
+    d.minutes.push_back({minute, count});
+    cp.ads.push_back(std::move(d));
+  }
   return cp;
 }
 }  // namespace
@@ -51,6 +56,40 @@ TEST_CASE("a checkpoint survives close and reopen", "[store]") {
   points.clear();
   REQUIRE_FALSE((*db)->scan_minutes(5, 0, 120'000, points));
   CHECK(points.size() == 1);
+}
+
+TEST_CASE("click ids are stored in chunks and read back per (ad, minute)", "[store]") {
+  test::temp_dir dir;
+  auto id = [](std::uint8_t b) {
+    click_id x{};
+    x.fill(b);
+    return x;
+  };
+  {
+    auto db = store::open(dir.str("db"), {16, true});
+    REQUIRE(db);
+    auto cp = make_checkpoint(1, 10, {});
+    cp.ads.push_back({5, {}, {{60'000, {id(1), id(2)}}, {120'000, {id(3)}}}, 3, 0});
+    REQUIRE_FALSE((*db)->write(cp));
+    auto next = make_checkpoint(1, 11, {});
+    next.ads.push_back({5, {}, {{60'000, {id(4)}}}, 1, 0});  // an appended chunk
+    next.ads.push_back({6, {}, {{60'000, {id(9)}}}, 1, 0});  // another ad, same minute
+    REQUIRE_FALSE((*db)->write(next));
+  }
+  auto db = store::open(dir.str("db"), {16, true});
+  REQUIRE(db);
+  std::vector<click_id> ids;
+  REQUIRE_FALSE((*db)->read_ids(5, 60'000, ids));
+  CHECK(ids == std::vector<click_id>{id(1), id(2), id(4)});
+  ids.clear();
+  REQUIRE_FALSE((*db)->read_ids(5, 120'000, ids));
+  CHECK(ids == std::vector<click_id>{id(3)});
+  ids.clear();
+  REQUIRE_FALSE((*db)->read_ids(5, 180'000, ids));
+  CHECK(ids.empty());
+  ids.clear();
+  REQUIRE_FALSE((*db)->read_ids(6, 60'000, ids));
+  CHECK(ids == std::vector<click_id>{id(9)});
 }
 
 TEST_CASE("a second open of the same directory is refused with a clear error", "[store]") {

@@ -32,7 +32,8 @@ TEST_CASE("clicks are grouped by ad, one entry per ad", "[grouping]") {
   CHECK(g.by_ad.size() == 2);
   CHECK(g.by_ad[7].size() == 3);
   CHECK(g.by_ad[8].size() == 1);
-  CHECK(g.outcomes[outcome::counted] == 4);
+  CHECK(g.clicks == 4);
+  CHECK(g.rejected.total() == 0);
   CHECK(g.new_messages == 2);
   CHECK(g.skipped_messages == 0);
 }
@@ -45,13 +46,13 @@ TEST_CASE("messages at or below the dispatched position are skipped (redeliverie
   CHECK(g.new_messages == 1);
   CHECK(g.by_ad.size() == 1);
   CHECK(g.by_ad.count(3) == 1);
-  CHECK(g.outcomes[outcome::counted] == 1);
+  CHECK(g.clicks == 1);
 
   // A batch of only redeliveries changes nothing.
   seq = group_by_ad(make_batch({{6, {3}}}), 6, g);
   CHECK(seq == 6);
   CHECK(g.by_ad.empty());
-  CHECK(g.outcomes.total() == 0);
+  CHECK(g.clicks == 0);
 }
 
 TEST_CASE("decoder rejections are carried into the outcomes", "[grouping]") {
@@ -59,7 +60,7 @@ TEST_CASE("decoder rejections are carried into the outcomes", "[grouping]") {
   b.messages[0].rejected[outcome::rejected_malformed] = 1;
   grouped_batch g;
   group_by_ad(b, 0, g);
-  CHECK(g.outcomes[outcome::rejected_malformed] == 1);
-  CHECK(g.outcomes[outcome::counted] == 1);
-  CHECK(g.outcomes.total() == 2);
+  CHECK(g.rejected[outcome::rejected_malformed] == 1);
+  CHECK(g.rejected.total() == 1);
+  CHECK(g.clicks == 1);
 }

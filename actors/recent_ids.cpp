@@ -1,0 +1,55 @@
+#include "recent_ids.hpp"
+
+#include <algorithm>
+
+namespace adclick {
+
+void recent_ids::load(std::int64_t minute, const std::vector<click_id>& ids) {
+  auto& m = minutes_[minute];
+  for (const auto& id : ids) m.all.insert(id);
+}
+
+bool recent_ids::insert(std::int64_t minute, const click_id& id) {
+  auto& m = minutes_[minute];
+  if (!m.all.insert(id)) return false;
+  m.fresh.push_back(id);
+  return true;
+}
+
+std::vector<minute_ids> recent_ids::take_changes() {
+  std::vector<minute_ids> out;
+  for (auto& [minute, m] : minutes_) {
+    if (m.fresh.empty()) continue;
+    std::sort(m.fresh.begin(), m.fresh.end());
+    out.push_back({minute, std::move(m.fresh)});
+    m.fresh = {};
+  }
+  return out;
+}
+
+std::size_t recent_ids::drop_before(std::int64_t minute) {
+  std::size_t dropped = 0;
+  for (auto it = minutes_.begin(); it != minutes_.end() && it->first < minute;) {
+    if (!it->second.fresh.empty()) {
+      ++it;  // not durable yet
+      continue;
+    }
+    it = minutes_.erase(it);
+    ++dropped;
+  }
+  return dropped;
+}
+
+std::size_t recent_ids::ids_in_memory() const {
+  std::size_t n = 0;
+  for (const auto& [minute, m] : minutes_) n += m.all.size();
+  return n;
+}
+
+std::size_t recent_ids::memory_bytes() const {
+  std::size_t n = 0;
+  for (const auto& [minute, m] : minutes_) n += m.all.memory_bytes() + m.fresh.capacity() * sizeof(click_id);
+  return n;
+}
+
+}  // namespace adclick

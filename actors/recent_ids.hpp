@@ -1,0 +1,52 @@
+// The recent-id set of one ad (the design card's dedup): the click ids it has counted,
+// grouped by event minute, exact on all 16 bytes.
+//
+// A duplicate is a republish of the same click, so it carries the same event time: ids are
+// kept per minute, which makes the set cheap to trim (a whole minute at a time) and lets a
+// late click consult only its own minute. Minutes inside the hot horizon stay in memory;
+// older minutes are dropped from memory once their ids are durable, and come back from
+// storage (load()) when a late click needs them. Pure state: no CAF, no storage.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "adclick/types.hpp"
+#include "id_set.hpp"
+
+namespace adclick {
+
+class recent_ids {
+ public:
+  /// True if `minute` is in memory (counted here, or loaded from storage).
+  bool has(std::int64_t minute) const { return minutes_.count(minute) != 0; }
+
+  /// Puts the durable ids of `minute` in memory (from storage). Not a change.
+  void load(std::int64_t minute, const std::vector<click_id>& ids);
+
+  /// Records `id` in `minute` (which must be in memory, or be new: see has/load).
+  /// Returns false if it was seen before: a duplicate.
+  bool insert(std::int64_t minute, const click_id& id);
+
+  /// The ids recorded since the last call, per minute, sorted: what the next checkpoint
+  /// must persist.
+  std::vector<minute_ids> take_changes();
+
+  /// Drops from memory every minute before `minute` whose ids are all durable (taken by
+  /// take_changes). Returns the number of minutes dropped.
+  std::size_t drop_before(std::int64_t minute);
+
+  std::size_t ids_in_memory() const;
+  std::size_t memory_bytes() const;
+  std::size_t minutes_in_memory() const { return minutes_.size(); }
+
+ private:
+  struct minute_set {
+    id_set all;                  ///< every id known for the minute
+    std::vector<click_id> fresh; ///< recorded since the last take_changes
+  };
+  std::map<std::int64_t, minute_set> minutes_;
+};
+
+}  // namespace adclick

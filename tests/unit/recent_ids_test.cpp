@@ -1,0 +1,114 @@
+#include <catch2/catch.hpp>
+
+#include <random>
+#include <set>
+
+#include "recent_ids.hpp"
+
+using namespace adclick;
+
+namespace {
+click_id id_of(std::uint64_t a, std::uint64_t b = 0) {
+  click_id id{};
+  for (int i = 0; i < 8; ++i) {
+    id[i] = static_cast<std::uint8_t>(a >> (8 * i));
+    id[8 + i] = static_cast<std::uint8_t>(b >> (8 * i));
+  }
+  return id;
+}
+}  // namespace
+
+TEST_CASE("id_set is exact on all 16 bytes", "[dedup]") {
+  id_set s;
+  CHECK(s.insert(id_of(1, 1)));
+  CHECK_FALSE(s.insert(id_of(1, 1)));
+  CHECK(s.insert(id_of(1, 2)));  // same first 8 bytes (same hash), different id
+  CHECK(s.insert(id_of(0, 0)));  // the all-zero id is a valid id
+  CHECK_FALSE(s.insert(id_of(0, 0)));
+  CHECK(s.contains(id_of(0, 0)));
+  CHECK(s.contains(id_of(1, 2)));
+  CHECK_FALSE(s.contains(id_of(2, 1)));
+  CHECK(s.size() == 3);
+  CHECK(s.ids().size() == 3);
+}
+
+TEST_CASE("id_set matches std::set on random ids, through growth", "[dedup][model]") {
+  std::mt19937_64 rng{7};
+  for (int round = 0; round < 50; ++round) {
+    id_set s;
+    std::set<click_id> model;
+    const int n = 1 + static_cast<int>(rng() % 5000);
+    for (int i = 0; i < n; ++i) {
+      // Small id space so that duplicates are common; sometimes colliding first halves.
+      auto id = id_of(rng() % 3000, rng() % 3);
+      REQUIRE(s.insert(id) == model.insert(id).second);
+    }
+    REQUIRE(s.size() == model.size());
+    for (int i = 0; i < 200; ++i) {
+      auto id = id_of(rng() % 4000, rng() % 3);
+      REQUIRE(s.contains(id) == (model.count(id) == 1));
+    }
+  }
+}
+
+TEST_CASE("recent_ids dedups per minute and reports what to persist, sorted", "[dedup]") {
+  recent_ids r;
+  CHECK(r.insert(60'000, id_of(5)));
+  CHECK(r.insert(60'000, id_of(3)));
+  CHECK_FALSE(r.insert(60'000, id_of(5)));
+  CHECK(r.insert(120'000, id_of(5)));  // another minute: another click
+  auto changes = r.take_changes();
+  REQUIRE(changes.size() == 2);
+  CHECK(changes[0].minute_ms == 60'000);
+  CHECK(changes[0].ids == std::vector<click_id>{id_of(3), id_of(5)});
+  CHECK(r.take_changes().empty());
+  // Still remembered after the checkpoint.
+  CHECK_FALSE(r.insert(60'000, id_of(3)));
+}
+
+TEST_CASE("recent_ids drops only durable minutes, and a reloaded minute still dedups", "[dedup]") {
+  recent_ids r;
+  r.insert(60'000, id_of(1));
+  auto durable = r.take_changes();
+  r.insert(120'000, id_of(2));  // not durable yet
+  CHECK(r.drop_before(180'000) == 1);
+  CHECK_FALSE(r.has(60'000));
+  CHECK(r.has(120'000));
+  CHECK(r.ids_in_memory() == 1);
+
+  r.load(60'000, durable[0].ids);  // a late click brings the minute back from storage
+  CHECK_FALSE(r.insert(60'000, id_of(1)));
+  CHECK(r.insert(60'000, id_of(9)));
+  auto next = r.take_changes();
+  REQUIRE(next.size() == 2);
+  CHECK(next[0].ids == std::vector<click_id>{id_of(9)});  // only the new id: an append
+}
+
+TEST_CASE("recent_ids with trimming and reloads equals a set of everything, on random streams",
+          "[dedup][model]") {
+  std::mt19937_64 rng{11};
+  for (int stream = 0; stream < 1000; ++stream) {
+    recent_ids r;
+    std::set<std::pair<std::int64_t, click_id>> model;
+    std::map<std::int64_t, std::vector<click_id>> storage;
+    std::int64_t now_minute = 10;
+    for (int i = 0; i < 300; ++i) {
+      switch (rng() % 20) {
+        case 0:  // checkpoint
+          for (auto& c : r.take_changes())
+            storage[c.minute_ms].insert(storage[c.minute_ms].end(), c.ids.begin(), c.ids.end());
+          break;
+        case 1:  // time passes; trim
+          ++now_minute;
+          r.drop_before((now_minute - 3) * 60'000);
+          break;
+        default: {
+          std::int64_t minute = (now_minute - static_cast<std::int64_t>(rng() % 6)) * 60'000;
+          auto id = id_of(rng() % 40);
+          if (!r.has(minute) && storage.count(minute)) r.load(minute, storage[minute]);
+          REQUIRE(r.insert(minute, id) == model.insert({minute, id}).second);
+        }
+      }
+    }
+  }
+}
