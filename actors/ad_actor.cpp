@@ -19,9 +19,9 @@ caf::error seed_minute(ad_state& st, std::int64_t minute) {
   std::vector<click_id> ids;
   // Ids are only ever written with a counted bucket: no bucket (a Get that LevelDB's Bloom
   // filter usually answers without a disk read), no ids, and no range scan to look.
-  if (*stored != 0)
+  if (stored->count != 0)
     if (auto err = st.db->read_ids(st.ad_id, minute, ids)) return err;
-  st.counts.seed(minute, *stored);
+  st.counts.seed(*stored);
   st.ids.load(minute, ids);
   return {};
 }
@@ -45,24 +45,40 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
             return;
           }
         }
-        if (st.ids.insert(minute, c.id)) {
+        if (!st.ids.insert(minute, c.id)) {
+          ++st.duplicates;
+        } else if (c.late) {
+          st.counts.add_late(minute);
+          ++st.amended;
+        } else {
           st.counts.add(minute);
           ++st.counted;
-        } else {
-          ++st.duplicates;
         }
       }
     },
+    [=](finalize_atom, std::int64_t minute) {
+      auto& st = self->state;
+      if (!st.counts.has(minute)) {
+        if (auto err = seed_minute(st, minute)) {
+          log_error("ad_seed_failed").kv("ad", st.ad_id).kv("error", describe(err));
+          self->quit(err);
+          return;
+        }
+      }
+      st.counts.finalize_before(minute + minute_ms);
+    },
     [=](flush_atom) -> ad_delta {
       auto& st = self->state;
-      ad_delta d{st.ad_id, st.counts.take_changes(), st.ids.take_changes(), st.counted, st.duplicates};
-      st.counted = st.duplicates = 0;
+      ad_delta d{st.ad_id, st.counts.take_changes(), st.ids.take_changes(), st.counted, st.duplicates, st.amended};
+      st.counted = st.duplicates = st.amended = 0;
       return d;
     },
     [=](const series_query& q) -> caf::result<series> {
       auto& st = self->state;
       series out;
       out.ad_id = st.ad_id;
+      out.watermark_ms = q.watermark_ms;
+      out.final_before_ms = q.final_before_ms;
       if (auto err = st.db->scan_minutes(st.ad_id, q.from_ms, q.to_ms, out.points)) return err;
       st.counts.overlay(q.from_ms, q.to_ms, out.points);
       return out;

@@ -3,7 +3,10 @@
 // Accepts (all from its partition actor, which is the only sender, so FIFO order between
 // the two is the order of the stream):
 //   ad_clicks          -> no reply. Each click whose id this ad has not seen in its event
-//                         minute is counted into that minute; a seen id is a duplicate.
+//                         minute is counted into that minute (as an amendment if the
+//                         partition marked it late); a seen id is a duplicate.
+//   finalize_atom, m   -> no reply. The bucket of minute m (and any open one before it) is
+//                         final; it is seeded from the store first if it is not in memory.
 //   flush_atom         -> ad_delta: what changed since the last flush: buckets (absolute
 //                         counts), newly seen ids per minute, counted and duplicate
 //                         totals. Because it arrives after every ad_clicks the partition
@@ -34,6 +37,7 @@ struct ad_state {
   recent_ids ids;
   std::uint64_t counted = 0;     ///< since the last flush
   std::uint64_t duplicates = 0;  ///< since the last flush
+  std::uint64_t amended = 0;     ///< since the last flush
   static inline const char* name = "adclick.ad";
 };
 

@@ -1,7 +1,11 @@
 // The minute buckets of one ad, in memory, with change tracking for checkpoints.
 // Pure state: no CAF, no storage. The ad actor seeds a bucket from the store the first
-// time it touches it (so a restarted actor continues from the durable count), adds clicks,
+// time it touches it (so a restarted actor continues from the durable bucket), counts
+// clicks, finalizes buckets when its partition says so, counts late clicks as amendments,
 // and hands the changed buckets to each checkpoint.
+//
+// States (DESIGN 4.1): open (version 0) -> final (version 1) -> amended (version + 1 for
+// each late click counted).
 #pragma once
 
 #include <cstdint>
@@ -17,17 +21,24 @@ class minute_counts {
   /// True if the bucket starting at `minute` is in memory (seeded or counted).
   bool has(std::int64_t minute) const { return buckets_.count(minute) != 0; }
 
-  /// Puts the durable count of a bucket that is not in memory yet. Not a change.
-  void seed(std::int64_t minute, std::uint64_t count);
+  /// Puts the durable value of a bucket that is not in memory yet. Not a change.
+  void seed(const minute_count& stored);
 
-  /// Adds `n` clicks to a bucket that is in memory (seed it first) and marks it changed.
-  void add(std::int64_t minute, std::uint64_t n = 1);
+  /// Counts an on-time click into `minute` and marks it changed.
+  void add(std::int64_t minute);
 
-  /// The count of a bucket in memory, or 0.
-  std::uint64_t get(std::int64_t minute) const;
+  /// Counts a late click (its minute is final): the bucket is finalized first if it is
+  /// still open here, then becomes amended with the next version.
+  void add_late(std::int64_t minute);
 
-  /// The buckets changed since the previous call, with their absolute counts, in order.
-  /// Absolute values make a checkpoint idempotent.
+  /// Finalizes every open bucket before `final_before`; returns how many.
+  std::size_t finalize_before(std::int64_t final_before);
+
+  /// The bucket in memory (count 0 and open if absent).
+  minute_count get(std::int64_t minute) const;
+
+  /// The buckets changed since the previous call, absolute values, in order. Absolute
+  /// values make a checkpoint idempotent.
   std::vector<minute_count> take_changes();
 
   /// Number of buckets changed and not yet taken.
@@ -35,16 +46,18 @@ class minute_counts {
 
   /// Replaces or inserts, in `points` (ordered by start, from storage), the buckets in
   /// [from_ms, to_ms) that memory knows, so the answer shows counted-but-not-yet-durable
-  /// clicks. Keeps `points` ordered.
+  /// clicks and states. Keeps `points` ordered.
   void overlay(std::int64_t from_ms, std::int64_t to_ms, std::vector<series_point>& points) const;
 
   std::size_t size() const { return buckets_.size(); }
 
  private:
   struct bucket {
-    std::uint64_t count = 0;
+    minute_count value;
     bool changed = false;
   };
+  bucket& touch(std::int64_t minute);
+
   std::map<std::int64_t, bucket> buckets_;
   std::size_t changed_ = 0;
 };

@@ -5,6 +5,7 @@
 #include "ad_actor.hpp"
 #include "adclick/errc.hpp"
 #include "adclick/log.hpp"
+#include "adclick/time.hpp"
 #include "adclick/type_ids.hpp"
 #include "store.hpp"
 
@@ -54,6 +55,7 @@ void start_checkpoint(self_ptr self) {
   st.building = checkpoint{};
   st.building.partition = st.cfg.partition;
   st.building.stream_seq = st.dispatched_seq;
+  st.building.watermark_ms = st.clock.watermark();
   st.building.outcomes = st.outcomes;
   st.building.ads = std::move(st.carried);
   st.carried.clear();
@@ -70,8 +72,9 @@ void start_checkpoint(self_ptr self) {
           for (auto* o : {&st.outcomes, &st.building.outcomes}) {
             (*o)[outcome::counted] += delta.counted;
             (*o)[outcome::duplicate] += delta.duplicates;
+            (*o)[outcome::late_amended] += delta.amended;
           }
-          st.undecided -= delta.counted + delta.duplicates;
+          st.undecided -= delta.counted + delta.duplicates + delta.amended;
           if (!delta.minutes.empty() || !delta.ids.empty()) st.building.ads.push_back(std::move(delta));
           if (--st.awaiting_flushes == 0) commit_checkpoint(self);
         },
@@ -81,6 +84,27 @@ void start_checkpoint(self_ptr self) {
   if (st.awaiting_flushes == 0) commit_checkpoint(self);
 }
 
+
+caf::actor& ad_ref_for(self_ptr self, std::uint64_t ad_id) {
+  auto& st = self->state;
+  auto& ref = st.ads[ad_id];
+  if (!ref.handle) ref.handle = self->spawn<caf::linked>(ad_actor, ad_id, st.cfg.db);
+  if (!ref.changed) {
+    ref.changed = true;
+    st.changed_ads.push_back(ad_id);
+  }
+  return ref.handle;
+}
+
+/// Tells every ad with an open bucket before final_before to finalize it.
+void finalize_due(self_ptr self) {
+  auto& st = self->state;
+  const auto final_before = st.clock.final_before();
+  auto it = st.open_index.begin();
+  for (; it != st.open_index.end() && it->first < final_before; ++it)
+    for (auto ad_id : it->second) self->send(ad_ref_for(self, ad_id), finalize_atom_v, it->first);
+  st.open_index.erase(st.open_index.begin(), it);
+}
 
 }  // namespace
 
@@ -94,6 +118,15 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
   }
   st.dispatched_seq = st.durable_seq = pos->stream_seq;
   st.outcomes = pos->outcomes;
+  st.clock = event_clock{st.cfg.rules};
+  if (pos->stream_seq > 0) st.clock.restore(pos->watermark_ms);
+  if (auto err = st.cfg.db->scan_open(st.cfg.partition, [&](std::int64_t minute, std::uint64_t ad) {
+        st.open_index[minute].insert(ad);
+      })) {
+    fail(self, err, "recovery_failed");
+    return {};
+  }
+  st.last_click_wall_ms = now_ms();
   st.recovered = true;
   st.cfg.cursor->durable_seq.store(st.durable_seq, std::memory_order_release);
   st.cfg.cursor->ready.store(true, std::memory_order_release);
@@ -109,23 +142,34 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
   return {
     [=](const ingest_batch& batch) {
       auto& st = self->state;
-      st.dispatched_seq = group_by_ad(batch, st.dispatched_seq, st.scratch);
+      const auto wall = now_ms();
+      st.dispatched_seq = group_by_ad(batch, st.dispatched_seq, st.clock, wall, st.scratch);
       st.outcomes += st.scratch.rejected;
       st.undecided += st.scratch.clicks;
       st.pending_messages += st.scratch.new_messages;
+      if (st.scratch.clicks != 0) st.last_click_wall_ms = wall;
       for (auto& [ad_id, clicks] : st.scratch.by_ad) {
-        auto& ref = st.ads[ad_id];
-        if (!ref.handle) ref.handle = self->spawn<caf::linked>(ad_actor, ad_id, st.cfg.db);
-        if (!ref.changed) {
-          ref.changed = true;
-          st.changed_ads.push_back(ad_id);
+        std::int64_t indexed = event_clock::no_watermark;
+        for (const auto& c : clicks) {
+          auto minute = minute_of(c.event_time_ms);
+          if (c.late || minute == indexed) continue;
+          st.open_index[minute].insert(ad_id);
+          indexed = minute;
         }
-        self->send(ref.handle, ad_clicks{std::move(clicks)});
+        self->send(ad_ref_for(self, ad_id), ad_clicks{std::move(clicks)});
       }
+      finalize_due(self);
       // A batch of only redeliveries still moves nothing; the cursor already covers it.
       if (st.pending_messages >= st.cfg.checkpoint_max_pending) start_checkpoint(self);
     },
     [=](tick_atom) {
+      auto& st = self->state;
+      const auto idle = std::chrono::duration_cast<std::chrono::milliseconds>(st.cfg.idle_advance).count();
+      const auto wall = now_ms();
+      if (idle > 0 && wall - st.last_click_wall_ms >= idle) {
+        st.clock.advance_to(wall - idle);
+        finalize_due(self);
+      }
       start_checkpoint(self);
       self->delayed_send(self, self->state.cfg.checkpoint_interval, tick_atom_v);
     },
@@ -133,11 +177,16 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
       auto& st = self->state;
       auto i = st.ads.find(q.ad_id);
       if (i != st.ads.end()) {
-        self->delegate(i->second.handle, q);
+        auto stamped = q;
+        stamped.watermark_ms = st.clock.watermark();
+        stamped.final_before_ms = st.clock.final_before();
+        self->delegate(i->second.handle, stamped);
         return caf::delegated<series>{};
       }
       series out;
       out.ad_id = q.ad_id;
+      out.watermark_ms = st.clock.watermark();
+      out.final_before_ms = st.clock.final_before();
       if (auto err = st.cfg.db->scan_minutes(q.ad_id, q.from_ms, q.to_ms, out.points)) return err;
       return out;
     },
@@ -152,6 +201,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
       s.checkpoints = st.checkpoints;
       s.outcomes = st.outcomes;
       s.undecided = st.undecided;
+      s.watermark_ms = st.clock.watermark();
       return s;
     },
   };

@@ -6,7 +6,10 @@
 //   ingest_batch   (from its NATS ingress thread) -> no reply. Skips messages at or below
 //                  the dispatched position (redeliveries), groups clicks by ad, sends each
 //                  ad actor one ad_clicks, spawning ad actors on first click.
-//   tick_atom      (from itself, every checkpoint.interval) -> no reply. Starts a checkpoint.
+//   tick_atom      (from itself, every checkpoint.interval) -> no reply. Advances an idle
+//                  watermark, starts a checkpoint.
+// After each batch and tick, every ad with an open bucket before the watermark's
+// final_before gets (finalize_atom, minute).
 //   series_query   (from the gateway actor) -> series. Routed to the ad actor if active,
 //                  otherwise answered from the store.
 //   status_atom    (from the gateway actor) -> partition_status.
@@ -16,8 +19,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -28,6 +33,7 @@
 #include "ack_cursor.hpp"
 #include "adclick/types.hpp"
 #include "click_grouping.hpp"
+#include "event_clock.hpp"
 
 namespace adclick {
 
@@ -40,6 +46,9 @@ struct partition_config {
   std::shared_ptr<ack_cursor> cursor;      ///< shared with the ingress thread
   caf::timespan checkpoint_interval = std::chrono::seconds(1);
   std::uint32_t checkpoint_max_pending = 4096;
+  window_rules rules;
+  /// An idle partition's watermark follows wall clock minus this; zero turns it off.
+  caf::timespan idle_advance = std::chrono::seconds(30);
 };
 
 struct partition_state {
@@ -52,6 +61,11 @@ struct partition_state {
   std::unordered_map<std::uint64_t, ad_ref> ads;
   std::vector<std::uint64_t> changed_ads;
   grouped_batch scratch;
+  event_clock clock{window_rules{}};
+  /// Open buckets by minute: whom to finalize when the watermark passes. Persisted as
+  /// open markers in each checkpoint and reloaded on recovery.
+  std::map<std::int64_t, std::unordered_set<std::uint64_t>> open_index;
+  std::int64_t last_click_wall_ms = 0;
 
   std::uint64_t dispatched_seq = 0;   ///< highest stream sequence handed to ad actors
   std::uint64_t durable_seq = 0;      ///< highest stream sequence in a durable checkpoint

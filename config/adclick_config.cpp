@@ -14,7 +14,7 @@ namespace adclick {
 namespace {
 /// Our option groups; keys under them in the INI file must be declared options.
 const char* const our_groups[] = {"nats", "http", "storage", "partitions", "node",
-                                  "checkpoint", "ingest"};
+                                  "windows", "dedup", "checkpoint", "ingest"};
 }  // namespace
 
 adclick_config::adclick_config() {
@@ -41,6 +41,13 @@ adclick_config::adclick_config() {
     .add(partitions_count, "count", "number of partitions (fixed when the stream is created)");
   caf::config_option_adder{custom_options_, "node"}
     .add(node_partitions, "partitions", "partitions this node owns, e.g. 0-7 (default: all)");
+  caf::config_option_adder{custom_options_, "windows"}
+    .add(windows_allowed_lateness, "allowed-lateness", "a minute is final once the watermark passes its end plus this")
+    .add(windows_max_out_of_orderness, "max-out-of-orderness", "watermark = newest event time minus this")
+    .add(windows_max_future_skew, "max-future-skew", "clicks further ahead of the wall clock are rejected (future)")
+    .add(windows_idle_advance, "idle-advance", "an idle partition's watermark follows wall clock minus this; 0s = never");
+  caf::config_option_adder{custom_options_, "dedup"}
+    .add(dedup_horizon, "horizon", "exact dedup this far behind the watermark; older clicks are rejected (too_old)");
   caf::config_option_adder{custom_options_, "checkpoint"}
     .add(checkpoint_interval, "interval", "time between checkpoints")
     .add(checkpoint_max_pending, "max-pending", "checkpoint sooner when this many messages wait");
@@ -74,6 +81,12 @@ std::string adclick_config::validate() {
   std::string error;
   if (!parse_partition_set(node_partitions, partitions_count, owned_, error))
     problems << "node.partitions: " << error << "; ";
+  if (windows_allowed_lateness < caf::timespan{0} || windows_max_out_of_orderness < caf::timespan{0} ||
+      windows_max_future_skew < caf::timespan{0} || windows_idle_advance < caf::timespan{0})
+    problems << "windows.* durations must not be negative; ";
+  if (dedup_horizon <= windows_allowed_lateness + std::chrono::minutes(1))
+    problems << "dedup.horizon must be longer than windows.allowed-lateness plus a minute "
+                "(a late click must still be deduplicated); ";
   if (checkpoint_interval <= caf::timespan{0})
     problems << "checkpoint.interval must be positive; ";
   if (ingest_fetch_batch == 0 || ingest_fetch_batch >= ingest_max_ack_pending)
@@ -84,6 +97,16 @@ std::string adclick_config::validate() {
   auto text = problems.str();
   if (!text.empty()) text.resize(text.size() - 2);
   return text;
+}
+
+window_rules adclick_config::rules() const {
+  auto ms = [](caf::timespan t) { return std::chrono::duration_cast<std::chrono::milliseconds>(t).count(); };
+  window_rules r;
+  r.allowed_lateness_ms = ms(windows_allowed_lateness);
+  r.max_out_of_orderness_ms = ms(windows_max_out_of_orderness);
+  r.max_future_skew_ms = ms(windows_max_future_skew);
+  r.dedup_horizon_ms = ms(dedup_horizon);
+  return r;
 }
 
 std::string adclick_config::http_host() const {

@@ -12,6 +12,8 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/timespan.hpp>
 
+#include "event_clock.hpp"
+
 namespace adclick {
 
 class adclick_config : public caf::actor_system_config {
@@ -36,6 +38,13 @@ class adclick_config : public caf::actor_system_config {
   std::uint32_t partitions_count = 16;
   std::string node_partitions;   ///< "0-7,12"; empty means all
 
+  // [windows], [dedup] (DESIGN 4.1, 4.2)
+  caf::timespan windows_allowed_lateness = std::chrono::minutes(10);
+  caf::timespan windows_max_out_of_orderness = std::chrono::seconds(5);
+  caf::timespan windows_max_future_skew = std::chrono::minutes(5);
+  caf::timespan windows_idle_advance = std::chrono::seconds(30);  ///< 0 = never
+  caf::timespan dedup_horizon = std::chrono::hours(1);
+
   // [checkpoint]
   caf::timespan checkpoint_interval = std::chrono::seconds(1);
   std::uint32_t checkpoint_max_pending = 4096;  ///< checkpoint sooner once this many messages wait for one
@@ -52,6 +61,9 @@ class adclick_config : public caf::actor_system_config {
 
   /// The partitions this node owns, parsed from node_partitions.
   const std::vector<std::uint32_t>& owned_partitions() const { return owned_; }
+
+  /// The event-time rules of every partition.
+  window_rules rules() const;
 
   /// "host", port from http_address.
   std::string http_host() const;

@@ -153,10 +153,9 @@ struct http_api::impl {
       if (!from_string(gran, q.gran))
         return send_error(res, 400, "bad_parameter", "granularity must be minute, hour or day");
       const std::string view = req.has_param("view") ? req.get_param_value("view") : "live";
-      if (view != "live")
-        return send_error(res, 400, "bad_parameter",
-                          view == "billing" ? "view=billing is not served yet (buckets are not finalized yet)"
-                                            : "view must be live or billing");
+      if (view != "live" && view != "billing")
+        return send_error(res, 400, "bad_parameter", "view must be live or billing");
+      const bool billing = view == "billing";
       // Align to whole buckets of the requested granularity.
       const auto width = bucket_width(q.gran);
       q.from_ms = bucket_start(*from, width);
@@ -170,6 +169,17 @@ struct http_api::impl {
         .receive(
           [&](series& s) {
             auto points = rollup(s.points, q.gran);
+            if (billing) {
+              // Billable: a bucket all of whose minutes are final (an hour or a day only once
+              // its last minute is), and never one with an open minute in it.
+              const auto width = bucket_width(q.gran);
+              points.erase(std::remove_if(points.begin(), points.end(),
+                                          [&](const series_point& p) {
+                                            return p.state == bucket_state::open ||
+                                                   p.start_ms + width > s.final_before_ms;
+                                          }),
+                           points.end());
+            }
             json out_series = json::array();
             for (const auto& p : points)
               out_series.push_back({{"start_ms", p.start_ms},

@@ -137,6 +137,8 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     pc.cursor = std::make_shared<ack_cursor>();
     pc.checkpoint_interval = cfg.checkpoint_interval;
     pc.checkpoint_max_pending = cfg.checkpoint_max_pending;
+    pc.rules = cfg.rules();
+    pc.idle_advance = cfg.windows_idle_advance;
     auto cursor = pc.cursor;
     auto actor = sys.spawn(partition_actor, std::move(pc));
     owned.emplace(p, actor);

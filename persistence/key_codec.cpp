@@ -120,6 +120,26 @@ bool decode_ids(std::string_view bytes, std::vector<click_id>& out) {
   return true;
 }
 
+std::string open_prefix(std::uint32_t partition) {
+  std::string key{"o"};
+  put_be32(key, partition);
+  return key;
+}
+
+std::string open_key(std::uint32_t partition, std::int64_t minute_ms, std::uint64_t ad_id) {
+  auto key = open_prefix(partition);
+  put_be64(key, static_cast<std::uint64_t>(minute_ms) ^ sign_bit);
+  put_be64(key, ad_id);
+  return key;
+}
+
+bool parse_open_key(std::string_view key, std::int64_t& minute_ms, std::uint64_t& ad_id) {
+  if (key.size() != 21 || key[0] != 'o') return false;
+  minute_ms = static_cast<std::int64_t>(get_be64(key.data() + 5) ^ sign_bit);
+  ad_id = get_be64(key.data() + 13);
+  return true;
+}
+
 std::string position_key(std::uint32_t partition) {
   std::string key{"p"};
   put_be32(key, partition);

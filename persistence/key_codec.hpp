@@ -51,6 +51,13 @@ std::string encode_ids(const std::vector<click_id>& ids);
 /// Appends the ids in `bytes` to `out`; false if `bytes` is not a whole number of ids.
 bool decode_ids(std::string_view bytes, std::vector<click_id>& out);
 
+/// "o" partition(be32) minute(be64, sign bit flipped) ad_id(be64) -> empty: an open bucket,
+/// so that a restarted partition knows whom to finalize.
+std::string open_key(std::uint32_t partition, std::int64_t minute_ms, std::uint64_t ad_id);
+std::string open_prefix(std::uint32_t partition);
+/// Decodes an open key into (minute, ad); false if it is not one.
+bool parse_open_key(std::string_view key, std::int64_t& minute_ms, std::uint64_t& ad_id);
+
 /// "p" partition(be32).
 std::string position_key(std::uint32_t partition);
 std::string encode_position(const position& p);

@@ -80,9 +80,14 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir, const 
 caf::error store::write(const checkpoint& cp) {
   leveldb::WriteBatch batch;
   for (const auto& ad : cp.ads) {
-    for (const auto& m : ad.minutes)
+    for (const auto& m : ad.minutes) {
       batch.Put(keys::count_key(ad.ad_id, granularity::minute, m.minute_ms),
-                keys::encode_bucket({m.count, bucket_state::open, 0}));
+                keys::encode_bucket({m.count, m.state, m.version}));
+      if (m.state == bucket_state::open)
+        batch.Put(keys::open_key(cp.partition, m.minute_ms, ad.ad_id), {});
+      else
+        batch.Delete(keys::open_key(cp.partition, m.minute_ms, ad.ad_id));
+    }
     // Chunk numbers are the checkpoint's stream sequence: unique and increasing per
     // partition, and an ad belongs to one partition.
     for (const auto& m : ad.ids)
@@ -90,6 +95,7 @@ caf::error store::write(const checkpoint& cp) {
   }
   keys::position pos;
   pos.stream_seq = cp.stream_seq;
+  pos.watermark_ms = cp.watermark_ms;
   pos.outcomes = cp.outcomes;
   batch.Put(keys::position_key(cp.partition), keys::encode_position(pos));
   leveldb::WriteOptions w;
@@ -108,15 +114,29 @@ caf::expected<keys::position> store::read_position(std::uint32_t partition) {
   return *pos;
 }
 
-caf::expected<std::uint64_t> store::read_minute(std::uint64_t ad_id, std::int64_t minute_ms) {
+caf::expected<minute_count> store::read_minute(std::uint64_t ad_id, std::int64_t minute_ms) {
   std::string value;
   auto s = impl_->db->Get(leveldb::ReadOptions{},
                           keys::count_key(ad_id, granularity::minute, minute_ms), &value);
-  if (s.IsNotFound()) return std::uint64_t{0};
+  if (s.IsNotFound()) return minute_count{minute_ms, 0, bucket_state::open, 0};
   if (!s.ok()) return to_error(s, "cannot read bucket");
   auto v = keys::decode_bucket(value);
   if (!v) return make_error(errc::storage, "corrupt bucket of ad " + std::to_string(ad_id));
-  return v->count;
+  return minute_count{minute_ms, v->count, v->state, v->version};
+}
+
+caf::error store::scan_open(std::uint32_t partition,
+                            const std::function<void(std::int64_t, std::uint64_t)>& visit) {
+  const auto prefix = keys::open_prefix(partition);
+  std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(leveldb::ReadOptions{})};
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::int64_t minute = 0;
+    std::uint64_t ad = 0;
+    if (!keys::parse_open_key({it->key().data(), it->key().size()}, minute, ad))
+      return make_error(errc::storage, "corrupt open-bucket key");
+    visit(minute, ad);
+  }
+  return to_error(it->status(), "open-bucket scan failed");
 }
 
 caf::error store::read_ids(std::uint64_t ad_id, std::int64_t minute_ms, std::vector<click_id>& out) {

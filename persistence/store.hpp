@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,8 +44,12 @@ class store {
   /// The last checkpointed position of `partition` (all zero if it never checkpointed).
   caf::expected<keys::position> read_position(std::uint32_t partition);
 
-  /// One minute bucket's count; zero if absent.
-  caf::expected<std::uint64_t> read_minute(std::uint64_t ad_id, std::int64_t minute_ms);
+  /// One minute bucket; count 0 and open if absent.
+  caf::expected<minute_count> read_minute(std::uint64_t ad_id, std::int64_t minute_ms);
+
+  /// Calls `visit(minute, ad)` for every bucket of `partition` that is stored open.
+  caf::error scan_open(std::uint32_t partition,
+                       const std::function<void(std::int64_t minute_ms, std::uint64_t ad_id)>& visit);
 
   /// Appends every stored click id of (ad, minute) to `out` (one range scan over its chunks).
   caf::error read_ids(std::uint64_t ad_id, std::int64_t minute_ms, std::vector<click_id>& out);

@@ -22,5 +22,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(adclick, caf::first_custom_type_id)
   CAF_ADD_ATOM(adclick, adclick, tick_atom, "tick")
   CAF_ADD_ATOM(adclick, adclick, status_atom, "status")
   CAF_ADD_ATOM(adclick, adclick, durable_atom, "durable")
+  CAF_ADD_ATOM(adclick, adclick, finalize_atom, "finalize")
 
 CAF_END_TYPE_ID_BLOCK(adclick)

@@ -23,6 +23,8 @@ struct click {
   std::uint64_t advertiser_id = 0;
   std::int64_t event_time_ms = 0;
   std::uint32_t key_id = 0;
+  /// Set by the partition: the click's minute was already final when it arrived.
+  bool late = false;
 };
 
 /// Where a click (or an undecodable message) ends. Every arrival ends in exactly one.
@@ -52,9 +54,6 @@ enum class granularity : std::uint8_t { minute, hour, day };
 const char* to_string(granularity x);
 bool from_string(const std::string& text, granularity& out);
 
-enum class bucket_state : std::uint8_t { open, final, amended };
-const char* to_string(bucket_state x);
-
 /// One JetStream message as the ingress saw it: its clicks are
 /// `ingest_batch::clicks[first_click, first_click + click_count)`.
 struct fetched_message {
@@ -78,10 +77,15 @@ struct ad_clicks {
   std::vector<click> clicks;
 };
 
+enum class bucket_state : std::uint8_t { open, final, amended };
+const char* to_string(bucket_state x);
+
 /// One minute bucket's absolute value (idempotent to write).
 struct minute_count {
   std::int64_t minute_ms = 0;
   std::uint64_t count = 0;
+  bucket_state state = bucket_state::open;
+  std::uint32_t version = 0;  ///< 0 while open, 1 when final, +1 per amendment
 };
 
 /// The click ids one (ad, minute) gained since the last flush, sorted: one storage chunk.
@@ -97,12 +101,14 @@ struct ad_delta {
   std::vector<minute_ids> ids;        ///< ids first seen since the last flush
   std::uint64_t counted = 0;          ///< clicks counted since the last flush
   std::uint64_t duplicates = 0;       ///< clicks dropped as duplicates since the last flush
+  std::uint64_t amended = 0;          ///< late clicks counted as amendments since the last flush
 };
 
 /// partition actor -> checkpoint writer: one atomic write of counts and stream position.
 struct checkpoint {
   std::uint32_t partition = 0;
   std::uint64_t stream_seq = 0;
+  std::int64_t watermark_ms = 0;  ///< the partition's watermark as of stream_seq
   outcome_counters outcomes;  ///< cumulative for the partition, persisted with the position
   std::vector<ad_delta> ads;
 };
@@ -113,6 +119,8 @@ struct series_query {
   std::int64_t from_ms = 0;
   std::int64_t to_ms = 0;
   granularity gran = granularity::minute;
+  std::int64_t watermark_ms = 0;  ///< stamped by the partition on its way to the ad
+  std::int64_t final_before_ms = 0;  ///< likewise: minutes before this are final
 };
 
 struct series_point {
@@ -125,6 +133,7 @@ struct series_point {
 struct series {
   std::uint64_t ad_id = 0;
   std::int64_t watermark_ms = 0;
+  std::int64_t final_before_ms = 0;  ///< start of the partition's first minute that is not final
   std::vector<series_point> points;
 };
 
@@ -138,6 +147,7 @@ struct partition_status {
   std::uint64_t checkpoints = 0;
   outcome_counters outcomes;         ///< cumulative, including what was recovered
   std::uint64_t undecided = 0;       ///< clicks dispatched whose outcome is not yet reported
+  std::int64_t watermark_ms = 0;
 };
 
 // -- CAF 0.17 inspectors ------------------------------------------------------------------
@@ -148,7 +158,7 @@ typename Inspector::result_type inspect(Inspector& f, outcome_counters& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, click& x) {
-  return f(x.id, x.ad_id, x.campaign_id, x.advertiser_id, x.event_time_ms, x.key_id);
+  return f(x.id, x.ad_id, x.campaign_id, x.advertiser_id, x.event_time_ms, x.key_id, x.late);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fetched_message& x) {
@@ -164,7 +174,7 @@ typename Inspector::result_type inspect(Inspector& f, ad_clicks& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, minute_count& x) {
-  return f(x.minute_ms, x.count);
+  return f(x.minute_ms, x.count, x.state, x.version);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, minute_ids& x) {
@@ -172,15 +182,15 @@ typename Inspector::result_type inspect(Inspector& f, minute_ids& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ad_delta& x) {
-  return f(x.ad_id, x.minutes, x.ids, x.counted, x.duplicates);
+  return f(x.ad_id, x.minutes, x.ids, x.counted, x.duplicates, x.amended);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, checkpoint& x) {
-  return f(x.partition, x.stream_seq, x.outcomes, x.ads);
+  return f(x.partition, x.stream_seq, x.watermark_ms, x.outcomes, x.ads);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, series_query& x) {
-  return f(x.ad_id, x.from_ms, x.to_ms, x.gran);
+  return f(x.ad_id, x.from_ms, x.to_ms, x.gran, x.watermark_ms, x.final_before_ms);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, series_point& x) {
@@ -188,12 +198,12 @@ typename Inspector::result_type inspect(Inspector& f, series_point& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, series& x) {
-  return f(x.ad_id, x.watermark_ms, x.points);
+  return f(x.ad_id, x.watermark_ms, x.final_before_ms, x.points);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, partition_status& x) {
   return f(x.partition, x.recovered, x.dispatched_seq, x.durable_seq, x.active_ads,
-           x.checkpoints, x.outcomes, x.undecided);
+           x.checkpoints, x.outcomes, x.undecided, x.watermark_ms);
 }
 
 }  // namespace adclick

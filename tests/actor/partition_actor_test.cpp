@@ -7,6 +7,7 @@
 
 #include "adclick/errc.hpp"
 #include "adclick/time.hpp"
+#include "event_clock.hpp"
 #include "adclick/type_ids.hpp"
 #include "checkpoint_writer.hpp"
 #include "partition_actor.hpp"
@@ -47,6 +48,7 @@ struct fixture {
   caf::actor_system sys{cfg};
   caf::scheduler::test_coordinator& sched = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
   std::shared_ptr<ack_cursor> cursor = std::make_shared<ack_cursor>();
+  window_rules rules;  // defaults: 5 s out of order, 10 min lateness, 1 h dedup horizon
   caf::actor writer;
   caf::actor partition;
 
@@ -71,6 +73,8 @@ struct fixture {
     pc.cursor = cursor;
     pc.checkpoint_interval = std::chrono::seconds(1);
     pc.checkpoint_max_pending = 1000;
+    pc.rules = rules;
+    pc.idle_advance = caf::timespan{0};  // wall clock plays no part in these tests
     partition = sys.spawn(partition_actor, pc);
     sched.run();
   }
@@ -147,6 +151,12 @@ std::uint64_t count_at(const series& s, std::int64_t minute) {
   return 0;
 }
 
+series_point point_at(const series& s, std::int64_t minute) {
+  for (const auto& p : s.points)
+    if (p.start_ms == minute) return p;
+  return {minute, 0, bucket_state::open, 0};
+}
+
 }  // namespace
 
 TEST_CASE_METHOD(fixture, "nothing is acked before its checkpoint is durable", "[actor][checkpoint]") {
@@ -156,12 +166,12 @@ TEST_CASE_METHOD(fixture, "nothing is acked before its checkpoint is durable", "
   // Counted (the live view sees it) but not durable, so not ackable.
   CHECK(count_at(query(10), t0) == 3);
   CHECK(cursor->durable_seq == 0);
-  CHECK(test::must(db->read_minute(10, t0)) == 0);
+  CHECK(test::must(db->read_minute(10, t0)).count == 0);
 
   tick();  // checkpoint.interval passes
   CHECK(cursor->durable_seq == 2);
-  CHECK(test::must(db->read_minute(10, t0)) == 3);
-  CHECK(test::must(db->read_minute(11, t0 + minute_ms)) == 1);
+  CHECK(test::must(db->read_minute(10, t0)).count == 3);
+  CHECK(test::must(db->read_minute(11, t0 + minute_ms)).count == 1);
   auto pos = db->read_position(3);
   REQUIRE(pos);
   CHECK(pos->stream_seq == 2);
@@ -224,7 +234,7 @@ TEST_CASE_METHOD(fixture, "a restarted partition resumes from its checkpoint and
   CHECK(count_at(query(12), t0) == 1);
   tick();
   CHECK(cursor->durable_seq == 3);
-  CHECK(test::must(db->read_minute(10, t0)) == 3);
+  CHECK(test::must(db->read_minute(10, t0)).count == 3);
 }
 
 TEST_CASE_METHOD(fixture, "a failed checkpoint acks nothing and its counts go into the next one",
@@ -235,13 +245,13 @@ TEST_CASE_METHOD(fixture, "a failed checkpoint acks nothing and its counts go in
   tick();  // the write fails
   CHECK(cursor->durable_seq == 0);
   CHECK(status().checkpoints == 0);
-  CHECK(test::must(db->read_minute(10, t0)) == 0);
+  CHECK(test::must(db->read_minute(10, t0)).count == 0);
 
   ingest({{2, {{11, t0}}}});  // ad 10 does not change again
   tick();                     // the write succeeds
   CHECK(cursor->durable_seq == 2);
-  CHECK(test::must(db->read_minute(10, t0)) == 1);  // carried over from the failed attempt
-  CHECK(test::must(db->read_minute(11, t0)) == 1);
+  CHECK(test::must(db->read_minute(10, t0)).count == 1);  // carried over from the failed attempt
+  CHECK(test::must(db->read_minute(11, t0)).count == 1);
 }
 
 TEST_CASE_METHOD(fixture, "a checkpoint starts early when enough messages are pending", "[actor][checkpoint]") {
@@ -250,4 +260,78 @@ TEST_CASE_METHOD(fixture, "a checkpoint starts early when enough messages are pe
   for (std::uint64_t seq = 1; seq <= 1000; ++seq) msgs.push_back({seq, {{seq % 7, t0}}});
   ingest(msgs);  // 1000 = checkpoint.max_pending, no timer needed
   CHECK(cursor->durable_seq == 1000);
+}
+
+namespace {
+/// Finality without waiting: no out-of-orderness, no lateness, a 10-minute dedup horizon.
+struct quick_windows : fixture {
+  quick_windows() {
+    rules.max_out_of_orderness_ms = 0;
+    rules.allowed_lateness_ms = 0;
+    rules.dedup_horizon_ms = 10 * minute_ms;
+  }
+};
+}  // namespace
+
+TEST_CASE_METHOD(quick_windows, "the watermark finalizes buckets; a late click amends one", "[actor][watermark]") {
+  start();
+  ingest({{1, {{10, t0 + 1}, {10, t0 + 2}}}});
+  CHECK(point_at(query(10), t0).state == bucket_state::open);
+  ingest({{2, {{11, t0 + 2 * minute_ms}}}});  // watermark t0+2min: minutes t0 and t0+1min final
+  auto p = point_at(query(10), t0);
+  CHECK(p.state == bucket_state::final);
+  CHECK(p.version == 1);
+  CHECK(p.count == 2);
+
+  ingest({{3, {{10, t0 + 30'000}}}});  // late for a final minute
+  p = point_at(query(10), t0);
+  CHECK(p.state == bucket_state::amended);
+  CHECK(p.version == 2);
+  CHECK(p.count == 3);
+  tick();
+  CHECK(status().outcomes[outcome::counted] == 3);
+  CHECK(status().outcomes[outcome::late_amended] == 1);
+  auto stored = test::must(db->read_minute(10, t0));
+  CHECK(stored.state == bucket_state::amended);
+  CHECK(stored.version == 2);
+  CHECK(stored.count == 3);
+  auto pos = test::must(db->read_position(3));
+  CHECK(pos.watermark_ms == t0 + 2 * minute_ms);
+}
+
+TEST_CASE_METHOD(quick_windows, "too old and future clicks are rejected and counted", "[actor][watermark]") {
+  start();
+  ingest({{1, {{10, t0 + 20 * minute_ms}}}});                                   // watermark t0+20min
+  ingest({{2, {{10, t0 + 9 * minute_ms}, {10, now_ms() + 3'600'000}, {10, t0 + 11 * minute_ms}}}});
+  tick();
+  auto s = status();
+  CHECK(s.outcomes[outcome::rejected_too_old] == 1);
+  CHECK(s.outcomes[outcome::rejected_future] == 1);
+  CHECK(s.outcomes[outcome::late_amended] == 1);
+  CHECK(s.outcomes[outcome::counted] == 1);
+  CHECK(s.outcomes.total() == 4);
+}
+
+TEST_CASE_METHOD(quick_windows, "after a restart, buckets left open in the store are finalized when the watermark passes",
+                 "[actor][watermark][recovery]") {
+  start();
+  ingest({{1, {{20, t0 + 5}}}});
+  tick();
+  CHECK(test::must(db->read_minute(20, t0)).state == bucket_state::open);
+  stop();
+  reopen_store();
+  cursor = std::make_shared<ack_cursor>();
+  start();
+  ingest({{2, {{21, t0 + 3 * minute_ms}}}});  // only ad 21 has clicks; ad 20 has no actor
+  tick();
+  auto stored = test::must(db->read_minute(20, t0));
+  CHECK(stored.state == bucket_state::final);
+  CHECK(stored.version == 1);
+  CHECK(stored.count == 1);
+  // And the finalization survives another restart without being repeated or lost.
+  stop();
+  reopen_store();
+  cursor = std::make_shared<ack_cursor>();
+  start();
+  CHECK(point_at(query(20), t0).state == bucket_state::final);
 }

@@ -33,7 +33,9 @@ class service {
 
   void start() {
     std::vector<std::string> argv{test::adclickd_bin(), "--nats.url=" + nats_url_, "--storage.dir=" + dir_.str("data"),
-                                  "--http.address=127.0.0.1:" + std::to_string(port_), "--checkpoint.interval=200ms"};
+                                  "--http.address=127.0.0.1:" + std::to_string(port_), "--checkpoint.interval=200ms",
+                                  // Event times here are fixed in the past: the wall clock must not move them.
+                                  "--windows.idle-advance=0s"};
     argv.insert(argv.end(), extra_.begin(), extra_.end());
     proc_ = subprocess{argv, log_path()};
     REQUIRE(proc_.started());
@@ -282,7 +284,7 @@ TEST_CASE("with no NATS URL, adclickd runs and supervises its own nats-server", 
   const auto nats_url = "nats://127.0.0.1:" + std::to_string(nats_port);
   subprocess svc{{test::adclickd_bin(), "--storage.dir=" + dir.str("data"),
                   "--nats.embedded-port=" + std::to_string(nats_port), "--http.address=127.0.0.1:" + std::to_string(http_port),
-                  "--checkpoint.interval=200ms"},
+                  "--checkpoint.interval=200ms", "--windows.idle-advance=0s"},
                  dir.str("adclickd.log")};
   http_client client{http};
   auto wait_ready = [&] {

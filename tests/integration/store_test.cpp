@@ -39,8 +39,8 @@ TEST_CASE("a checkpoint survives close and reopen", "[store]") {
   CHECK(pos->stream_seq == 78);
   CHECK(pos->outcomes[outcome::counted] == 780);
   CHECK((*db)->read_position(3)->stream_seq == 0);  // never checkpointed
-  CHECK(test::must((*db)->read_minute(5, 60'000)) == 9);
-  CHECK(test::must((*db)->read_minute(5, 180'000)) == 0);
+  CHECK(test::must((*db)->read_minute(5, 60'000)).count == 9);
+  CHECK(test::must((*db)->read_minute(5, 180'000)).count == 0);
 
   std::vector<series_point> points;
   REQUIRE_FALSE((*db)->scan_minutes(5, 0, 180'000, points));

@@ -9,14 +9,15 @@ using namespace adclick;
 
 TEST_CASE("seeded buckets continue from the stored count and are not changes", "[counts]") {
   minute_counts m;
-  m.seed(60'000, 10);
+  m.seed({60'000, 10, bucket_state::open, 0});
   CHECK(m.has(60'000));
-  CHECK(m.get(60'000) == 10);
+  CHECK(m.get(60'000).count == 10);
   CHECK(m.pending_changes() == 0);
   CHECK(m.take_changes().empty());
   m.add(60'000);
-  m.add(60'000, 2);
-  CHECK(m.get(60'000) == 13);
+  m.add(60'000);
+  m.add(60'000);
+  CHECK(m.get(60'000).count == 13);
   auto changes = m.take_changes();
   REQUIRE(changes.size() == 1);
   CHECK(changes[0].minute_ms == 60'000);
@@ -26,10 +27,10 @@ TEST_CASE("seeded buckets continue from the stored count and are not changes", "
 
 TEST_CASE("overlay puts memory over storage, in order", "[counts]") {
   minute_counts m;
-  m.seed(120'000, 5);
+  m.seed({120'000, 5, bucket_state::open, 0});
   m.add(120'000);          // 6, newer than storage's 5
   m.add(240'000);          // only in memory
-  m.seed(600'000, 0);      // outside the range below
+  m.seed({600'000, 0, bucket_state::open, 0});  // outside the range below
   m.add(600'000);
   std::vector<series_point> stored{{60'000, 3, bucket_state::open, 0}, {120'000, 5, bucket_state::open, 0},
                                    {180'000, 1, bucket_state::open, 0}};
@@ -56,14 +57,41 @@ TEST_CASE("minute_counts matches a plain map on random streams", "[counts][model
         for (const auto& c : m.take_changes()) durable[c.minute_ms] = c.count;
         continue;
       }
-      if (!m.has(minute)) m.seed(minute, durable[minute]);
+      if (!m.has(minute)) m.seed({minute, durable[minute], bucket_state::open, 0});
       m.add(minute);
       model[minute] += 1;
     }
     for (const auto& c : m.take_changes()) durable[c.minute_ms] = c.count;
     for (const auto& [minute, n] : model) {
-      REQUIRE(m.get(minute) == n);
+      REQUIRE(m.get(minute).count == n);
       REQUIRE(durable[minute] == n);  // every change reached "storage"
     }
   }
+}
+
+TEST_CASE("buckets go open -> final -> amended, one version per late click", "[counts]") {
+  minute_counts m;
+  m.add(0);
+  m.add(60'000);
+  m.add(120'000);
+  m.take_changes();
+  CHECK(m.finalize_before(120'000) == 2);
+  CHECK(m.get(0).state == bucket_state::final);
+  CHECK(m.get(0).version == 1);
+  CHECK(m.get(120'000).state == bucket_state::open);
+  auto changes = m.take_changes();
+  REQUIRE(changes.size() == 2);  // the state change must be persisted
+  CHECK(changes[0].state == bucket_state::final);
+  CHECK(m.finalize_before(120'000) == 0);  // idempotent
+
+  m.add_late(0);
+  m.add_late(0);
+  CHECK(m.get(0).count == 3);
+  CHECK(m.get(0).state == bucket_state::amended);
+  CHECK(m.get(0).version == 3);
+  // A late click for a minute this ad never counted: final at 0, then amended.
+  m.add_late(-60'000);
+  CHECK(m.get(-60'000).count == 1);
+  CHECK(m.get(-60'000).state == bucket_state::amended);
+  CHECK(m.get(-60'000).version == 2);
 }

@@ -1,0 +1,62 @@
+#include <catch2/catch.hpp>
+
+#include "adclick/time.hpp"
+#include "event_clock.hpp"
+
+using namespace adclick;
+
+namespace {
+constexpr std::int64_t t0 = 1'764'300'000'000;  // a minute boundary
+constexpr std::int64_t wall = t0 + 3'600'000;
+window_rules rules() {
+  window_rules r;
+  r.max_out_of_orderness_ms = 5'000;
+  r.allowed_lateness_ms = 10'000;
+  r.dedup_horizon_ms = 600'000;
+  r.max_future_skew_ms = 60'000;
+  return r;
+}
+}  // namespace
+
+TEST_CASE("before any click nothing is final or too old", "[time][watermark]") {
+  event_clock c{rules()};
+  CHECK(c.classify(0, wall) == arrival::on_time);
+  CHECK(c.classify(t0, wall) == arrival::on_time);
+  CHECK(c.classify(wall + 60'001, wall) == arrival::future);
+  CHECK(c.classify(wall + 60'000, wall) == arrival::on_time);
+}
+
+TEST_CASE("a minute becomes final when the watermark passes its end plus the lateness", "[time][watermark]") {
+  event_clock c{rules()};
+  c.observe(t0 + 60'000 + 10'000 + 5'000 - 1);  // watermark = t0 + 70s - 1 ms
+  CHECK(c.watermark() == t0 + 69'999);
+  CHECK(c.final_before() == t0);                 // minute t0 not final yet
+  CHECK(c.classify(t0 + 59'999, wall) == arrival::on_time);
+  c.observe(t0 + 75'000);                        // watermark = t0 + 70 s exactly
+  CHECK(c.final_before() == t0 + 60'000);
+  CHECK(c.classify(t0 + 59'999, wall) == arrival::late);
+  CHECK(c.classify(t0 + 60'000, wall) == arrival::on_time);
+  // Out of order within the bound never goes late.
+  CHECK(c.classify(t0 + 75'000 - 5'000, wall) == arrival::on_time);
+}
+
+TEST_CASE("clicks beyond the dedup horizon behind the watermark are too old", "[time][watermark]") {
+  event_clock c{rules()};
+  c.observe(t0 + 1'000'000);  // watermark t0 + 995 s; horizon 600 s
+  CHECK(c.classify(t0 + 395'000, wall) == arrival::late);
+  CHECK(c.classify(t0 + 394'999, wall) == arrival::too_old);
+}
+
+TEST_CASE("the watermark never goes back, and restores and idle-advances forward", "[time][watermark]") {
+  event_clock c{rules()};
+  c.observe(t0 + 100'000);
+  c.observe(t0);  // an older click
+  CHECK(c.watermark() == t0 + 95'000);
+  c.advance_to(t0 + 50'000);
+  CHECK(c.watermark() == t0 + 95'000);
+  c.advance_to(t0 + 200'000);
+  CHECK(c.watermark() == t0 + 200'000);
+  event_clock d{rules()};
+  d.restore(c.watermark());
+  CHECK(d.final_before() == c.final_before());
+}
