@@ -20,7 +20,16 @@ struct load_options {
   std::int64_t start_ms = 0;       ///< event time of the first click; 0 = now
   std::uint64_t event_rate = 10000;///< clicks per second of event time
   double dup_rate = 0;             ///< share of publishes that repeat an earlier click of this run
+  double ooo_rate = 0;             ///< share of clicks up to max-out-of-orderness behind the newest
+  double late_rate = 0;            ///< share of clicks for a minute already final (amendments)
+  double future_rate = 0;          ///< share of clicks a day ahead of the wall clock
+  double malformed_rate = 0;       ///< share of publishes that are not a ClickBatch at all
   bool replay = false;             ///< the clicks were all published before: expect duplicates
+  /// The service's event-time rules, which the truth must apply the same way.
+  std::int64_t ooo_ms = 5'000;
+  std::int64_t lateness_ms = 10 * 60'000;
+  std::int64_t horizon_ms = 60 * 60'000;
+  std::int64_t future_skew_ms = 5 * 60'000;
   std::string truth;               ///< where to write the ground truth (optional)
   bool quiet = false;
 };
@@ -41,6 +50,7 @@ struct verify_options {
   std::vector<std::string> truth;  ///< one or more truth files, merged
   std::string view = "live";
   double wait_s = 0;               ///< keep retrying this long until everything matches
+  bool digest = false;             ///< also print a SHA-256 of the view over the truth's ads
 };
 int run_verify(const verify_options& opts);
 

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
+#include <openssl/sha.h>
 
 #include "adclick/time.hpp"
 #include "commands.hpp"
@@ -36,7 +37,12 @@ std::optional<json> get_json(http_client& http, const std::string& path, std::st
 }
 
 /// Compares the service with the truth; appends one line per difference to `diffs`.
-void compare(http_client& http, const truth& t, const std::string& view, std::vector<std::string>& diffs) {
+/// Live: every bucket with its count, state and version. Billing: exactly the buckets the
+/// truth says are final or amended, with theirs.
+void compare(http_client& http, const truth& t, const std::string& view, std::vector<std::string>& diffs,
+             std::string* canonical = nullptr) {
+  const bool billing = view == "billing";
+  auto expected_in_view = [&](const expected_bucket& b) { return !billing || b.state() != bucket_state::open; };
   // One range query per ad, covering its first to last minute.
   auto it = t.counts.begin();
   while (it != t.counts.end()) {
@@ -54,20 +60,37 @@ void compare(http_client& http, const truth& t, const std::string& view, std::ve
       it = end;
       continue;
     }
-    std::map<std::int64_t, std::uint64_t> got;
-    for (const auto& p : (*body)["series"]) got[p["start_ms"].get<std::int64_t>()] = p["count"].get<std::uint64_t>();
+    struct seen {
+      std::uint64_t count;
+      std::string state;
+      std::uint32_t version;
+    };
+    std::map<std::int64_t, seen> got;
+    for (const auto& p : (*body)["series"]) {
+      got[p["start_ms"].get<std::int64_t>()] = {p["count"].get<std::uint64_t>(), p["state"].get<std::string>(),
+                                                p["version"].get<std::uint32_t>()};
+      if (canonical)
+        *canonical += std::to_string(ad) + " " + std::to_string(p["start_ms"].get<std::int64_t>()) + " " +
+                      std::to_string(p["count"].get<std::uint64_t>()) + " " + p["state"].get<std::string>() + " " +
+                      std::to_string(p["version"].get<std::uint32_t>()) + "\n";
+    }
+    auto describe_bucket = [](std::uint64_t count, const std::string& state, std::uint32_t version) {
+      return std::to_string(count) + " " + state + " v" + std::to_string(version);
+    };
     for (auto e = it; e != end; ++e) {
+      const auto& b = e->second;
+      if (!expected_in_view(b)) continue;
       auto g = got.find(e->first.second);
-      std::uint64_t have = g == got.end() ? 0 : g->second;
-      if (have != e->second)
-        diffs.push_back("ad " + std::to_string(ad) + " minute " + format_time(e->first.second) + ": expected " +
-                        std::to_string(e->second) + ", got " + std::to_string(have));
+      const auto want = describe_bucket(b.count, to_string(b.state()), b.version());
+      const auto have = g == got.end() ? std::string{"nothing"} : describe_bucket(g->second.count, g->second.state, g->second.version);
+      if (want != have)
+        diffs.push_back("ad " + std::to_string(ad) + " minute " + format_time(e->first.second) + ": expected " + want +
+                        ", got " + have);
       if (g != got.end()) got.erase(g);
     }
-    for (const auto& [minute, n] : got)
-      if (n != 0)
-        diffs.push_back("ad " + std::to_string(ad) + " minute " + format_time(minute) + ": expected 0, got " +
-                        std::to_string(n));
+    for (const auto& [minute, s] : got)
+      diffs.push_back("ad " + std::to_string(ad) + " minute " + format_time(minute) + ": expected nothing, got " +
+                      describe_bucket(s.count, s.state, s.version));
     it = end;
   }
   std::string error;
@@ -83,6 +106,19 @@ void compare(http_client& http, const truth& t, const std::string& view, std::ve
       diffs.push_back(std::string{"outcome "} + name + ": expected " + std::to_string(t.outcomes.by_outcome[i]) +
                       ", got " + std::to_string(have));
   }
+}
+
+/// SHA-256 of `text` as 64 hex digits.
+std::string sha256_hex(const std::string& text) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), md);
+  std::string out;
+  char hex[3];
+  for (unsigned char b : md) {
+    std::snprintf(hex, sizeof hex, "%02x", b);
+    out += hex;
+  }
+  return out;
 }
 
 }  // namespace
@@ -131,10 +167,12 @@ int run_verify(const verify_options& opts) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(opts.wait_s);
   for (;;) {
     std::vector<std::string> diffs;
-    compare(http, t, opts.view, diffs);
+    std::string canonical;
+    compare(http, t, opts.view, diffs, opts.digest ? &canonical : nullptr);
     if (diffs.empty()) {
       std::printf("verify: OK: %zu (ad, minute) buckets and %llu clicks match (view=%s)\n", t.counts.size(),
                   static_cast<unsigned long long>(t.clicks), opts.view.c_str());
+      if (opts.digest) std::printf("digest: %s\n", sha256_hex(canonical).c_str());
       return 0;
     }
     if (std::chrono::steady_clock::now() >= deadline) {

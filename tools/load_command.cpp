@@ -9,7 +9,7 @@
 #include "click_generator.hpp"
 #include "commands.hpp"
 #include "nats_client.hpp"
-#include "truth.hpp"
+#include "truth_model.hpp"
 
 namespace adclick {
 
@@ -28,8 +28,14 @@ int run_load(const load_options& opts) {
   go.event_rate = opts.event_rate;
   click_generator gen{go};
 
-  truth t;
-  t.seed = opts.seed;
+  window_rules rules;
+  rules.max_out_of_orderness_ms = opts.ooo_ms;
+  rules.allowed_lateness_ms = opts.lateness_ms;
+  rules.dedup_horizon_ms = opts.horizon_ms;
+  rules.max_future_skew_ms = opts.future_skew_ms;
+  truth_model model{rules, opts.partitions};
+  model.result().seed = opts.seed;
+
   std::vector<std::vector<click>> buffers(opts.partitions);
   std::vector<std::uint64_t> batch_no(opts.partitions, 0);
   const std::uint32_t batch = std::max<std::uint32_t>(1, opts.batch);
@@ -39,13 +45,18 @@ int run_load(const load_options& opts) {
   std::snprintf(run_tag, sizeof run_tag, "%llx-%llx-%llx", static_cast<unsigned long long>(opts.seed),
                 static_cast<unsigned long long>(go.start_ms),
                 static_cast<unsigned long long>(std::chrono::system_clock::now().time_since_epoch().count()));
+  auto subject = [&](std::uint32_t p) { return opts.prefix + ".clicks." + std::to_string(p); };
+  auto next_id = [&](std::uint32_t p) {
+    return std::string{run_tag} + "-" + std::to_string(p) + "-" + std::to_string(batch_no[p]++);
+  };
 
+  // Publishes partition p's buffer as one message; the truth judges it in the same order.
   auto publish = [&](std::uint32_t p) -> bool {
     auto& buf = buffers[p];
     if (buf.empty()) return true;
+    model.message(p, buf, now_ms());
     auto bytes = encode_click_batch(buf.data(), buf.size());
-    auto id = std::string{run_tag} + "-" + std::to_string(p) + "-" + std::to_string(batch_no[p]++);
-    if (auto err = (*nc)->publish_async(opts.prefix + ".clicks." + std::to_string(p), bytes, id)) {
+    if (auto err = (*nc)->publish_async(subject(p), bytes, next_id(p))) {
       std::fprintf(stderr, "load: %s\n", describe(err).c_str());
       return false;
     }
@@ -56,40 +67,51 @@ int run_load(const load_options& opts) {
   // Every click generated so far, for --dup-rate to repeat one of them (drawn from the
   // whole run, so many repeats are minutes of event time after their original).
   std::vector<click> history;
-  std::mt19937_64 dup_rng{opts.seed ^ 0x9e3779b97f4a7c15ULL};
+  std::mt19937_64 rng{opts.seed ^ 0x9e3779b97f4a7c15ULL};
   std::uniform_real_distribution<double> unit{0.0, 1.0};
+  auto chance = [&](double rate) { return rate > 0 && unit(rng) < rate; };
 
   const auto started = clock::now();
   auto next_progress = started + std::chrono::seconds(1);
   std::uint64_t last_reported = 0;
   for (std::uint64_t i = 0; i < opts.clicks; ++i) {
+    if (chance(opts.malformed_rate)) {
+      // Bytes that are not a ClickBatch, on some partition's subject.
+      const auto p = static_cast<std::uint32_t>(rng() % opts.partitions);
+      model.garbage();
+      if (auto err = (*nc)->publish_async(subject(p), std::string(1 + rng() % 64, '\xff'), next_id(p))) {
+        std::fprintf(stderr, "load: %s\n", describe(err).c_str());
+        return 1;
+      }
+      continue;
+    }
     click c;
-    if (!history.empty() && opts.dup_rate > 0 && unit(dup_rng) < opts.dup_rate) {
-      c = history[dup_rng() % history.size()];
-      t.outcomes[outcome::duplicate] += 1;
+    if (!history.empty() && chance(opts.dup_rate)) {
+      c = history[rng() % history.size()];
     } else {
       c = gen.next();
-      if (opts.dup_rate > 0) history.push_back(c);
-      if (opts.replay) {
-        t.outcomes[outcome::duplicate] += 1;  // counted by the run this one replays
-      } else {
-        t.add(c.ad_id, minute_of(c.event_time_ms));
-        t.outcomes[outcome::counted] += 1;
+      const auto& pclock = model.clock(partition_of(c.ad_id, opts.partitions));
+      if (chance(opts.future_rate)) {
+        c.event_time_ms = now_ms() + 24 * 3'600'000LL;
+      } else if (chance(opts.late_rate) && pclock.watermark() != event_clock::no_watermark) {
+        // In a minute that is already final, well inside the dedup horizon.
+        c.event_time_ms = pclock.final_before() - minute_ms - static_cast<std::int64_t>(rng() % minute_ms);
+      } else if (chance(opts.ooo_rate)) {
+        c.event_time_ms -= static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(std::max<std::int64_t>(1, opts.ooo_ms)));
       }
+      if (opts.dup_rate > 0) history.push_back(c);
     }
     auto p = partition_of(c.ad_id, opts.partitions);
     buffers[p].push_back(c);
     if (buffers[p].size() >= batch && !publish(p)) return 1;
     if (opts.rate > 0) {
-      auto due = started + std::chrono::duration_cast<clock::duration>(
-                             std::chrono::duration<double>((i + 1) / opts.rate));
+      auto due = started + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>((i + 1) / opts.rate));
       if (due > clock::now()) std::this_thread::sleep_until(due);
     }
     if ((i & 1023) == 0 && clock::now() >= next_progress) {
       if (!opts.quiet)
         std::fprintf(stderr, "load: %llu/%llu clicks, %llu/s\n", static_cast<unsigned long long>(i),
-                     static_cast<unsigned long long>(opts.clicks),
-                     static_cast<unsigned long long>(i - last_reported));
+                     static_cast<unsigned long long>(opts.clicks), static_cast<unsigned long long>(i - last_reported));
       last_reported = i;
       next_progress += std::chrono::seconds(1);
     }
@@ -102,11 +124,16 @@ int run_load(const load_options& opts) {
   }
   const double secs = std::chrono::duration<double>(clock::now() - started).count();
   if (auto failed = (*nc)->publish_async_failures(); failed != 0) {
-    std::fprintf(stderr, "load: %llu publishes failed; the truth would be wrong\n",
-                 static_cast<unsigned long long>(failed));
+    std::fprintf(stderr, "load: %llu publishes failed; the truth would be wrong\n", static_cast<unsigned long long>(failed));
     return 1;
   }
-  t.clicks = opts.clicks;
+  model.finish();
+  auto& t = model.result();
+  if (opts.replay) {  // everything this run would count was counted by the run it replays
+    t.outcomes[outcome::duplicate] += t.outcomes[outcome::counted] + t.outcomes[outcome::late_amended];
+    t.outcomes[outcome::counted] = t.outcomes[outcome::late_amended] = 0;
+    t.counts.clear();
+  }
   if (!opts.truth.empty()) {
     std::string error;
     if (!t.save(opts.truth, error)) {
@@ -114,10 +141,15 @@ int run_load(const load_options& opts) {
       return 1;
     }
   }
-  if (!opts.quiet)
-    std::fprintf(stderr, "load: published %llu clicks in %.2f s (%.0f clicks/s), %zu (ad, minute) buckets\n",
-                 static_cast<unsigned long long>(opts.clicks), secs, opts.clicks / std::max(secs, 1e-9),
-                 t.counts.size());
+  if (!opts.quiet) {
+    std::fprintf(stderr, "load: published %llu arrivals in %.2f s (%.0f/s), %zu (ad, minute) buckets; expected:",
+                 static_cast<unsigned long long>(opts.clicks), secs, opts.clicks / std::max(secs, 1e-9), t.counts.size());
+    for (std::size_t k = 0; k < outcome_count; ++k)
+      if (t.outcomes.by_outcome[k] != 0)
+        std::fprintf(stderr, " %s=%llu", to_string(static_cast<outcome>(k)),
+                     static_cast<unsigned long long>(t.outcomes.by_outcome[k]));
+    std::fprintf(stderr, "\n");
+  }
   return 0;
 }
 

@@ -23,6 +23,17 @@ int main(int argc, char** argv) {
   l->add_option("--event-rate", load.event_rate, "clicks per second of event time")->capture_default_str();
   l->add_option("--dup-rate", load.dup_rate, "share of publishes that repeat an earlier click of this run")
     ->capture_default_str();
+  l->add_option("--ooo-rate", load.ooo_rate, "share of clicks out of order (within max-out-of-orderness)")
+    ->capture_default_str();
+  l->add_option("--late-rate", load.late_rate, "share of clicks for an already final minute (amendments)")
+    ->capture_default_str();
+  l->add_option("--future-rate", load.future_rate, "share of clicks a day in the future (rejected)")->capture_default_str();
+  l->add_option("--malformed-rate", load.malformed_rate, "share of publishes that are garbage bytes")->capture_default_str();
+  l->add_option("--ooo-ms", load.ooo_ms, "the service's windows.max-out-of-orderness, in ms")->capture_default_str();
+  l->add_option("--lateness-ms", load.lateness_ms, "the service's windows.allowed-lateness, in ms")->capture_default_str();
+  l->add_option("--horizon-ms", load.horizon_ms, "the service's dedup.horizon, in ms")->capture_default_str();
+  l->add_option("--future-skew-ms", load.future_skew_ms, "the service's windows.max-future-skew, in ms")
+    ->capture_default_str();
   l->add_flag("--replay", load.replay,
               "the same seed and --start-ms were published before: the truth expects every click as a duplicate");
   l->add_option("--truth", load.truth, "write the ground truth to this file");
@@ -44,6 +55,7 @@ int main(int argc, char** argv) {
   v->add_option("--truth", verify.truth, "truth file(s) written by load; several are merged")->required();
   v->add_option("--view", verify.view, "live or billing")->capture_default_str();
   v->add_option("--wait", verify.wait_s, "retry for up to this many seconds until it matches")->capture_default_str();
+  v->add_flag("--digest", verify.digest, "print a SHA-256 of the view (every bucket of the truth's ads)");
 
   wait_options wait;
   auto* w = app.add_subcommand("wait", "wait until N clicks are accounted for, checkpointed and acked");

@@ -187,6 +187,85 @@ TEST_CASE("kill -9 at random moments during a load with duplicates: counts stay 
   CHECK(svc.stop(SIGTERM) == 0);
 }
 
+namespace {
+/// The fault mix of issue 3: 10% duplicates, 20% out of order, 1% late, 0.1% future,
+/// 0.1% malformed, over ads with Zipf 1.1 skew, with a 1-minute allowed lateness so that
+/// most buckets are final (billing) by the end of the run.
+std::vector<std::string> fault_mix(const std::string& clicks, const std::string& ads, const std::string& seed) {
+  return {"--clicks", clicks, "--ads", ads, "--batch", "200", "--zipf", "1.1", "--dup-rate", "0.1", "--ooo-rate",
+          "0.2", "--late-rate", "0.01", "--future-rate", "0.001", "--malformed-rate", "0.001", "--seed", seed,
+          "--event-rate", "1000", "--lateness-ms", "60000"};
+}
+const std::vector<std::string> fault_mix_service{"--windows.allowed-lateness=1min"};
+
+int verify_view(const service& svc, const std::string& truth, const std::string& view, std::string& out) {
+  return test::run({test::adclick_bin(), "verify", "--http", svc.http(), "--truth", truth, "--view", view, "--wait", "60",
+                    "--digest"},
+                   out);
+}
+
+std::string digest_of(const std::string& verify_output) {
+  auto at = verify_output.find("digest: ");
+  return at == std::string::npos ? std::string{} : verify_output.substr(at + 8, 64);
+}
+}  // namespace
+
+TEST_CASE("1M clicks over 10k ads with every fault: both views exact, and the same input gives the same billing",
+          "[e2e][exactness]") {
+  std::string digests[2];
+  for (int run = 0; run < 2; ++run) {  // twice, from empty stores
+    test::nats_server nats;
+    REQUIRE(nats.ready());
+    test::temp_dir dir;
+    service svc{nats, dir, fault_mix_service};
+    svc.start();
+    const auto truth = dir.str("truth.json");
+    REQUIRE(load(nats, truth, fault_mix("1000000", "10000", "42")) == 0);
+    std::string out;
+    CHECK(verify_view(svc, truth, "live", out) == 0);
+    INFO(out);
+    CHECK(verify_view(svc, truth, "billing", out) == 0);
+    INFO(out);
+    digests[run] = digest_of(out);
+    CHECK(digests[run].size() == 64);
+    CHECK(svc.stop(SIGTERM) == 0);
+  }
+  CHECK(digests[0] == digests[1]);
+}
+
+TEST_CASE("kill -9 at random moments during a load with every fault: both views exact", "[e2e][crash]") {
+  test::nats_server nats;
+  REQUIRE(nats.ready());
+  test::temp_dir dir;
+  service svc{nats, dir, fault_mix_service};
+  svc.start();
+  const auto truth = dir.str("truth.json");
+  auto argv = fault_mix("300000", "3000", "77");
+  std::vector<std::string> cmd{test::adclick_bin(), "load", "--nats", nats.url(), "--rate", "50000", "--start-ms",
+                               std::to_string(t0), "--truth", truth, "--quiet"};
+  cmd.insert(cmd.end(), argv.begin(), argv.end());
+  subprocess loader{cmd, dir.str("load.log")};
+  const auto seed = std::random_device{}();
+  INFO("kill schedule seed " << seed);
+  std::mt19937 rng{seed};
+  int kills = 0;
+  while ((kills < 5 || loader.running()) && kills < 12) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 800));
+    svc.stop(SIGKILL);
+    ++kills;
+    svc.start();
+  }
+  REQUIRE(loader.wait(60s));
+  REQUIRE(loader.exit_code() == 0);
+  CHECK(kills >= 5);
+  std::string out;
+  CHECK(verify_view(svc, truth, "live", out) == 0);
+  INFO(out);
+  CHECK(verify_view(svc, truth, "billing", out) == 0);
+  INFO(out);
+  CHECK(svc.stop(SIGTERM) == 0);
+}
+
 TEST_CASE("garbage on the clicks subjects is counted, logged and acked without blocking the partition", "[e2e]") {
   test::nats_server nats;
   REQUIRE(nats.ready());

@@ -1,0 +1,39 @@
+// A deliberately simple reference model of what adclick must make of a click stream,
+// used by `adclick load` to write the ground truth. Fed the messages of each partition in
+// publish order, it applies the contract (DESIGN 4.1, 4.2): per partition, the clicks of a
+// message are judged against the watermark as it stood after the previous message
+// (future and too_old are rejected); an id already accepted is a duplicate; a click whose
+// minute is final is an amendment; anything else is counted. Pure, no I/O.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <vector>
+
+#include "adclick/types.hpp"
+#include "event_clock.hpp"
+#include "truth.hpp"
+
+namespace adclick {
+
+class truth_model {
+ public:
+  truth_model(const window_rules& rules, std::uint32_t partitions);
+
+  /// One NATS message of `partition` holding `clicks`, published at `wall_ms`.
+  void message(std::uint32_t partition, const std::vector<click>& clicks, std::int64_t wall_ms);
+  /// One message that is not a ClickBatch.
+  void garbage();
+  /// Marks the buckets the final watermarks have passed; call once, after the last message.
+  void finish();
+
+  const event_clock& clock(std::uint32_t partition) const { return clocks_[partition]; }
+  truth& result() { return truth_; }
+
+ private:
+  std::vector<event_clock> clocks_;
+  std::set<std::pair<std::uint64_t, click_id>> accepted_;  ///< (ad, id) accepted so far
+  truth truth_;
+};
+
+}  // namespace adclick
