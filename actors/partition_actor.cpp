@@ -17,6 +17,18 @@ using self_ptr = caf::stateful_actor<partition_state>*;
 
 void start_checkpoint(self_ptr self);
 
+/// Publishes the buckets of a durable checkpoint that are final or amended: each is either
+/// a new finalization or an amendment (a final bucket changes only by amendment).
+void publish_finals(egress& out, const checkpoint& cp) {
+  std::vector<minute_count> finals;
+  for (const auto& ad : cp.ads) {
+    finals.clear();
+    for (const auto& m : ad.minutes)
+      if (m.state != bucket_state::open) finals.push_back(m);
+    if (!finals.empty()) out.finals(ad.ad_id, finals);
+  }
+}
+
 void fail(self_ptr self, const caf::error& err, const char* what) {
   log_error(what).kv("partition", self->state.cfg.partition).kv("error", describe(err));
   self->quit(err);
@@ -31,6 +43,7 @@ void commit_checkpoint(self_ptr self) {
     .then(
       [=]() {
         auto& st = self->state;
+        if (st.cfg.out) publish_finals(*st.cfg.out, st.building);
         st.building = checkpoint{};
         st.durable_seq = seq;
         st.cfg.cursor->durable_seq.store(seq, std::memory_order_release);
@@ -146,6 +159,8 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
       st.dispatched_seq = group_by_ad(batch, st.dispatched_seq, st.clock, wall, st.scratch);
       st.outcomes += st.scratch.rejected;
       st.undecided += st.scratch.clicks;
+      if (st.cfg.out)
+        for (const auto& [c, reason] : st.scratch.rejected_clicks) st.cfg.out->rejected(c, reason);
       st.pending_messages += st.scratch.new_messages;
       if (st.scratch.clicks != 0) st.last_click_wall_ms = wall;
       for (auto& [ad_id, clicks] : st.scratch.by_ad) {

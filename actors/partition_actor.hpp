@@ -13,6 +13,9 @@
 //   series_query   (from the gateway actor) -> series. Routed to the ad actor if active,
 //                  otherwise answered from the store.
 //   status_atom    (from the gateway actor) -> partition_status.
+// Rejected clicks (future, too_old) go to the egress's DLQ as they are dispatched (at least
+// once: a replay after a crash sends them again); final and amended buckets go to its
+// billing subject once the checkpoint holding them is durable.
 // Checkpoint: flush_atom to every ad that changed (FIFO makes each reply the state as of
 // the dispatched position), then one checkpoint to the writer; when it is durable,
 // ack_cursor::durable_seq advances and the ingress acks up to it.
@@ -33,6 +36,7 @@
 #include "ack_cursor.hpp"
 #include "adclick/types.hpp"
 #include "click_grouping.hpp"
+#include "egress.hpp"
 #include "event_clock.hpp"
 
 namespace adclick {
@@ -49,6 +53,8 @@ struct partition_config {
   window_rules rules;
   /// An idle partition's watermark follows wall clock minus this; zero turns it off.
   caf::timespan idle_advance = std::chrono::seconds(30);
+  /// Where rejected clicks and durable final buckets go (may be null: nowhere).
+  egress* out = nullptr;
 };
 
 struct partition_state {

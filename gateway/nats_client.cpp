@@ -201,8 +201,64 @@ caf::error nats_connection::publish(const std::string& subject, std::string_view
                   "publish to " + subject);
 }
 
+caf::error nats_connection::publish_with_headers(const std::string& subject, std::string_view data,
+                                                const std::vector<std::pair<std::string, std::string>>& headers) {
+  natsMsg* m = nullptr;
+  natsStatus s = natsMsg_Create(&m, subject.c_str(), nullptr, data.data(), static_cast<int>(data.size()));
+  for (const auto& [key, value] : headers)
+    if (s == NATS_OK) s = natsMsgHeader_Set(m, key.c_str(), value.c_str());
+  if (s == NATS_OK) s = natsConnection_PublishMsg(impl_->nc, m);
+  natsMsg_Destroy(m);
+  return to_error(s, "publish to " + subject);
+}
+
 caf::error nats_connection::flush(std::int64_t timeout_ms) {
   return to_error(natsConnection_FlushTimeout(impl_->nc, timeout_ms), "flush");
+}
+
+// -- core_subscription ----------------------------------------------------------------------
+
+struct core_subscription::impl {
+  natsSubscription* sub = nullptr;
+  ~impl() {
+    if (sub) natsSubscription_Destroy(sub);
+  }
+};
+
+core_subscription::core_subscription(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+core_subscription::~core_subscription() = default;
+
+caf::expected<std::unique_ptr<core_subscription>> nats_connection::subscribe(const std::string& subject) {
+  auto p = std::make_unique<core_subscription::impl>();
+  if (auto err = to_error(natsConnection_SubscribeSync(&p->sub, impl_->nc, subject.c_str()), "subscribe " + subject))
+    return err;
+  if (auto err = to_error(natsConnection_FlushTimeout(impl_->nc, 2000), "flush")) return err;
+  return std::unique_ptr<core_subscription>{new core_subscription(std::move(p))};
+}
+
+std::string core_subscription::message::header(const std::string& key) const {
+  for (const auto& [k, v] : headers)
+    if (k == key) return v;
+  return {};
+}
+
+std::optional<core_subscription::message> core_subscription::next(std::int64_t timeout_ms) {
+  natsMsg* m = nullptr;
+  if (natsSubscription_NextMsg(&m, impl_->sub, timeout_ms) != NATS_OK) return std::nullopt;
+  message out;
+  out.subject = natsMsg_GetSubject(m);
+  out.data.assign(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)));
+  const char** keys = nullptr;
+  int count = 0;
+  if (natsMsgHeader_Keys(m, &keys, &count) == NATS_OK) {
+    for (int i = 0; i < count; ++i) {
+      const char* value = nullptr;
+      if (natsMsgHeader_Get(m, keys[i], &value) == NATS_OK) out.headers.emplace_back(keys[i], value ? value : "");
+    }
+    free(keys);
+  }
+  natsMsg_Destroy(m);
+  return out;
 }
 
 // -- pull_subscription ----------------------------------------------------------------------

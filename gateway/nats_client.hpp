@@ -9,8 +9,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <caf/error.hpp>
@@ -44,6 +46,7 @@ struct consumer_state {
 };
 
 class pull_subscription;
+class core_subscription;
 
 class nats_connection {
  public:
@@ -79,6 +82,13 @@ class nats_connection {
   /// Core NATS publish (no JetStream), e.g. acks and live updates.
   caf::error publish(const std::string& subject, std::string_view data);
 
+  /// A plain (core NATS) subscription, e.g. to watch the DLQ or final counts.
+  caf::expected<std::unique_ptr<core_subscription>> subscribe(const std::string& subject);
+
+  /// Core NATS publish with headers (e.g. the DLQ's Adclick-Reason).
+  caf::error publish_with_headers(const std::string& subject, std::string_view data,
+                                  const std::vector<std::pair<std::string, std::string>>& headers);
+
   /// Grows each time deliveries in flight may have been lost: a disconnect, or the client
   /// dropping messages of a slow subscription. Consumers compare it across fetches.
   std::uint64_t epoch() const;
@@ -89,6 +99,27 @@ class nats_connection {
   explicit nats_connection(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
   friend class pull_subscription;
+  friend class core_subscription;
+};
+
+/// A synchronous core NATS subscription.
+class core_subscription {
+ public:
+  struct message {
+    std::string subject;
+    std::string data;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string header(const std::string& key) const;
+  };
+  ~core_subscription();
+  /// The next message, or nullopt after `timeout_ms` without one.
+  std::optional<message> next(std::int64_t timeout_ms);
+
+ private:
+  friend class nats_connection;
+  struct impl;
+  explicit core_subscription(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
 };
 
 /// A bound pull subscription on a durable consumer.

@@ -16,8 +16,8 @@
 namespace adclick {
 
 nats_ingress::nats_ingress(nats_connection& nc, caf::actor partition,
-                           std::shared_ptr<ack_cursor> cursor, ingress_config cfg)
-  : nc_(nc), partition_(std::move(partition)), cursor_(std::move(cursor)), cfg_(std::move(cfg)) {}
+                           std::shared_ptr<ack_cursor> cursor, ingress_config cfg, egress* out)
+  : nc_(nc), out_(out), partition_(std::move(partition)), cursor_(std::move(cursor)), cfg_(std::move(cfg)) {}
 
 nats_ingress::~nats_ingress() { stop(); }
 
@@ -117,6 +117,11 @@ void nats_ingress::run() {
       fm.first_click = static_cast<std::uint32_t>(batch.clicks.size());
       fm.click_count = static_cast<std::uint32_t>(
         decode_click_batch(m.data.data(), m.data.size(), batch.clicks, fm.rejected));
+      if (fm.rejected.total() != 0 && out_)
+        out_->rejected_bytes(m.data,
+                             fm.rejected[outcome::rejected_malformed] != 0 ? outcome::rejected_malformed
+                                                                           : outcome::rejected_bad_id,
+                             fm.rejected.total());
       if (fm.rejected.total() != 0)
         log_warn("clicks_rejected")
           .kv("partition", cfg_.partition)

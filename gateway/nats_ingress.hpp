@@ -24,6 +24,7 @@
 #include <caf/actor.hpp>
 
 #include "ack_cursor.hpp"
+#include "egress.hpp"
 
 namespace adclick {
 
@@ -41,8 +42,9 @@ struct ingress_config {
 
 class nats_ingress {
  public:
+  /// `out` receives messages the decoder rejected (may be null).
   nats_ingress(nats_connection& nc, caf::actor partition, std::shared_ptr<ack_cursor> cursor,
-               ingress_config cfg);
+               ingress_config cfg, egress* out = nullptr);
   ~nats_ingress();  ///< stops and joins
 
   void start();
@@ -62,6 +64,7 @@ class nats_ingress {
   void run();
 
   nats_connection& nc_;
+  egress* out_;
   caf::actor partition_;
   std::shared_ptr<ack_cursor> cursor_;
   ingress_config cfg_;

@@ -25,6 +25,7 @@
 #include "gateway_actor.hpp"
 #include "http_api.hpp"
 #include "nats_client.hpp"
+#include "nats_egress.hpp"
 #include "nats_ingress.hpp"
 #include "partition_actor.hpp"
 #include "store.hpp"
@@ -123,6 +124,8 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     return 1;
   }
 
+  nats_egress out{**nc, cfg.nats_prefix};
+
   // 3. Actors: one checkpoint writer (own thread), one partition actor per owned
   //    partition, one gateway.
   auto writer = sys.spawn<caf::detached>(checkpoint_writer, db->get());
@@ -139,6 +142,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     pc.checkpoint_max_pending = cfg.checkpoint_max_pending;
     pc.rules = cfg.rules();
     pc.idle_advance = cfg.windows_idle_advance;
+    pc.out = &out;
     auto cursor = pc.cursor;
     auto actor = sys.spawn(partition_actor, std::move(pc));
     owned.emplace(p, actor);
@@ -151,13 +155,13 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     ic.fetch_batch = static_cast<int>(cfg.ingest_fetch_batch);
     ic.fetch_max_bytes = cfg.ingest_fetch_max_bytes;
     ic.max_ack_pending = cfg.ingest_max_ack_pending;
-    ingress.push_back(std::make_unique<nats_ingress>(**nc, actor, cursor, std::move(ic)));
+    ingress.push_back(std::make_unique<nats_ingress>(**nc, actor, cursor, std::move(ic), &out));
   }
   auto gateway = sys.spawn(gateway_actor, cfg.partitions_count, owned);
 
   // A watcher learns when any partition dies: that is fatal (nothing more may be acked).
-  caf::scoped_actor watcher{sys};
-  for (const auto& p : partitions) watcher->monitor(p);
+  auto watcher = std::make_unique<caf::scoped_actor>(sys);
+  for (const auto& p : partitions) (*watcher)->monitor(p);
   for (auto& in : ingress) in->start();
 
   // 4. HTTP.
@@ -175,6 +179,8 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     for (const auto& p : partitions) caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
+    watcher.reset();
+    sys.await_all_actors_done();  // they use the store and the egress below
     return 1;
   }
   log_info("serving").kv("http", "http://" + cfg.http_address).kv("nats", url);
@@ -188,7 +194,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
       log_info("stopping").kv("signal", sig);
       break;
     }
-    watcher->receive(
+    (*watcher)->receive(
       [&](caf::down_msg& msg) {
         log_error("partition_died").kv("reason", describe(msg.reason));
         exit_code = 1;
@@ -206,6 +212,10 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   for (const auto& p : partitions) caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
+  // Actors use the store, the egress and the NATS connection, which die with this scope:
+  // wait for them (a live scoped actor would deadlock the wait, so the watcher goes first).
+  watcher.reset();
+  sys.await_all_actors_done();
   log_info("stopped").kv("exit_code", exit_code);
   return exit_code;
 }

@@ -273,7 +273,7 @@ struct quick_windows : fixture {
 };
 }  // namespace
 
-TEST_CASE_METHOD(quick_windows, "the watermark finalizes buckets; a late click amends one", "[actor][watermark]") {
+TEST_CASE_METHOD(quick_windows, "the watermark finalizes buckets, and a late click amends one", "[actor][watermark]") {
   start();
   ingest({{1, {{10, t0 + 1}, {10, t0 + 2}}}});
   CHECK(point_at(query(10), t0).state == bucket_state::open);

@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <fstream>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -13,7 +14,9 @@
 #include "adclick/time.hpp"
 #include "http_client.hpp"
 #include "nats_client.hpp"
+#include "adclick/v1/query.pb.h"
 #include "test_support.hpp"
+#include "truth.hpp"
 
 using namespace adclick;
 using namespace std::chrono_literals;
@@ -191,9 +194,10 @@ namespace {
 /// The fault mix of issue 3: 10% duplicates, 20% out of order, 1% late, 0.1% future,
 /// 0.1% malformed, over ads with Zipf 1.1 skew, with a 1-minute allowed lateness so that
 /// most buckets are final (billing) by the end of the run.
-std::vector<std::string> fault_mix(const std::string& clicks, const std::string& ads, const std::string& seed) {
+std::vector<std::string> fault_mix(const std::string& clicks, const std::string& ads, const std::string& seed,
+                                   const std::string& future_rate = "0.001", const std::string& malformed_rate = "0.001") {
   return {"--clicks", clicks, "--ads", ads, "--batch", "200", "--zipf", "1.1", "--dup-rate", "0.1", "--ooo-rate",
-          "0.2", "--late-rate", "0.01", "--future-rate", "0.001", "--malformed-rate", "0.001", "--seed", seed,
+          "0.2", "--late-rate", "0.01", "--future-rate", future_rate, "--malformed-rate", malformed_rate, "--seed", seed,
           "--event-rate", "1000", "--lateness-ms", "60000"};
 }
 const std::vector<std::string> fault_mix_service{"--windows.allowed-lateness=1min"};
@@ -263,6 +267,58 @@ TEST_CASE("kill -9 at random moments during a load with every fault: both views 
   INFO(out);
   CHECK(verify_view(svc, truth, "billing", out) == 0);
   INFO(out);
+  CHECK(svc.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("rejected input reaches adclick.dlq with its reason, and final buckets reach adclick.final.AD", "[e2e]") {
+  test::nats_server nats;
+  REQUIRE(nats.ready());
+  test::temp_dir dir;
+  service svc{nats, dir, fault_mix_service};
+  svc.start();
+  auto nc = nats_connection::connect(nats.url(), "watcher");
+  REQUIRE(nc);
+  auto dlq = (*nc)->subscribe("adclick.dlq");
+  auto finals = (*nc)->subscribe("adclick.final.>");
+  REQUIRE(dlq);
+  REQUIRE(finals);
+
+  const auto truth_path = dir.str("truth.json");
+  REQUIRE(load(nats, truth_path, fault_mix("20000", "200", "5", "0.01", "0.01")) == 0);
+  std::string out;
+  REQUIRE(verify_view(svc, truth_path, "billing", out) == 0);
+  std::string error;
+  auto t = truth::load(truth_path, error);
+  REQUIRE(t);
+
+  // Every rejection, once, with its reason (no crash here, so exactly once).
+  std::map<std::string, std::uint64_t> reasons;
+  while (auto m = (*dlq)->next(500)) reasons[m->header("Adclick-Reason")] += 1;
+  CHECK(reasons["future"] == t->outcomes[outcome::rejected_future]);
+  CHECK(reasons["malformed"] == t->outcomes[outcome::rejected_malformed]);
+  CHECK(t->outcomes[outcome::rejected_future] > 0);
+  CHECK(t->outcomes[outcome::rejected_malformed] > 0);
+
+  // The last FinalCount of every bucket is what billing must pay: the truth's.
+  std::map<std::pair<std::uint64_t, std::int64_t>, v1::FinalCount> last;
+  while (auto m = (*finals)->next(500)) {
+    v1::FinalCount f;
+    REQUIRE(f.ParseFromString(m->data));
+    CHECK(m->subject == "adclick.final." + std::to_string(f.ad_id()));
+    last[{f.ad_id(), f.bucket_start_ms()}] = f;
+  }
+  std::size_t billable = 0;
+  for (const auto& [key, b] : t->counts) {
+    if (b.state() == bucket_state::open) continue;
+    ++billable;
+    auto f = last.find(key);
+    REQUIRE(f != last.end());
+    CHECK(f->second.count() == b.count);
+    CHECK(f->second.version() == b.version());
+    CHECK(f->second.amended() == (b.state() == bucket_state::amended));
+  }
+  CHECK(billable > 0);
+  CHECK(last.size() == billable);  // nothing open was published as final
   CHECK(svc.stop(SIGTERM) == 0);
 }
 

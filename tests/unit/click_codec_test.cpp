@@ -46,7 +46,7 @@ TEST_CASE("garbage bytes are one malformed arrival, not a crash", "[codec]") {
   CHECK(rejected.total() == 1);
 }
 
-TEST_CASE("each bad click is rejected with its reason; good ones in the same batch pass", "[codec]") {
+TEST_CASE("each bad click is rejected with its reason while good ones in the same batch pass", "[codec]") {
   v1::ClickBatch batch;
   auto* good = batch.add_clicks();
   good->set_click_id(std::string(16, 'a'));

@@ -30,7 +30,7 @@ TEST_CASE("parse_count_key rejects what is not a count key", "[codec]") {
   CHECK_FALSE(keys::parse_count_key(k));
 }
 
-TEST_CASE("bucket values round-trip; corrupt ones are refused", "[codec]") {
+TEST_CASE("bucket values round-trip and corrupt ones are refused", "[codec]") {
   keys::bucket_value v{123456789012345ULL, bucket_state::amended, 7};
   auto bytes = keys::encode_bucket(v);
   auto back = keys::decode_bucket(bytes);
