@@ -67,11 +67,18 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
       }
       st.counts.finalize_before(minute + minute_ms);
     },
-    [=](flush_atom) -> ad_delta {
+    [=](flush_atom, bool previous_durable) -> ad_delta {
       auto& st = self->state;
+      // Everything taken by earlier flushes is durable: settled final buckets (and their
+      // ids) can leave memory; a late click brings them back from the store.
+      if (previous_durable) st.ids.drop(st.counts.drop_settled());
       ad_delta d{st.ad_id, st.counts.take_changes(), st.ids.take_changes(), st.counted, st.duplicates, st.amended};
       st.counted = st.duplicates = st.amended = 0;
       return d;
+    },
+    [=](inspect_atom) {
+      auto& st = self->state;
+      return ad_status{st.ad_id, true, st.counts.size(), st.ids.ids_in_memory(), st.ids.memory_bytes()};
     },
     [=](const series_query& q) -> caf::result<series> {
       auto& st = self->state;

@@ -7,11 +7,14 @@
 //                         partition marked it late); a seen id is a duplicate.
 //   finalize_atom, m   -> no reply. The bucket of minute m (and any open one before it) is
 //                         final; it is seeded from the store first if it is not in memory.
-//   flush_atom         -> ad_delta: what changed since the last flush: buckets (absolute
+//   inspect_atom       -> ad_status: what it holds in memory.
+//   flush_atom, bool   -> ad_delta: what changed since the last flush: buckets (absolute
 //                         counts), newly seen ids per minute, counted and duplicate
 //                         totals. Because it arrives after every ad_clicks the partition
 //                         sent before it, the reply is exactly the state as of the
 //                         partition's dispatched position: a consistent checkpoint cut.
+//                         The bool says every earlier flush is durable: final buckets
+//                         unchanged since then leave memory (the hot horizon).
 //   series_query       -> series: stored buckets overlaid with what memory knows.
 // State lives in minute_counts and recent_ids; a minute not yet in memory is seeded from
 // the store first (its count and its ids), so a restarted actor continues from what is

@@ -38,6 +38,19 @@ std::size_t minute_counts::finalize_before(std::int64_t final_before) {
   return n;
 }
 
+std::vector<std::int64_t> minute_counts::drop_settled() {
+  std::vector<std::int64_t> dropped;
+  for (auto it = buckets_.begin(); it != buckets_.end();) {
+    if (it->second.changed || it->second.value.state == bucket_state::open) {
+      ++it;
+      continue;
+    }
+    dropped.push_back(it->first);
+    it = buckets_.erase(it);
+  }
+  return dropped;
+}
+
 minute_count minute_counts::get(std::int64_t minute) const {
   auto i = buckets_.find(minute);
   return i == buckets_.end() ? minute_count{minute, 0, bucket_state::open, 0} : i->second.value;

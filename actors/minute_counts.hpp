@@ -49,6 +49,10 @@ class minute_counts {
   /// clicks and states. Keeps `points` ordered.
   void overlay(std::int64_t from_ms, std::int64_t to_ms, std::vector<series_point>& points) const;
 
+  /// Drops final or amended buckets with no change since the last take_changes: the
+  /// caller knows those values are durable. Returns the minutes dropped.
+  std::vector<std::int64_t> drop_settled();
+
   std::size_t size() const { return buckets_.size(); }
 
  private:

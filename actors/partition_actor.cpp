@@ -70,6 +70,9 @@ void start_checkpoint(self_ptr self) {
   st.building.stream_seq = st.dispatched_seq;
   st.building.watermark_ms = st.clock.watermark();
   st.building.outcomes = st.outcomes;
+  // The previous checkpoint (the only one that can be outstanding) succeeded unless it
+  // left rows to carry: then every earlier flush is durable.
+  const bool previous_durable = st.carried.empty();
   st.building.ads = std::move(st.carried);
   st.carried.clear();
   st.pending_messages = 0;
@@ -77,7 +80,7 @@ void start_checkpoint(self_ptr self) {
   for (auto ad_id : st.changed_ads) {
     auto& ref = st.ads[ad_id];
     ref.changed = false;
-    self->request(ref.handle, caf::infinite, flush_atom_v)
+    self->request(ref.handle, caf::infinite, flush_atom_v, previous_durable)
       .then(
         [=](ad_delta& delta) {
           auto& st = self->state;
@@ -204,6 +207,12 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
       out.final_before_ms = st.clock.final_before();
       if (auto err = st.cfg.db->scan_minutes(q.ad_id, q.from_ms, q.to_ms, out.points)) return err;
       return out;
+    },
+    [=](inspect_atom, std::uint64_t ad_id) -> caf::result<ad_status> {
+      auto i = self->state.ads.find(ad_id);
+      if (i == self->state.ads.end()) return ad_status{ad_id, false, 0, 0, 0};
+      self->delegate(i->second.handle, inspect_atom_v);
+      return caf::delegated<ad_status>{};
     },
     [=](status_atom) {
       auto& st = self->state;

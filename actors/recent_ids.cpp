@@ -40,6 +40,13 @@ std::size_t recent_ids::drop_before(std::int64_t minute) {
   return dropped;
 }
 
+void recent_ids::drop(const std::vector<std::int64_t>& minutes) {
+  for (auto minute : minutes) {
+    auto it = minutes_.find(minute);
+    if (it != minutes_.end() && it->second.fresh.empty()) minutes_.erase(it);
+  }
+}
+
 std::size_t recent_ids::ids_in_memory() const {
   std::size_t n = 0;
   for (const auto& [minute, m] : minutes_) n += m.all.size();

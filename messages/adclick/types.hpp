@@ -137,6 +137,20 @@ struct series {
   std::vector<series_point> points;
 };
 
+/// What an ad actor holds in memory (admin inspect, tests).
+struct ad_status {
+  std::uint64_t ad_id = 0;
+  bool active = false;                 ///< an actor exists for it
+  std::uint64_t buckets_in_memory = 0;
+  std::uint64_t ids_in_memory = 0;
+  std::uint64_t id_bytes = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ad_status& x) {
+  return f(x.ad_id, x.active, x.buckets_in_memory, x.ids_in_memory, x.id_bytes);
+}
+
 /// What a partition reports about itself (admin status, readiness, benchmarks).
 struct partition_status {
   std::uint32_t partition = 0;

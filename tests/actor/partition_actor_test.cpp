@@ -135,6 +135,15 @@ struct fixture {
     return out;
   }
 
+  ad_status inspect(std::uint64_t ad) {
+    caf::scoped_actor self{sys};
+    self->send(partition, inspect_atom_v, ad);
+    sched.run();
+    ad_status out;
+    self->receive([&](ad_status& s) { out = s; });
+    return out;
+  }
+
   partition_status status() {
     caf::scoped_actor self{sys};
     self->send(partition, status_atom_v);
@@ -334,4 +343,29 @@ TEST_CASE_METHOD(quick_windows, "after a restart, buckets left open in the store
   cursor = std::make_shared<ack_cursor>();
   start();
   CHECK(point_at(query(20), t0).state == bucket_state::final);
+}
+
+TEST_CASE_METHOD(quick_windows, "settled final buckets leave memory once durable, and dedup stays exact for them",
+                 "[actor][dedup][memory]") {
+  start();
+  ingest_ids({{1, {{10, t0 + 1, 100}, {10, t0 + 2, 101}}}});
+  ingest_ids({{2, {{11, t0 + 2 * minute_ms, 900}}}});  // minute t0 final
+  tick();                                               // durable: counts, ids, final state
+  CHECK(inspect(10).buckets_in_memory == 1);
+  CHECK(inspect(10).ids_in_memory == 2);
+  ingest_ids({{3, {{10, t0 + 2 * minute_ms + 1, 102}}}});  // ad 10 changes again, in an open minute
+  tick();  // its flush knows the previous checkpoint is durable: minute t0 leaves memory
+  auto s = inspect(10);
+  CHECK(s.buckets_in_memory == 1);  // only the open minute
+  CHECK(s.ids_in_memory == 1);
+
+  // Late clicks for the dropped minute: a known id is still a duplicate, a new one amends.
+  ingest_ids({{4, {{10, t0 + 3, 100}, {10, t0 + 4, 103}}}});
+  auto p = point_at(query(10), t0);
+  CHECK(p.count == 3);
+  CHECK(p.state == bucket_state::amended);
+  CHECK(p.version == 2);
+  tick();
+  CHECK(status().outcomes[outcome::duplicate] == 1);
+  CHECK(status().outcomes[outcome::late_amended] == 1);
 }
