@@ -51,7 +51,7 @@ class adclick_config : public caf::actor_system_config {
 
   // [ingest]
   std::uint32_t ingest_fetch_batch = 256;       ///< messages per JetStream fetch
-  std::uint32_t ingest_fetch_max_bytes = 2 << 20; ///< payload bytes per fetch
+  std::uint32_t ingest_fetch_max_bytes = 1 << 20; ///< payload bytes per fetch
   std::uint32_t ingest_max_ack_pending = 20000; ///< consumer MaxAckPending (messages)
 
   /// Parses argv and the INI file, then checks every option. Returns a non-empty error

@@ -121,6 +121,7 @@ struct http_api::impl {
                          {"fetched_messages", in.fetched},
                          {"acked_messages", in.acked},
                          {"delivery_gaps", in.gaps},
+                         {"unacked_messages", in.unacked},
                          {"outcomes", outcomes_json(s.outcomes)},
                          {"undecided", s.undecided}});
       }

@@ -29,6 +29,7 @@ struct ingest_stat {
   std::uint64_t fetched = 0;  ///< JetStream messages fetched
   std::uint64_t acked = 0;    ///< of those, acked after a durable checkpoint
   std::uint64_t gaps = 0;     ///< lost deliveries detected (each followed by a re-sync)
+  std::uint64_t unacked = 0;  ///< forwarded and not yet acked
 };
 
 class http_api {

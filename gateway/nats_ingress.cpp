@@ -61,6 +61,7 @@ void nats_ingress::run() {
         sub = std::move(*s);
         last_consumer_seq = 0;
         pending.clear();  // ack subjects of the old consumer are void
+        unacked_.store(0, std::memory_order_relaxed);
         log_info("ingress_subscribed").kv("partition", cfg_.partition).kv("start_seq", spec.start_seq);
         return true;
       }
@@ -83,6 +84,7 @@ void nats_ingress::run() {
     }
     pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(n));
     acked_.fetch_add(n, std::memory_order_relaxed);
+    unacked_.store(pending.size(), std::memory_order_relaxed);
   };
 
   if (!subscribe()) return;
@@ -135,6 +137,7 @@ void nats_ingress::run() {
     });
     if (!batch.messages.empty()) {
       fetched_.fetch_add(batch.messages.size(), std::memory_order_relaxed);
+      unacked_.store(pending.size(), std::memory_order_relaxed);
       caf::anon_send(partition_, std::move(batch));
     }
     if (!gap && nc_.epoch() != epoch) {

@@ -36,7 +36,7 @@ struct ingress_config {
   std::string durable;          ///< consumer name
   std::string filter_subject;   ///< <prefix>.clicks.<partition>
   int fetch_batch = 256;
-  std::int64_t fetch_max_bytes = 2 << 20;  ///< payload bytes per fetch (see pull_subscription::fetch)
+  std::int64_t fetch_max_bytes = 1 << 20;  ///< payload bytes per fetch (see pull_subscription::fetch)
   std::int64_t max_ack_pending = 20000;
 };
 
@@ -55,6 +55,8 @@ class nats_ingress {
 
   std::uint64_t messages_fetched() const { return fetched_.load(std::memory_order_relaxed); }
   std::uint64_t messages_acked() const { return acked_.load(std::memory_order_relaxed); }
+  /// Messages forwarded and not yet acked (a re-sync voids the old ones: they come again).
+  std::uint64_t messages_unacked() const { return unacked_.load(std::memory_order_relaxed); }
   /// Times a lost delivery was detected and the consumer re-synced.
   std::uint64_t delivery_gaps() const { return gaps_.load(std::memory_order_relaxed); }
   bool running() const { return running_.load(std::memory_order_relaxed); }
@@ -74,6 +76,7 @@ class nats_ingress {
   std::atomic<std::uint64_t> fetched_{0};
   std::atomic<std::uint64_t> acked_{0};
   std::atomic<std::uint64_t> gaps_{0};
+  std::atomic<std::uint64_t> unacked_{0};
 };
 
 }  // namespace adclick

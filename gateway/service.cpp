@@ -169,7 +169,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     std::vector<ingest_stat> out;
     for (const auto& in : ingress)
       out.push_back({in->partition(), in->running(), in->messages_fetched(), in->messages_acked(),
-                     in->delivery_gaps()});
+                     in->delivery_gaps(), in->messages_unacked()});
     return out;
   };
   http_api http{sys, gateway, ingest_stats};

@@ -70,7 +70,7 @@ struct null_consume_options {
   std::uint64_t messages = 0;      ///< stop after this many messages in total
   double timeout_s = 300;
   int fetch_batch = 256;
-  std::int64_t fetch_max_bytes = 2 << 20;  ///< the same bound as adclickd's ingest.fetch-max-bytes
+  std::int64_t fetch_max_bytes = 1 << 20;  ///< the same bound as adclickd's ingest.fetch-max-bytes
 };
 /// The benchmark's raw limit: fetch, decode and ack the clicks stream and nothing else.
 int run_null_consume(const null_consume_options& opts);

@@ -25,7 +25,7 @@ void truth_model::message(std::uint32_t partition, const std::vector<click>& cli
       continue;
     }
     newest = std::max(newest, c.event_time_ms);
-    if (!accepted_.insert({c.ad_id, c.id}).second) {
+    if (!accepted_.insert(c.id)) {
       truth_.outcomes[outcome::duplicate] += 1;
       continue;
     }

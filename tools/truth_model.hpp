@@ -7,11 +7,11 @@
 #pragma once
 
 #include <cstdint>
-#include <set>
 #include <vector>
 
 #include "adclick/types.hpp"
 #include "event_clock.hpp"
+#include "id_set.hpp"
 #include "truth.hpp"
 
 namespace adclick {
@@ -32,7 +32,7 @@ class truth_model {
 
  private:
   std::vector<event_clock> clocks_;
-  std::set<std::pair<std::uint64_t, click_id>> accepted_;  ///< (ad, id) accepted so far
+  id_set accepted_;  ///< ids accepted so far (a repeat carries its original's ad and time)
   truth truth_;
 };
 
