@@ -105,6 +105,7 @@ caf::actor& ad_ref_for(self_ptr self, std::uint64_t ad_id) {
   auto& st = self->state;
   auto& ref = st.ads[ad_id];
   if (!ref.handle) ref.handle = self->spawn<caf::linked>(ad_actor, ad_id, st.cfg.db);
+  ref.last_active = self->clock().now();
   if (!ref.changed) {
     ref.changed = true;
     st.changed_ads.push_back(ad_id);
@@ -120,6 +121,24 @@ void finalize_due(self_ptr self) {
   for (; it != st.open_index.end() && it->first < final_before; ++it)
     for (auto ad_id : it->second) self->send(ad_ref_for(self, ad_id), finalize_atom_v, it->first);
   st.open_index.erase(st.open_index.begin(), it);
+}
+
+/// Stops ad actors idle for idle_timeout whose state is all durable.
+void passivate_idle(self_ptr self) {
+  auto& st = self->state;
+  if (st.checkpointing || !st.carried.empty()) return;  // the last flushes may not be durable
+  const auto now = self->clock().now();
+  for (auto it = st.ads.begin(); it != st.ads.end();) {
+    auto& ref = it->second;
+    if (ref.changed || now - ref.last_active < st.cfg.idle_timeout) {
+      ++it;
+      continue;
+    }
+    self->unlink_from(ref.handle);  // its exit must not take the partition down
+    self->send_exit(ref.handle, caf::exit_reason::user_shutdown);
+    it = st.ads.erase(it);
+    ++st.passivated;
+  }
 }
 
 }  // namespace
@@ -188,6 +207,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
         st.clock.advance_to(wall - idle);
         finalize_due(self);
       }
+      passivate_idle(self);
       start_checkpoint(self);
       self->delayed_send(self, self->state.cfg.checkpoint_interval, tick_atom_v);
     },
@@ -195,6 +215,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
       auto& st = self->state;
       auto i = st.ads.find(q.ad_id);
       if (i != st.ads.end()) {
+        i->second.last_active = self->clock().now();
         auto stamped = q;
         stamped.watermark_ms = st.clock.watermark();
         stamped.final_before_ms = st.clock.final_before();
@@ -222,6 +243,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
       s.dispatched_seq = st.dispatched_seq;
       s.durable_seq = st.durable_seq;
       s.active_ads = st.ads.size();
+      s.passivated = st.passivated;
       s.checkpoints = st.checkpoints;
       s.outcomes = st.outcomes;
       s.undecided = st.undecided;

@@ -7,7 +7,11 @@
 //                  the dispatched position (redeliveries), groups clicks by ad, sends each
 //                  ad actor one ad_clicks, spawning ad actors on first click.
 //   tick_atom      (from itself, every checkpoint.interval) -> no reply. Advances an idle
-//                  watermark, starts a checkpoint.
+//                  watermark, passivates idle ads, starts a checkpoint.
+//   inspect_atom, ad -> ad_status (from the gateway or tests).
+// Passivation: an ad idle for idle_timeout is stopped only when all its state is durable
+// (no change since its last flush, no checkpoint in flight, none left to carry); a click,
+// a finalize or a query later finds it in the store.
 // After each batch and tick, every ad with an open bucket before the watermark's
 // final_before gets (finalize_atom, minute).
 //   series_query   (from the gateway actor) -> series. Routed to the ad actor if active,
@@ -55,12 +59,15 @@ struct partition_config {
   caf::timespan idle_advance = std::chrono::seconds(30);
   /// Where rejected clicks and durable final buckets go (may be null: nowhere).
   egress* out = nullptr;
+  /// An ad actor with nothing to do for this long is stopped once its state is durable.
+  caf::timespan idle_timeout = std::chrono::minutes(5);
 };
 
 struct partition_state {
   struct ad_ref {
     caf::actor handle;
-    bool changed = false;  ///< received clicks since the last flush
+    bool changed = false;  ///< received clicks or a finalize since the last flush
+    caf::actor_clock::time_point last_active;
   };
 
   partition_config cfg;
@@ -82,6 +89,7 @@ struct partition_state {
   std::uint64_t undecided = 0;
   std::uint64_t pending_messages = 0; ///< messages taken since the last checkpoint started
   std::uint64_t checkpoints = 0;
+  std::uint64_t passivated = 0;
   bool recovered = false;
 
   // The checkpoint being assembled (at most one at a time, so writes stay in order).

@@ -14,7 +14,7 @@ namespace adclick {
 namespace {
 /// Our option groups; keys under them in the INI file must be declared options.
 const char* const our_groups[] = {"nats", "http", "storage", "partitions", "node",
-                                  "windows", "dedup", "checkpoint", "ingest"};
+                                  "windows", "dedup", "actors", "checkpoint", "ingest"};
 }  // namespace
 
 adclick_config::adclick_config() {
@@ -48,6 +48,8 @@ adclick_config::adclick_config() {
     .add(windows_idle_advance, "idle-advance", "an idle partition's watermark follows wall clock minus this; 0s = never");
   caf::config_option_adder{custom_options_, "dedup"}
     .add(dedup_horizon, "horizon", "exact dedup this far behind the watermark; older clicks are rejected (too_old)");
+  caf::config_option_adder{custom_options_, "actors"}
+    .add(actors_idle_timeout, "idle-timeout", "stop an ad actor idle this long (its state is durable)");
   caf::config_option_adder{custom_options_, "checkpoint"}
     .add(checkpoint_interval, "interval", "time between checkpoints")
     .add(checkpoint_max_pending, "max-pending", "checkpoint sooner when this many messages wait");

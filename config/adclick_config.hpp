@@ -45,6 +45,9 @@ class adclick_config : public caf::actor_system_config {
   caf::timespan windows_idle_advance = std::chrono::seconds(30);  ///< 0 = never
   caf::timespan dedup_horizon = std::chrono::hours(1);
 
+  // [actors]
+  caf::timespan actors_idle_timeout = std::chrono::minutes(5);
+
   // [checkpoint]
   caf::timespan checkpoint_interval = std::chrono::seconds(1);
   std::uint32_t checkpoint_max_pending = 4096;  ///< checkpoint sooner once this many messages wait for one

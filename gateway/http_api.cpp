@@ -116,6 +116,7 @@ struct http_api::impl {
                          {"dispatched_seq", s.dispatched_seq},
                          {"durable_seq", s.durable_seq},
                          {"active_ads", s.active_ads},
+                         {"passivated_ads", s.passivated},
                          {"checkpoints", s.checkpoints},
                          {"ingesting", in.running},
                          {"fetched_messages", in.fetched},

@@ -143,6 +143,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     pc.rules = cfg.rules();
     pc.idle_advance = cfg.windows_idle_advance;
     pc.out = &out;
+    pc.idle_timeout = cfg.actors_idle_timeout;
     auto cursor = pc.cursor;
     auto actor = sys.spawn(partition_actor, std::move(pc));
     owned.emplace(p, actor);

@@ -158,6 +158,7 @@ struct partition_status {
   std::uint64_t dispatched_seq = 0;  ///< last stream sequence handed to ad actors
   std::uint64_t durable_seq = 0;     ///< last stream sequence in a durable checkpoint
   std::uint64_t active_ads = 0;
+  std::uint64_t passivated = 0;  ///< ad actors stopped while idle, since start
   std::uint64_t checkpoints = 0;
   outcome_counters outcomes;         ///< cumulative, including what was recovered
   std::uint64_t undecided = 0;       ///< clicks dispatched whose outcome is not yet reported
@@ -216,7 +217,7 @@ typename Inspector::result_type inspect(Inspector& f, series& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, partition_status& x) {
-  return f(x.partition, x.recovered, x.dispatched_seq, x.durable_seq, x.active_ads,
+  return f(x.partition, x.recovered, x.dispatched_seq, x.durable_seq, x.active_ads, x.passivated,
            x.checkpoints, x.outcomes, x.undecided, x.watermark_ms);
 }
 

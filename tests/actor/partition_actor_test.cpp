@@ -75,6 +75,7 @@ struct fixture {
     pc.checkpoint_max_pending = 1000;
     pc.rules = rules;
     pc.idle_advance = caf::timespan{0};  // wall clock plays no part in these tests
+    pc.idle_timeout = std::chrono::seconds(10);
     partition = sys.spawn(partition_actor, pc);
     sched.run();
   }
@@ -368,4 +369,30 @@ TEST_CASE_METHOD(quick_windows, "settled final buckets leave memory once durable
   tick();
   CHECK(status().outcomes[outcome::duplicate] == 1);
   CHECK(status().outcomes[outcome::late_amended] == 1);
+}
+
+TEST_CASE_METHOD(fixture, "an idle ad is passivated once durable and comes back from the store", "[actor][passivation]") {
+  start();
+  ingest_ids({{1, {{10, t0 + 1, 1}, {10, t0 + 2, 2}}}});
+  tick();
+  CHECK(inspect(10).active);
+  for (int i = 0; i < 11; ++i) tick();  // 11 s idle, everything durable
+  CHECK_FALSE(inspect(10).active);
+  CHECK(status().passivated == 1);
+  CHECK(count_at(query(10), t0) == 2);  // served from the store
+  ingest_ids({{2, {{10, t0 + 3, 2}, {10, t0 + 4, 3}}}});  // id 2 again: still a duplicate
+  CHECK(inspect(10).active);
+  CHECK(count_at(query(10), t0) == 3);
+  tick();
+  CHECK(status().outcomes[outcome::duplicate] == 1);
+}
+
+TEST_CASE_METHOD(fixture, "nothing that is not yet durable is passivated", "[actor][passivation]") {
+  auto failures = std::make_shared<int>(1000);  // the disk is full for the whole test
+  start(sys.spawn(flaky_writer, db.get(), failures));
+  ingest_ids({{1, {{10, t0 + 1, 1}}}});
+  for (int i = 0; i < 30; ++i) tick();  // 30 s idle, but no checkpoint ever succeeded
+  CHECK(inspect(10).active);
+  CHECK(status().passivated == 0);
+  CHECK(count_at(query(10), t0) == 1);  // the count lives only in memory: still served
 }

@@ -95,3 +95,56 @@ TEST_CASE("buckets go open -> final -> amended, one version per late click", "[c
   CHECK(m.get(-60'000).state == bucket_state::amended);
   CHECK(m.get(-60'000).version == 2);
 }
+
+TEST_CASE("bucket states match a plain model on random streams, through drops and re-seeds", "[counts][model]") {
+  // Model: per minute, count, whether final, and late clicks; version and state derived.
+  struct model_bucket {
+    std::uint64_t count = 0;
+    bool final = false;
+    std::uint32_t late = 0;
+  };
+  std::mt19937_64 rng{2024};
+  for (int stream = 0; stream < 3000; ++stream) {
+    minute_counts m;
+    std::map<std::int64_t, model_bucket> model;
+    std::map<std::int64_t, minute_count> durable;
+    std::int64_t final_before = 0;
+    for (int i = 0, ops = 1 + static_cast<int>(rng() % 150); i < ops; ++i) {
+      const auto minute = static_cast<std::int64_t>(rng() % 12) * 60'000;
+      if (!m.has(minute) && durable.count(minute)) m.seed(durable[minute]);
+      switch (rng() % 8) {
+        case 0: {  // the watermark moves: finalize
+          final_before = std::max(final_before, static_cast<std::int64_t>(rng() % 13) * 60'000);
+          m.finalize_before(final_before);
+          for (auto& [k, b] : model)
+            if (k < final_before) b.final = true;
+          break;
+        }
+        case 1:  // checkpoint, and sometimes a durable flush that drops settled buckets
+          for (const auto& c : m.take_changes()) durable[c.minute_ms] = c;
+          if (rng() % 2) m.drop_settled();
+          break;
+        default:
+          if (minute < final_before) {
+            m.add_late(minute);
+            auto& b = model[minute];
+            b.count += 1;
+            b.final = true;
+            b.late += 1;
+          } else {
+            m.add(minute);
+            model[minute].count += 1;
+          }
+      }
+    }
+    for (const auto& c : m.take_changes()) durable[c.minute_ms] = c;
+    for (const auto& [minute, b] : model) {
+      if (!m.has(minute)) m.seed(durable[minute]);
+      const auto got = m.get(minute);
+      const auto want_state = b.late ? bucket_state::amended : b.final ? bucket_state::final : bucket_state::open;
+      REQUIRE(got.count == b.count);
+      REQUIRE(got.state == want_state);
+      REQUIRE(got.version == (b.late || b.final ? 1 + b.late : 0));
+    }
+  }
+}
