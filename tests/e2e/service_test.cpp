@@ -88,14 +88,40 @@ int verify(const service& svc, const std::vector<std::string>& truths, std::stri
   return test::run(argv, out);
 }
 
+/// A nats-server, a data directory and an adclickd on them, started.
+struct running {
+  test::nats_server nats;
+  test::temp_dir dir;
+  service svc;
+  explicit running(std::vector<std::string> extra = {}) : svc(nats, dir, std::move(extra)) {
+    REQUIRE(nats.ready());
+    svc.start();
+  }
+};
+
+/// kill -9 adclickd at random moments (at least 5, at most 12) while `loader` runs,
+/// restarting it each time; then waits for the loader to finish successfully.
+void crash_repeatedly(service& svc, subprocess& loader) {
+  const auto seed = std::random_device{}();
+  INFO("kill schedule seed " << seed);
+  std::mt19937 rng{seed};
+  int kills = 0;
+  while ((kills < 5 || loader.running()) && kills < 12) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 800));
+    svc.stop(SIGKILL);
+    ++kills;
+    svc.start();
+  }
+  REQUIRE(loader.wait(60s));
+  REQUIRE(loader.exit_code() == 0);
+  CHECK(kills >= 5);
+}
+
 }  // namespace
 
 TEST_CASE("counts are exact over HTTP, survive restarts and crashes, and catch up after downtime", "[e2e]") {
-  test::nats_server nats;
-  REQUIRE(nats.ready());
-  test::temp_dir dir;
-  service svc{nats, dir};
-  svc.start();
+  running r;
+  auto& [nats, dir, svc] = r;
 
   // Both batch shapes: one click per message, and many clicks per message.
   const auto single = dir.str("single.json"), batched = dir.str("batched.json"), offline = dir.str("offline.json");
@@ -136,11 +162,8 @@ TEST_CASE("counts are exact over HTTP, survive restarts and crashes, and catch u
 }
 
 TEST_CASE("duplicates are counted once, within a run and when a whole run is replayed after a restart", "[e2e]") {
-  test::nats_server nats;
-  REQUIRE(nats.ready());
-  test::temp_dir dir;
-  service svc{nats, dir};
-  svc.start();
+  running r;
+  auto& [nats, dir, svc] = r;
   const auto first = dir.str("first.json"), replay = dir.str("replay.json");
   const std::vector<std::string> mix{"--clicks", "40000", "--ads", "300", "--batch", "100", "--dup-rate", "0.1", "--seed", "21"};
   REQUIRE(load(nats, first, mix) == 0);
@@ -154,38 +177,6 @@ TEST_CASE("duplicates are counted once, within a run and when a whole run is rep
   replay_args.push_back("--replay");
   REQUIRE(load(nats, replay, replay_args) == 0);  // the same 40,000 publishes again
   CHECK(verify(svc, {first, replay}, out) == 0);
-  INFO(out);
-  CHECK(svc.stop(SIGTERM) == 0);
-}
-
-TEST_CASE("kill -9 at random moments during a load with duplicates: counts stay exact", "[e2e][crash]") {
-  test::nats_server nats;
-  REQUIRE(nats.ready());
-  test::temp_dir dir;
-  service svc{nats, dir};
-  svc.start();
-  const auto truth = dir.str("truth.json");
-  // About 6 s of clicks at 25k/s, 10% of them repeats of earlier ones.
-  subprocess loader{{test::adclick_bin(), "load", "--nats", nats.url(), "--clicks", "150000", "--rate", "25000",
-                     "--ads", "1000", "--batch", "50", "--dup-rate", "0.1", "--seed", "33", "--start-ms",
-                     std::to_string(t0), "--truth", truth, "--quiet"},
-                    dir.str("load.log")};
-  const auto seed = std::random_device{}();
-  INFO("kill schedule seed " << seed);
-  std::mt19937 rng{seed};
-  int kills = 0;
-  while (kills < 5 || loader.running()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 700));
-    svc.stop(SIGKILL);
-    ++kills;
-    svc.start();
-    if (kills >= 12) break;
-  }
-  REQUIRE(loader.wait(60s));
-  REQUIRE(loader.exit_code() == 0);
-  CHECK(kills >= 5);
-  std::string out;
-  CHECK(verify(svc, {truth}, out) == 0);
   INFO(out);
   CHECK(svc.stop(SIGTERM) == 0);
 }
@@ -238,30 +229,15 @@ TEST_CASE("1M clicks over 10k ads with every fault: both views exact, and the sa
 }
 
 TEST_CASE("kill -9 at random moments during a load with every fault: both views exact", "[e2e][crash]") {
-  test::nats_server nats;
-  REQUIRE(nats.ready());
-  test::temp_dir dir;
-  service svc{nats, dir, fault_mix_service};
-  svc.start();
+  running r{fault_mix_service};
+  auto& [nats, dir, svc] = r;
   const auto truth = dir.str("truth.json");
   auto argv = fault_mix("300000", "3000", "77");
   std::vector<std::string> cmd{test::adclick_bin(), "load", "--nats", nats.url(), "--rate", "50000", "--start-ms",
                                std::to_string(t0), "--truth", truth, "--quiet"};
   cmd.insert(cmd.end(), argv.begin(), argv.end());
   subprocess loader{cmd, dir.str("load.log")};
-  const auto seed = std::random_device{}();
-  INFO("kill schedule seed " << seed);
-  std::mt19937 rng{seed};
-  int kills = 0;
-  while ((kills < 5 || loader.running()) && kills < 12) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 800));
-    svc.stop(SIGKILL);
-    ++kills;
-    svc.start();
-  }
-  REQUIRE(loader.wait(60s));
-  REQUIRE(loader.exit_code() == 0);
-  CHECK(kills >= 5);
+  crash_repeatedly(svc, loader);
   std::string out;
   CHECK(verify_view(svc, truth, "live", out) == 0);
   INFO(out);
@@ -271,11 +247,8 @@ TEST_CASE("kill -9 at random moments during a load with every fault: both views 
 }
 
 TEST_CASE("rejected input reaches adclick.dlq with its reason, and final buckets reach adclick.final.AD", "[e2e]") {
-  test::nats_server nats;
-  REQUIRE(nats.ready());
-  test::temp_dir dir;
-  service svc{nats, dir, fault_mix_service};
-  svc.start();
+  running r{fault_mix_service};
+  auto& [nats, dir, svc] = r;
   auto nc = nats_connection::connect(nats.url(), "watcher");
   REQUIRE(nc);
   auto dlq = (*nc)->subscribe("adclick.dlq");
@@ -323,11 +296,8 @@ TEST_CASE("rejected input reaches adclick.dlq with its reason, and final buckets
 }
 
 TEST_CASE("garbage on the clicks subjects is counted, logged and acked without blocking the partition", "[e2e]") {
-  test::nats_server nats;
-  REQUIRE(nats.ready());
-  test::temp_dir dir;
-  service svc{nats, dir};
-  svc.start();
+  running r;
+  auto& [nats, dir, svc] = r;
 
   // Garbage first, on partitions 3 and 5, then valid clicks on every partition.
   auto nc = nats_connection::connect(nats.url(), "garbage");
