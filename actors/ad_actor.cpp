@@ -12,18 +12,45 @@ namespace adclick {
 
 namespace {
 
-/// Loads a minute's durable count and ids into memory.
+/// Loads a minute's stored ids into memory.
+caf::error load_ids(ad_state& st, std::int64_t minute) {
+  std::vector<click_id> ids;
+  if (auto err = st.db->read_ids(st.ad_id, minute, ids)) return err;
+  st.ids.load(minute, ids);
+  return {};
+}
+
+/// Loads a minute's durable bucket and what dedup needs: nothing if it has no clicks (a Get
+/// that LevelDB's own Bloom filter usually answers without a disk read), the id filter if
+/// it is final (late clicks with new ids then need no read of the ids), else the ids.
 caf::error seed_minute(ad_state& st, std::int64_t minute) {
   auto stored = st.db->read_minute(st.ad_id, minute);
   if (!stored) return stored.error();
-  std::vector<click_id> ids;
-  // Ids are only ever written with a counted bucket: no bucket (a Get that LevelDB's Bloom
-  // filter usually answers without a disk read), no ids, and no range scan to look.
-  if (stored->count != 0)
-    if (auto err = st.db->read_ids(st.ad_id, minute, ids)) return err;
   st.counts.seed(*stored);
-  st.ids.load(minute, ids);
-  return {};
+  if (stored->count == 0) {
+    st.ids.load(minute, {});
+    return {};
+  }
+  if (stored->state != bucket_state::open) {
+    auto filter = st.db->read_filter(st.ad_id, minute);
+    if (!filter) return filter.error();
+    if (!filter->empty()) {
+      st.ids.load_filter(minute, std::move(*filter));
+      return {};
+    }
+  }
+  return load_ids(st, minute);
+}
+
+/// Records a click's id; false if it is a duplicate. Reads the minute's ids only when its
+/// filter cannot rule the id out.
+caf::expected<bool> record_id(ad_state& st, std::int64_t minute, const click_id& id) {
+  auto r = st.ids.insert(minute, id);
+  if (r == recent_ids::insert_result::need_ids) {
+    if (auto err = load_ids(st, minute)) return err;
+    r = st.ids.insert(minute, id);
+  }
+  return r == recent_ids::insert_result::added;
 }
 
 }  // namespace
@@ -45,7 +72,13 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
             return;
           }
         }
-        if (!st.ids.insert(minute, c.id)) {
+        auto fresh = record_id(st, minute, c.id);
+        if (!fresh) {
+          log_error("ad_ids_failed").kv("ad", st.ad_id).kv("error", describe(fresh.error()));
+          self->quit(fresh.error());
+          return;
+        }
+        if (!*fresh) {
           ++st.duplicates;
         } else if (c.late) {
           st.counts.add_late(minute);
@@ -72,8 +105,11 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
       // Everything taken by earlier flushes is durable: settled final buckets (and their
       // ids) can leave memory; a late click brings them back from the store.
       if (previous_durable) st.ids.drop(st.counts.drop_settled());
-      ad_delta d{st.ad_id, st.counts.take_changes(), st.ids.take_changes(), st.counted, st.duplicates, st.amended};
+      ad_delta d{st.ad_id, st.counts.take_changes(), st.ids.take_changes(), st.counted, st.duplicates, st.amended, {}};
       st.counted = st.duplicates = st.amended = 0;
+      // A bucket that became final or was amended gets the filter a late click will read.
+      for (const auto& b : d.minutes)
+        if (b.state != bucket_state::open) d.filters.push_back({b.minute_ms, st.ids.filter(b.minute_ms)});
       return d;
     },
     [=](inspect_atom) {

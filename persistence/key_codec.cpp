@@ -120,6 +120,15 @@ bool decode_ids(std::string_view bytes, std::vector<click_id>& out) {
   return true;
 }
 
+std::string filter_key(std::uint64_t ad_id, std::int64_t minute_ms) {
+  std::string key;
+  key.reserve(17);
+  key.push_back('f');
+  put_be64(key, ad_id);
+  put_be64(key, static_cast<std::uint64_t>(minute_ms) ^ sign_bit);
+  return key;
+}
+
 std::string open_prefix(std::uint32_t partition) {
   std::string key{"o"};
   put_be32(key, partition);

@@ -51,6 +51,10 @@ std::string encode_ids(const std::vector<click_id>& ids);
 /// Appends the ids in `bytes` to `out`; false if `bytes` is not a whole number of ids.
 bool decode_ids(std::string_view bytes, std::vector<click_id>& out);
 
+/// "f" ad_id(be64) minute(be64, sign bit flipped): the Bloom filter of all ids of a final
+/// (ad, minute), so a late click with a new id needs no read of the ids.
+std::string filter_key(std::uint64_t ad_id, std::int64_t minute_ms);
+
 /// "o" partition(be32) minute(be64, sign bit flipped) ad_id(be64) -> empty: an open bucket,
 /// so that a restarted partition knows whom to finalize.
 std::string open_key(std::uint32_t partition, std::int64_t minute_ms, std::uint64_t ad_id);

@@ -1,5 +1,6 @@
 #include "store.hpp"
 
+#include <atomic>
 #include <filesystem>
 
 #include <leveldb/db.h>
@@ -14,6 +15,7 @@ struct store::impl {
   std::unique_ptr<const leveldb::FilterPolicy> bloom;
   std::unique_ptr<leveldb::DB> db;
   bool sync = true;
+  std::atomic<std::uint64_t> id_reads{0};
 };
 
 namespace {
@@ -92,6 +94,7 @@ caf::error store::write(const checkpoint& cp) {
     // partition, and an ad belongs to one partition.
     for (const auto& m : ad.ids)
       batch.Put(keys::id_chunk_key(ad.ad_id, m.minute_ms, cp.stream_seq), keys::encode_ids(m.ids));
+    for (const auto& f : ad.filters) batch.Put(keys::filter_key(ad.ad_id, f.minute_ms), f.bytes);
   }
   keys::position pos;
   pos.stream_seq = cp.stream_seq;
@@ -139,7 +142,18 @@ caf::error store::scan_open(std::uint32_t partition,
   return to_error(it->status(), "open-bucket scan failed");
 }
 
+std::uint64_t store::id_reads() const { return impl_->id_reads.load(std::memory_order_relaxed); }
+
+caf::expected<std::string> store::read_filter(std::uint64_t ad_id, std::int64_t minute_ms) {
+  std::string value;
+  auto s = impl_->db->Get(leveldb::ReadOptions{}, keys::filter_key(ad_id, minute_ms), &value);
+  if (s.IsNotFound()) return std::string{};
+  if (!s.ok()) return to_error(s, "cannot read id filter");
+  return value;
+}
+
 caf::error store::read_ids(std::uint64_t ad_id, std::int64_t minute_ms, std::vector<click_id>& out) {
+  impl_->id_reads.fetch_add(1, std::memory_order_relaxed);
   const auto prefix = keys::id_chunk_prefix(ad_id, minute_ms);
   std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(leveldb::ReadOptions{})};
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next())

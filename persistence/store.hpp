@@ -54,6 +54,12 @@ class store {
   /// Appends every stored click id of (ad, minute) to `out` (one range scan over its chunks).
   caf::error read_ids(std::uint64_t ad_id, std::int64_t minute_ms, std::vector<click_id>& out);
 
+  /// The stored Bloom filter of (ad, minute)'s ids; empty if there is none.
+  caf::expected<std::string> read_filter(std::uint64_t ad_id, std::int64_t minute_ms);
+
+  /// How many times read_ids ran since open (a late click's disk cost, for tests and stats).
+  std::uint64_t id_reads() const;
+
   /// Appends the stored minute buckets of `ad_id` with start in [from_ms, to_ms), in order.
   caf::error scan_minutes(std::uint64_t ad_id, std::int64_t from_ms, std::int64_t to_ms,
                           std::vector<series_point>& out);

@@ -94,6 +94,12 @@ struct minute_ids {
   std::vector<click_id> ids;
 };
 
+/// The Bloom filter of all click ids of a final (ad, minute), for late clicks.
+struct minute_filter {
+  std::int64_t minute_ms = 0;
+  std::string bytes;
+};
+
 /// ad actor -> partition actor (reply to a flush): what changed since the last flush.
 struct ad_delta {
   std::uint64_t ad_id = 0;
@@ -102,6 +108,7 @@ struct ad_delta {
   std::uint64_t counted = 0;          ///< clicks counted since the last flush
   std::uint64_t duplicates = 0;       ///< clicks dropped as duplicates since the last flush
   std::uint64_t amended = 0;          ///< late clicks counted as amendments since the last flush
+  std::vector<minute_filter> filters; ///< for buckets that became final or were amended
 };
 
 /// partition actor -> checkpoint writer: one atomic write of counts and stream position.
@@ -196,8 +203,12 @@ typename Inspector::result_type inspect(Inspector& f, minute_ids& x) {
   return f(x.minute_ms, x.ids);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, minute_filter& x) {
+  return f(x.minute_ms, x.bytes);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ad_delta& x) {
-  return f(x.ad_id, x.minutes, x.ids, x.counted, x.duplicates, x.amended);
+  return f(x.ad_id, x.minutes, x.ids, x.counted, x.duplicates, x.amended, x.filters);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, checkpoint& x) {

@@ -360,8 +360,14 @@ TEST_CASE_METHOD(quick_windows, "settled final buckets leave memory once durable
   CHECK(s.buckets_in_memory == 1);  // only the open minute
   CHECK(s.ids_in_memory == 1);
 
-  // Late clicks for the dropped minute: a known id is still a duplicate, a new one amends.
-  ingest_ids({{4, {{10, t0 + 3, 100}, {10, t0 + 4, 103}}}});
+  // Late clicks for the dropped minute come back through its Bloom filter: a new id amends
+  // without reading the minute's ids; a known id makes the ad read them, and is a duplicate.
+  const auto reads = db->id_reads();
+  ingest_ids({{4, {{10, t0 + 4, 103}}}});
+  CHECK(count_at(query(10), t0) == 3);
+  CHECK(db->id_reads() == reads);
+  ingest_ids({{5, {{10, t0 + 3, 100}}}});
+  CHECK(db->id_reads() == reads + 1);
   auto p = point_at(query(10), t0);
   CHECK(p.count == 3);
   CHECK(p.state == bucket_state::amended);

@@ -69,11 +69,11 @@ TEST_CASE("click ids are stored in chunks and read back per (ad, minute)", "[sto
     auto db = store::open(dir.str("db"), {16, true});
     REQUIRE(db);
     auto cp = make_checkpoint(1, 10, {});
-    cp.ads.push_back({5, {}, {{60'000, {id(1), id(2)}}, {120'000, {id(3)}}}, 3, 0});
+    cp.ads.push_back({5, {}, {{60'000, {id(1), id(2)}}, {120'000, {id(3)}}}, 3, 0, 0, {}});
     REQUIRE_FALSE((*db)->write(cp));
     auto next = make_checkpoint(1, 11, {});
-    next.ads.push_back({5, {}, {{60'000, {id(4)}}}, 1, 0});  // an appended chunk
-    next.ads.push_back({6, {}, {{60'000, {id(9)}}}, 1, 0});  // another ad, same minute
+    next.ads.push_back({5, {}, {{60'000, {id(4)}}}, 1, 0, 0, {}});  // an appended chunk
+    next.ads.push_back({6, {}, {{60'000, {id(9)}}}, 1, 0, 0, {}});  // another ad, same minute
     REQUIRE_FALSE((*db)->write(next));
   }
   auto db = store::open(dir.str("db"), {16, true});

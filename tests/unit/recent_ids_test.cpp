@@ -3,6 +3,7 @@
 #include <random>
 #include <set>
 
+#include "bloom.hpp"
 #include "recent_ids.hpp"
 
 using namespace adclick;
@@ -53,17 +54,17 @@ TEST_CASE("id_set matches std::set on random ids, through growth", "[dedup][mode
 
 TEST_CASE("recent_ids dedups per minute and reports what to persist, sorted", "[dedup]") {
   recent_ids r;
-  CHECK(r.insert(60'000, id_of(5)));
-  CHECK(r.insert(60'000, id_of(3)));
-  CHECK_FALSE(r.insert(60'000, id_of(5)));
-  CHECK(r.insert(120'000, id_of(5)));  // another minute: another click
+  CHECK(r.insert(60'000, id_of(5)) == recent_ids::insert_result::added);
+  CHECK(r.insert(60'000, id_of(3)) == recent_ids::insert_result::added);
+  CHECK(r.insert(60'000, id_of(5)) == recent_ids::insert_result::duplicate);
+  CHECK(r.insert(120'000, id_of(5)) == recent_ids::insert_result::added);  // another minute: another click
   auto changes = r.take_changes();
   REQUIRE(changes.size() == 2);
   CHECK(changes[0].minute_ms == 60'000);
   CHECK(changes[0].ids == std::vector<click_id>{id_of(3), id_of(5)});
   CHECK(r.take_changes().empty());
   // Still remembered after the checkpoint.
-  CHECK_FALSE(r.insert(60'000, id_of(3)));
+  CHECK(r.insert(60'000, id_of(3)) == recent_ids::insert_result::duplicate);
 }
 
 TEST_CASE("recent_ids drops only durable minutes, and a reloaded minute still dedups", "[dedup]") {
@@ -77,8 +78,8 @@ TEST_CASE("recent_ids drops only durable minutes, and a reloaded minute still de
   CHECK(r.ids_in_memory() == 1);
 
   r.load(60'000, durable[0].ids);  // a late click brings the minute back from storage
-  CHECK_FALSE(r.insert(60'000, id_of(1)));
-  CHECK(r.insert(60'000, id_of(9)));
+  CHECK(r.insert(60'000, id_of(1)) == recent_ids::insert_result::duplicate);
+  CHECK(r.insert(60'000, id_of(9)) == recent_ids::insert_result::added);
   auto next = r.take_changes();
   REQUIRE(next.size() == 2);
   CHECK(next[0].ids == std::vector<click_id>{id_of(9)});  // only the new id: an append
@@ -105,10 +106,53 @@ TEST_CASE("recent_ids with trimming and reloads equals a set of everything, on r
         default: {
           std::int64_t minute = (now_minute - static_cast<std::int64_t>(rng() % 6)) * 60'000;
           auto id = id_of(rng() % 40);
-          if (!r.has(minute) && storage.count(minute)) r.load(minute, storage[minute]);
-          REQUIRE(r.insert(minute, id) == model.insert({minute, id}).second);
+          if (!r.has(minute) && storage.count(minute)) {
+            // Back from storage: all its ids, or only their filter (as for a final minute).
+            if (rng() % 2) r.load(minute, storage[minute]);
+            else r.load_filter(minute, bloom::build(storage[minute]));
+          }
+          auto got = r.insert(minute, id);
+          if (got == recent_ids::insert_result::need_ids) {
+            r.load(minute, storage[minute]);
+            got = r.insert(minute, id);
+          }
+          REQUIRE(got != recent_ids::insert_result::need_ids);
+          REQUIRE((got == recent_ids::insert_result::added) == model.insert({minute, id}).second);
         }
       }
     }
   }
+}
+
+TEST_CASE("a Bloom filter has no false negatives and few false positives", "[dedup][bloom]") {
+  std::vector<click_id> in;
+  std::mt19937_64 rng{5};
+  for (int i = 0; i < 10000; ++i) in.push_back(id_of(rng(), rng()));
+  auto f = bloom::build(in);
+  for (const auto& id : in) REQUIRE(bloom::may_contain(f, id));
+  int false_positives = 0;
+  for (int i = 0; i < 10000; ++i) false_positives += bloom::may_contain(f, id_of(rng(), rng())) ? 1 : 0;
+  CHECK(false_positives < 300);  // about 1% expected at 10 bits per id
+  auto extra = id_of(1, 2);
+  bloom::add(f, extra);
+  CHECK(bloom::may_contain(f, extra));
+  CHECK(f.size() == 1 + 10000 * bloom::bits_per_id / 8);
+}
+
+TEST_CASE("with only a filter in memory, a new id is added without its minute's ids", "[dedup][bloom]") {
+  std::vector<click_id> stored{id_of(1), id_of(2), id_of(3)};
+  recent_ids r;
+  r.load_filter(60'000, bloom::build(stored));
+  CHECK(r.insert(60'000, id_of(2)) == recent_ids::insert_result::need_ids);  // maybe there: look
+  r.load(60'000, stored);
+  CHECK(r.insert(60'000, id_of(2)) == recent_ids::insert_result::duplicate);
+
+  recent_ids s;
+  s.load_filter(60'000, bloom::build(stored));
+  auto fresh = id_of(999, 999);
+  REQUIRE_FALSE(bloom::may_contain(bloom::build(stored), fresh));
+  CHECK(s.insert(60'000, fresh) == recent_ids::insert_result::added);
+  CHECK(s.insert(60'000, fresh) == recent_ids::insert_result::duplicate);
+  CHECK(bloom::may_contain(s.filter(60'000), fresh));  // the stored filter learns it
+  CHECK(bloom::may_contain(s.filter(60'000), id_of(1)));
 }
