@@ -211,6 +211,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
       start_checkpoint(self);
       self->delayed_send(self, self->state.cfg.checkpoint_interval, tick_atom_v);
     },
+    [=](checkpoint_atom) { start_checkpoint(self); },
     [=](const series_query& q) -> caf::result<series> {
       auto& st = self->state;
       auto i = st.ads.find(q.ad_id);

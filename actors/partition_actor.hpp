@@ -8,6 +8,7 @@
 //                  ad actor one ad_clicks, spawning ad actors on first click.
 //   tick_atom      (from itself, every checkpoint.interval) -> no reply. Advances an idle
 //                  watermark, passivates idle ads, starts a checkpoint.
+//   checkpoint_atom (from the service at shutdown) -> no reply. Starts a checkpoint now.
 //   inspect_atom, ad -> ad_status (from the gateway or tests).
 // Passivation: an ad idle for idle_timeout is stopped only when all its state is durable
 // (no change since its last flush, no checkpoint in flight, none left to carry); a click,

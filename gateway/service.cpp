@@ -60,7 +60,7 @@ caf::expected<std::unique_ptr<nats_connection>> connect_with_retry(const std::st
 /// Asks each partition to checkpoint and waits (bounded) until everything dispatched is
 /// durable, so that a clean stop leaves nothing to replay.
 void final_checkpoint(caf::actor_system& sys, caf::actor gateway, const std::vector<caf::actor>& parts) {
-  for (const auto& p : parts) caf::anon_send(p, tick_atom_v);
+  for (const auto& p : parts) caf::anon_send(p, checkpoint_atom_v);
   caf::scoped_actor self{sys};
   auto deadline = std::chrono::steady_clock::now() + 15s;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -74,7 +74,7 @@ void final_checkpoint(caf::actor_system& sys, caf::actor gateway, const std::vec
         [&](caf::error&) {});
     if (done) return;
     std::this_thread::sleep_for(20ms);
-    for (const auto& p : parts) caf::anon_send(p, tick_atom_v);
+    for (const auto& p : parts) caf::anon_send(p, checkpoint_atom_v);
   }
   log_warn("final_checkpoint_incomplete");
 }

@@ -22,7 +22,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(adclick, caf::first_custom_type_id)
   CAF_ADD_ATOM(adclick, adclick, flush_atom, "flush")
   CAF_ADD_ATOM(adclick, adclick, tick_atom, "tick")
   CAF_ADD_ATOM(adclick, adclick, status_atom, "status")
-  CAF_ADD_ATOM(adclick, adclick, durable_atom, "durable")
+  CAF_ADD_ATOM(adclick, adclick, checkpoint_atom, "checkpoint")
   CAF_ADD_ATOM(adclick, adclick, finalize_atom, "finalize")
   CAF_ADD_ATOM(adclick, adclick, inspect_atom, "inspect")
 

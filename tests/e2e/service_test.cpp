@@ -51,11 +51,18 @@ class service {
     FAIL("adclickd did not become ready; see " << log_path());
   }
 
-  /// Stops with `sig`; returns the exit code.
+  /// Stops with `sig`; returns the exit code. A failed stop shows the end of the log.
   int stop(int sig) {
     proc_.signal(sig);
     REQUIRE(proc_.wait(30s));
-    return proc_.exit_code();
+    const int code = proc_.exit_code();
+    if (sig == SIGTERM && code != 0) {
+      std::ifstream in{log_path()};
+      std::string text{std::istreambuf_iterator<char>{in}, {}};
+      UNSCOPED_INFO("adclickd exited " << code << "; end of its log:\n"
+                                       << text.substr(text.size() > 6000 ? text.size() - 6000 : 0));
+    }
+    return code;
   }
 
   subprocess& process() { return proc_; }
@@ -339,21 +346,26 @@ TEST_CASE("deliveries lost when the server cuts a slow connection are re-fetched
   test::temp_dir dir;
   service svc{nats, dir, {"--ingest.fetch-max-bytes=16777216"}};
   svc.start();  // creates the stream
-  CHECK(svc.stop(SIGTERM) == 0);
-  // A full stream waiting at start: all 16 partitions ask for 16 MiB at once.
-  const auto truth = dir.str("truth.json");
-  REQUIRE(load(nats, truth, {"--clicks", "200000", "--ads", "2000", "--batch", "1000", "--seed", "8"}) == 0);
-  svc.start();
-  std::string out;
-  CHECK(verify(svc, {truth}, out) == 0);
-  INFO(out);
-
-  // The cuts really happened and were repaired by re-syncing the consumers.
-  http_client client{svc.http()};
-  auto status = nlohmann::json::parse(client.get("/v1/admin/status").body);
+  // A full stream waiting at start: all 16 partitions ask for 16 MiB at once. Whether the
+  // server falls 1 MiB behind depends on timing, so repeat (a few rounds) until it has.
+  std::vector<std::string> truths;
   std::uint64_t gaps = 0;
-  for (const auto& p : status["partitions"]) gaps += p["delivery_gaps"].get<std::uint64_t>();
-  CHECK(gaps > 0);
+  std::string out;
+  for (int round = 0; round < 4 && gaps == 0; ++round) {
+    CHECK(svc.stop(SIGTERM) == 0);
+    truths.push_back(dir.str("truth" + std::to_string(round) + ".json"));
+    REQUIRE(load(nats, truths.back(), {"--clicks", "200000", "--ads", "2000", "--batch", "1000", "--seed",
+                                       std::to_string(8 + round)}) == 0);
+    svc.start();
+    CHECK(verify(svc, truths, out) == 0);
+    INFO(out);
+    http_client client{svc.http()};
+    auto status = nlohmann::json::parse(client.get("/v1/admin/status").body);
+    for (const auto& p : status["partitions"]) gaps += p["delivery_gaps"].get<std::uint64_t>();
+  }
+  // The cuts really happened, were repaired by re-syncing, and every count is exact.
+  REQUIRE(gaps > 0);
+  CHECK(verify(svc, truths, out) == 0);
   CHECK(svc.stop(SIGTERM) == 0);
 }
 
