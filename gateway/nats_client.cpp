@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include <nats/nats.h>
@@ -47,13 +49,22 @@ struct nats_connection::impl {
   jsCtx* js = nullptr;
   std::atomic<std::uint64_t> async_failures{0};
   std::atomic<std::uint64_t> epoch{0};
+  // nats.c runs connection callbacks on its own thread, after the call that causes them
+  // returns: this object (their closure) must live until the last one, `closed`, has run.
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool closed = false;
 
   ~impl() {
     if (js) jsCtx_Destroy(js);
-    if (nc) {
-      natsConnection_FlushTimeout(nc, 2000);
-      natsConnection_Destroy(nc);
+    if (!nc) return;
+    natsConnection_FlushTimeout(nc, 2000);
+    natsConnection_Close(nc);  // queues the disconnected and closed callbacks
+    {
+      std::unique_lock<std::mutex> lock{mutex};
+      cv.wait_for(lock, std::chrono::seconds(10), [this] { return closed; });
     }
+    natsConnection_Destroy(nc);
   }
 };
 
@@ -64,11 +75,17 @@ void on_publish_error(jsCtx*, jsPubAckErr*, void* closure) {
 // Deliveries in flight can be lost only when the connection drops or the client drops
 // messages for a slow subscription: both move the epoch.
 void on_disconnected(natsConnection*, void* closure) {
-  static_cast<std::atomic<std::uint64_t>*>(closure)->fetch_add(1, std::memory_order_acq_rel);
+  static_cast<nats_connection::impl*>(closure)->epoch.fetch_add(1, std::memory_order_acq_rel);
 }
 void on_async_error(natsConnection*, natsSubscription*, natsStatus err, void* closure) {
   if (err == NATS_SLOW_CONSUMER)
-    static_cast<std::atomic<std::uint64_t>*>(closure)->fetch_add(1, std::memory_order_acq_rel);
+    static_cast<nats_connection::impl*>(closure)->epoch.fetch_add(1, std::memory_order_acq_rel);
+}
+void on_closed(natsConnection*, void* closure) {
+  auto* p = static_cast<nats_connection::impl*>(closure);
+  std::lock_guard<std::mutex> lock{p->mutex};
+  p->closed = true;
+  p->cv.notify_all();
 }
 }  // namespace
 
@@ -87,8 +104,9 @@ caf::expected<std::unique_ptr<nats_connection>> nats_connection::connect(const s
   if (auto err = to_error(s, "NATS options")) return err;
 
   auto p = std::make_unique<impl>();
-  s = natsOptions_SetDisconnectedCB(raw, on_disconnected, &p->epoch);
-  if (s == NATS_OK) s = natsOptions_SetErrorHandler(raw, on_async_error, &p->epoch);
+  s = natsOptions_SetDisconnectedCB(raw, on_disconnected, p.get());
+  if (s == NATS_OK) s = natsOptions_SetErrorHandler(raw, on_async_error, p.get());
+  if (s == NATS_OK) s = natsOptions_SetClosedCB(raw, on_closed, p.get());
   if (auto err = to_error(s, "NATS callbacks")) return err;
   if (auto err = to_error(natsConnection_Connect(&p->nc, raw), "cannot connect to " + url)) return err;
   jsOptions jo;

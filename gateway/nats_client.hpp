@@ -94,8 +94,9 @@ class nats_connection {
   std::uint64_t epoch() const;
   caf::error flush(std::int64_t timeout_ms);
 
+  struct impl;  ///< opaque; public only so that nats.c's callbacks can name it
+
  private:
-  struct impl;
   explicit nats_connection(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
   friend class pull_subscription;
