@@ -88,14 +88,19 @@ std::optional<bucket_value> decode_bucket(std::string_view bytes) {
                       get_le32(bytes.data() + 9)};
 }
 
-std::string id_chunk_prefix(std::uint64_t ad_id, std::int64_t minute_ms) {
+namespace {
+/// tag ad_id(be64) minute(be64, sign bit flipped): the head of every per-(ad, minute) key.
+std::string ad_minute_key(char tag, std::uint64_t ad_id, std::int64_t minute_ms) {
   std::string key;
   key.reserve(25);
-  key.push_back('d');
+  key.push_back(tag);
   put_be64(key, ad_id);
   put_be64(key, static_cast<std::uint64_t>(minute_ms) ^ sign_bit);
   return key;
 }
+}  // namespace
+
+std::string id_chunk_prefix(std::uint64_t ad_id, std::int64_t minute_ms) { return ad_minute_key('d', ad_id, minute_ms); }
 
 std::string id_chunk_key(std::uint64_t ad_id, std::int64_t minute_ms, std::uint64_t chunk) {
   auto key = id_chunk_prefix(ad_id, minute_ms);
@@ -120,14 +125,7 @@ bool decode_ids(std::string_view bytes, std::vector<click_id>& out) {
   return true;
 }
 
-std::string filter_key(std::uint64_t ad_id, std::int64_t minute_ms) {
-  std::string key;
-  key.reserve(17);
-  key.push_back('f');
-  put_be64(key, ad_id);
-  put_be64(key, static_cast<std::uint64_t>(minute_ms) ^ sign_bit);
-  return key;
-}
+std::string filter_key(std::uint64_t ad_id, std::int64_t minute_ms) { return ad_minute_key('f', ad_id, minute_ms); }
 
 std::string open_prefix(std::uint32_t partition) {
   std::string key{"o"};

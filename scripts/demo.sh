@@ -45,11 +45,15 @@ start_bg "$work/adclickd.log" "$adclickd" --nats.url="$nats_url" --storage.dir="
 wait_ready "$http" || { echo "demo: adclickd did not start; log:"; cat "$work/adclickd.log"; exit 1; }
 echo "demo: adclickd serving on $http (pid ${started_pids[-1]}, log $work/adclickd.log)"
 
-echo "demo: publishing 200,000 clicks over 10 s (1,000 ads, Zipf 1.1, batches of 100) ..."
+echo "demo: publishing 200,000 clicks over 10 s (1,000 ads, Zipf 1.1, batches of 100) with faults:"
+echo "      5% duplicates, 10% out of order, 0.1% a day in the future, 0.1% garbage messages ..."
 start_ms=$(( $(date +%s) * 1000 ))
 "$adclick" load --nats "$nats_url" --clicks 200000 --rate 20000 --ads 1000 --zipf 1.1 --batch 100 \
-  --seed 42 --event-rate 20000 --truth "$work/truth.json"
+  --seed 42 --event-rate 20000 --dup-rate 0.05 --ooo-rate 0.1 --future-rate 0.001 --malformed-rate 0.001 \
+  --truth "$work/truth.json"
 "$adclick" verify --http "$http" --truth "$work/truth.json" --wait 30
+echo -n "demo: outcomes counted by adclickd: "
+curl -sf "$http/v1/admin/status" | python3 -c 'import json,sys; o=json.load(sys.stdin)["outcomes"]; print(", ".join(f"{k}={v}" for k,v in o.items() if v))'
 echo
 "$adclick" query --http "$http" --ad 1 --from "$start_ms" --to $((start_ms + 120000))
 echo
