@@ -2,16 +2,33 @@
 
 #include "checkpoint_writer.hpp"
 
+#include "adclick/errc.hpp"
 #include "adclick/type_ids.hpp"
+#include "egress.hpp"
 #include "store.hpp"
 
 namespace adclick {
 
-caf::behavior checkpoint_writer(caf::event_based_actor*, store* db) {
+namespace {
+
+void publish_finals(egress& out, const checkpoint& cp) {
+  std::vector<minute_count> finals;
+  for (const auto& ad : cp.ads) {
+    finals.clear();
+    for (const auto& m : ad.minutes)
+      if (m.state != bucket_state::open) finals.push_back(m);
+    if (!finals.empty()) out.finals(ad.ad_id, finals);
+  }
+}
+
+}  // namespace
+
+caf::behavior checkpoint_writer(caf::event_based_actor*, store* db, egress* out) {
   return {
-    [=](const checkpoint& cp) -> caf::result<void> {
-      if (auto err = db->write(cp)) return err;
-      return {};
+    [=](checkpoint& cp) -> checkpoint_result {
+      if (auto err = db->write(cp)) return {false, describe(err), std::move(cp.ads)};
+      if (out) publish_finals(*out, cp);
+      return {true, {}, {}};
     },
   };
 }

@@ -41,9 +41,6 @@ class minute_counts {
   /// values make a checkpoint idempotent.
   std::vector<minute_count> take_changes();
 
-  /// Number of buckets changed and not yet taken.
-  std::size_t pending_changes() const { return changed_; }
-
   /// Replaces or inserts, in `points` (ordered by start, from storage), the buckets in
   /// [from_ms, to_ms) that memory knows, so the answer shows counted-but-not-yet-durable
   /// clicks and states. Keeps `points` ordered.

@@ -17,18 +17,6 @@ using self_ptr = caf::stateful_actor<partition_state>*;
 
 void start_checkpoint(self_ptr self);
 
-/// Publishes the buckets of a durable checkpoint that are final or amended: each is either
-/// a new finalization or an amendment (a final bucket changes only by amendment).
-void publish_finals(egress& out, const checkpoint& cp) {
-  std::vector<minute_count> finals;
-  for (const auto& ad : cp.ads) {
-    finals.clear();
-    for (const auto& m : ad.minutes)
-      if (m.state != bucket_state::open) finals.push_back(m);
-    if (!finals.empty()) out.finals(ad.ad_id, finals);
-  }
-}
-
 void fail(self_ptr self, const caf::error& err, const char* what) {
   log_error(what).kv("partition", self->state.cfg.partition).kv("error", describe(err));
   self->quit(err);
@@ -37,27 +25,27 @@ void fail(self_ptr self, const caf::error& err, const char* what) {
 void commit_checkpoint(self_ptr self) {
   auto& st = self->state;
   const auto seq = st.building.stream_seq;
-  // Send a copy: the checkpoint stays here until it is durable, so that a failed write
-  // can carry its buckets into the next attempt (their changes were taken from the ads).
-  self->request(st.cfg.writer, caf::infinite, st.building)
+  // Moved, not copied: a failed write hands the rows back in its result.
+  self->request(st.cfg.writer, caf::infinite, std::move(st.building))
     .then(
-      [=]() {
+      [=](checkpoint_result& r) {
         auto& st = self->state;
-        if (st.cfg.out) publish_finals(*st.cfg.out, st.building);
         st.building = checkpoint{};
+        st.checkpointing = false;
+        if (!r.durable) {
+          // Nothing is acked; the rows go into the next attempt.
+          log_error("checkpoint_failed").kv("partition", st.cfg.partition).kv("error", r.error);
+          st.carried = std::move(r.ads);
+          return;
+        }
         st.durable_seq = seq;
         st.cfg.cursor->durable_seq.store(seq, std::memory_order_release);
         ++st.checkpoints;
-        st.checkpointing = false;
         if (st.pending_messages >= st.cfg.checkpoint_max_pending) start_checkpoint(self);
       },
-      [=](caf::error& err) {
-        // Nothing is acked; the counts stay in memory and go into the next attempt.
-        auto& st = self->state;
-        log_error("checkpoint_failed").kv("partition", st.cfg.partition).kv("error", describe(err));
-        st.carried = std::move(st.building.ads);
-        st.checkpointing = false;
-      });
+      // The writer is gone with the rows it held: stop before anything else is acked (a
+      // restart replays from the last durable position).
+      [=](caf::error& err) { fail(self, err, "checkpoint_writer_failed"); });
 }
 
 void start_checkpoint(self_ptr self) {

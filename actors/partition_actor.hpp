@@ -19,8 +19,8 @@
 //                  otherwise answered from the store.
 //   status_atom    (from the gateway actor) -> partition_status.
 // Rejected clicks (future, too_old) go to the egress's DLQ as they are dispatched (at least
-// once: a replay after a crash sends them again); final and amended buckets go to its
-// billing subject once the checkpoint holding them is durable.
+// once: a replay after a crash sends them again); the checkpoint writer publishes final
+// and amended buckets once the checkpoint holding them is durable.
 // Checkpoint: flush_atom to every ad that changed (FIFO makes each reply the state as of
 // the dispatched position), then one checkpoint to the writer; when it is durable,
 // ack_cursor::durable_seq advances and the ingress acks up to it.
@@ -58,7 +58,7 @@ struct partition_config {
   window_rules rules;
   /// An idle partition's watermark follows wall clock minus this; zero turns it off.
   caf::timespan idle_advance = std::chrono::seconds(30);
-  /// Where rejected clicks and durable final buckets go (may be null: nowhere).
+  /// Where rejected clicks go (may be null: nowhere). Final buckets go through the writer.
   egress* out = nullptr;
   /// An ad actor with nothing to do for this long is stopped once its state is durable.
   caf::timespan idle_timeout = std::chrono::minutes(5);

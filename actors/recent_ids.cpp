@@ -44,19 +44,6 @@ std::vector<minute_ids> recent_ids::take_changes() {
   return out;
 }
 
-std::size_t recent_ids::drop_before(std::int64_t minute) {
-  std::size_t dropped = 0;
-  for (auto it = minutes_.begin(); it != minutes_.end() && it->first < minute;) {
-    if (!it->second.fresh.empty()) {
-      ++it;  // not durable yet
-      continue;
-    }
-    it = minutes_.erase(it);
-    ++dropped;
-  }
-  return dropped;
-}
-
 void recent_ids::drop(const std::vector<std::int64_t>& minutes) {
   for (auto minute : minutes) {
     auto it = minutes_.find(minute);

@@ -45,16 +45,12 @@ class recent_ids {
   /// must persist.
   std::vector<minute_ids> take_changes();
 
-  /// Drops from memory every minute before `minute` whose ids are all durable (taken by
-  /// take_changes). Returns the number of minutes dropped.
-  std::size_t drop_before(std::int64_t minute);
-
-  /// Drops the given minutes from memory, each only if its ids are all durable.
+  /// Drops the given minutes from memory, each only if its ids are all durable (taken by
+  /// take_changes).
   void drop(const std::vector<std::int64_t>& minutes);
 
   std::size_t ids_in_memory() const;
   std::size_t memory_bytes() const;
-  std::size_t minutes_in_memory() const { return minutes_.size(); }
 
  private:
   struct minute_set {

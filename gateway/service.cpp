@@ -128,7 +128,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
 
   // 3. Actors: one checkpoint writer (own thread), one partition actor per owned
   //    partition, one gateway.
-  auto writer = sys.spawn<caf::detached>(checkpoint_writer, db->get());
+  auto writer = sys.spawn<caf::detached>(checkpoint_writer, db->get(), static_cast<egress*>(&out));
   std::map<std::uint32_t, caf::actor> owned;
   std::vector<caf::actor> partitions;
   std::vector<std::unique_ptr<nats_ingress>> ingress;

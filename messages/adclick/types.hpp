@@ -120,6 +120,14 @@ struct checkpoint {
   std::vector<ad_delta> ads;
 };
 
+/// checkpoint writer -> partition actor: how a checkpoint write went. A failed write hands
+/// its buckets back, to be carried into the next attempt (the ads' changes were taken).
+struct checkpoint_result {
+  bool durable = false;
+  std::string error;           ///< when not durable
+  std::vector<ad_delta> ads;   ///< when not durable: the rows to carry
+};
+
 /// A query for one ad's series, [from_ms, to_ms) in event time.
 struct series_query {
   std::uint64_t ad_id = 0;
@@ -213,6 +221,10 @@ typename Inspector::result_type inspect(Inspector& f, ad_delta& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, checkpoint& x) {
   return f(x.partition, x.stream_seq, x.watermark_ms, x.outcomes, x.ads);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, checkpoint_result& x) {
+  return f(x.durable, x.error, x.ads);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, series_query& x) {

@@ -31,13 +31,13 @@ struct test_config : caf::actor_system_config {
 
 /// A writer that fails its first `failures` writes (a full disk), then writes for real.
 caf::behavior flaky_writer(caf::event_based_actor*, store* db, std::shared_ptr<int> failures) {
-  return {[=](const checkpoint& cp) -> caf::result<void> {
+  return {[=](checkpoint& cp) -> checkpoint_result {
     if (*failures > 0) {
       --*failures;
-      return caf::sec::runtime_error;
+      return {false, "disk full", std::move(cp.ads)};
     }
-    if (auto err = db->write(cp)) return err;
-    return {};
+    if (auto err = db->write(cp)) return {false, describe(err), std::move(cp.ads)};
+    return {true, {}, {}};
   }};
 }
 
@@ -65,7 +65,7 @@ struct fixture {
   }
 
   void start(caf::actor w = {}) {
-    writer = w ? w : sys.spawn(checkpoint_writer, db.get());
+    writer = w ? w : sys.spawn(checkpoint_writer, db.get(), static_cast<egress*>(nullptr));
     partition_config pc;
     pc.partition = 3;
     pc.db = db.get();

@@ -72,7 +72,7 @@ TEST_CASE("recent_ids drops only durable minutes, and a reloaded minute still de
   r.insert(60'000, id_of(1));
   auto durable = r.take_changes();
   r.insert(120'000, id_of(2));  // not durable yet
-  CHECK(r.drop_before(180'000) == 1);
+  r.drop({60'000, 120'000});
   CHECK_FALSE(r.has(60'000));
   CHECK(r.has(120'000));
   CHECK(r.ids_in_memory() == 1);
@@ -99,10 +99,13 @@ TEST_CASE("recent_ids with trimming and reloads equals a set of everything, on r
           for (auto& c : r.take_changes())
             storage[c.minute_ms].insert(storage[c.minute_ms].end(), c.ids.begin(), c.ids.end());
           break;
-        case 1:  // time passes; trim
+        case 1: {  // time passes; trim the old minutes (those not yet durable stay)
           ++now_minute;
-          r.drop_before((now_minute - 3) * 60'000);
+          std::vector<std::int64_t> old;
+          for (std::int64_t m = now_minute - 10; m < now_minute - 3; ++m) old.push_back(m * 60'000);
+          r.drop(old);
           break;
+        }
         default: {
           std::int64_t minute = (now_minute - static_cast<std::int64_t>(rng() % 6)) * 60'000;
           auto id = id_of(rng() % 40);
