@@ -1,12 +1,12 @@
+#include "actors/ad_actor.hpp"
+
 #include <caf/all.hpp>
 
-#include "ad_actor.hpp"
-
-#include "adclick/errc.hpp"
-#include "adclick/log.hpp"
-#include "adclick/time.hpp"
-#include "adclick/type_ids.hpp"
-#include "store.hpp"
+#include "common/errc.hpp"
+#include "common/log.hpp"
+#include "common/time.hpp"
+#include "messages/type_ids.hpp"
+#include "persistence/store.hpp"
 
 namespace adclick {
 

@@ -26,8 +26,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "minute_counts.hpp"
-#include "recent_ids.hpp"
+#include "actors/core/minute_counts.hpp"
+#include "actors/core/recent_ids.hpp"
 
 namespace adclick {
 

@@ -1,11 +1,11 @@
+#include "actors/checkpoint_writer.hpp"
+
 #include <caf/all.hpp>
 
-#include "checkpoint_writer.hpp"
-
-#include "adclick/errc.hpp"
-#include "adclick/type_ids.hpp"
-#include "egress.hpp"
-#include "store.hpp"
+#include "common/errc.hpp"
+#include "messages/type_ids.hpp"
+#include "actors/egress.hpp"
+#include "persistence/store.hpp"
 
 namespace adclick {
 

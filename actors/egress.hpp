@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "adclick/types.hpp"
+#include "messages/types.hpp"
 
 namespace adclick {
 

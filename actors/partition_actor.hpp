@@ -38,11 +38,11 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/timespan.hpp>
 
-#include "ack_cursor.hpp"
-#include "adclick/types.hpp"
-#include "click_grouping.hpp"
-#include "egress.hpp"
-#include "event_clock.hpp"
+#include "actors/ack_cursor.hpp"
+#include "messages/types.hpp"
+#include "actors/core/click_grouping.hpp"
+#include "actors/egress.hpp"
+#include "actors/core/event_clock.hpp"
 
 namespace adclick {
 

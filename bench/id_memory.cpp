@@ -5,7 +5,7 @@
 #include <cstring>
 #include <random>
 
-#include "recent_ids.hpp"
+#include "actors/core/recent_ids.hpp"
 
 int main() {
   using namespace adclick;

@@ -1,4 +1,4 @@
-#include "adclick_config.hpp"
+#include "config/adclick_config.hpp"
 
 #include <algorithm>
 #include <sstream>
@@ -7,7 +7,7 @@
 #include <caf/config_option_adder.hpp>
 #include <caf/settings.hpp>
 
-#include "adclick/type_ids.hpp"
+#include "messages/type_ids.hpp"
 
 namespace adclick {
 

@@ -12,7 +12,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/timespan.hpp>
 
-#include "event_clock.hpp"
+#include "actors/core/event_clock.hpp"
 
 namespace adclick {
 

@@ -1,13 +1,13 @@
-#include <caf/all.hpp>
+#include "gateway/gateway_actor.hpp"
 
-#include "gateway_actor.hpp"
+#include <caf/all.hpp>
 
 #include <memory>
 #include <vector>
 
-#include "adclick/click_codec.hpp"
-#include "adclick/errc.hpp"
-#include "adclick/type_ids.hpp"
+#include "messages/click_codec.hpp"
+#include "common/errc.hpp"
+#include "messages/type_ids.hpp"
 
 namespace adclick {
 

@@ -1,4 +1,4 @@
-#include "key_codec.hpp"
+#include "persistence/key_codec.hpp"
 
 #include <cstring>
 

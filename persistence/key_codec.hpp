@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "adclick/types.hpp"
+#include "messages/types.hpp"
 
 namespace adclick::keys {
 

@@ -1,4 +1,4 @@
-#include "store.hpp"
+#include "persistence/store.hpp"
 
 #include <atomic>
 #include <filesystem>
@@ -7,7 +7,7 @@
 #include <leveldb/filter_policy.h>
 #include <leveldb/write_batch.h>
 
-#include "adclick/errc.hpp"
+#include "common/errc.hpp"
 
 namespace adclick {
 

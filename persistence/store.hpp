@@ -15,8 +15,8 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
-#include "adclick/types.hpp"
-#include "key_codec.hpp"
+#include "messages/types.hpp"
+#include "persistence/key_codec.hpp"
 
 namespace adclick {
 

@@ -1,4 +1,4 @@
-#include "click_generator.hpp"
+#include "tools/click_generator.hpp"
 
 #include <algorithm>
 #include <cmath>

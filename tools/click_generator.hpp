@@ -7,7 +7,7 @@
 #include <random>
 #include <vector>
 
-#include "adclick/types.hpp"
+#include "messages/types.hpp"
 
 namespace adclick {
 

@@ -6,10 +6,10 @@
 #include <nlohmann/json.hpp>
 #include <openssl/sha.h>
 
-#include "adclick/time.hpp"
-#include "commands.hpp"
-#include "http_client.hpp"
-#include "truth.hpp"
+#include "common/time.hpp"
+#include "tools/commands.hpp"
+#include "tools/http_client.hpp"
+#include "tools/truth.hpp"
 
 namespace adclick {
 

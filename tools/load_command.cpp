@@ -3,13 +3,14 @@
 #include <random>
 #include <thread>
 
-#include "adclick/click_codec.hpp"
-#include "adclick/errc.hpp"
-#include "adclick/time.hpp"
-#include "click_generator.hpp"
-#include "commands.hpp"
-#include "nats_client.hpp"
-#include "truth_model.hpp"
+#include "messages/click_codec.hpp"
+#include "messages/subjects.hpp"
+#include "common/errc.hpp"
+#include "common/time.hpp"
+#include "tools/click_generator.hpp"
+#include "tools/commands.hpp"
+#include "gateway/nats/nats_client.hpp"
+#include "tools/truth_model.hpp"
 
 namespace adclick {
 
@@ -48,7 +49,8 @@ int run_load(const load_options& opts) {
   std::snprintf(run_tag, sizeof run_tag, "%llx-%llx-%llx", static_cast<unsigned long long>(opts.seed),
                 static_cast<unsigned long long>(go.start_ms),
                 static_cast<unsigned long long>(std::chrono::system_clock::now().time_since_epoch().count()));
-  auto subject = [&](std::uint32_t p) { return opts.prefix + ".clicks." + std::to_string(p); };
+  const subjects names{opts.prefix};
+  auto subject = [&](std::uint32_t p) { return names.clicks(p); };
   auto next_id = [&](std::uint32_t p) {
     return std::string{run_tag} + "-" + std::to_string(p) + "-" + std::to_string(batch_no[p]++);
   };

@@ -1,7 +1,7 @@
 // adclick: the command-line tool (load generator, query, verify, benchmark helpers).
 #include <CLI/CLI.hpp>
 
-#include "commands.hpp"
+#include "tools/commands.hpp"
 
 int main(int argc, char** argv) {
   using namespace adclick;

@@ -5,10 +5,10 @@
 #include <cstdio>
 #include <thread>
 
-#include "adclick/click_codec.hpp"
-#include "adclick/errc.hpp"
-#include "commands.hpp"
-#include "nats_client.hpp"
+#include "messages/click_codec.hpp"
+#include "common/errc.hpp"
+#include "tools/commands.hpp"
+#include "gateway/nats/nats_client.hpp"
 
 namespace adclick {
 
@@ -26,9 +26,9 @@ int run_null_consume(const null_consume_options& opts) {
   for (std::uint32_t p = 0; p < opts.partitions; ++p) {
     threads.emplace_back([&, p] {
       consumer_spec spec;
-      spec.stream = "ADCLICK_CLICKS";
+      spec.stream = subjects::clicks_stream;
       spec.durable = "bench-null-p" + std::to_string(p);
-      spec.filter_subject = opts.prefix + ".clicks." + std::to_string(p);
+      spec.filter_subject = subjects{opts.prefix}.clicks(p);
       auto sub = (*nc)->pull_subscribe(spec);
       if (!sub) {
         std::fprintf(stderr, "null-consume: %s\n", describe(sub.error()).c_str());

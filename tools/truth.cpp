@@ -1,4 +1,4 @@
-#include "truth.hpp"
+#include "tools/truth.hpp"
 
 #include <fstream>
 

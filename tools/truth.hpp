@@ -11,7 +11,7 @@
 #include <string>
 #include <utility>
 
-#include "adclick/types.hpp"
+#include "messages/types.hpp"
 
 namespace adclick {
 

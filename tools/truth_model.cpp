@@ -1,9 +1,9 @@
-#include "truth_model.hpp"
+#include "tools/truth_model.hpp"
 
 #include <algorithm>
 
-#include "adclick/click_codec.hpp"
-#include "adclick/time.hpp"
+#include "messages/click_codec.hpp"
+#include "common/time.hpp"
 
 namespace adclick {
 

@@ -9,10 +9,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "adclick/types.hpp"
-#include "event_clock.hpp"
-#include "id_set.hpp"
-#include "truth.hpp"
+#include "messages/types.hpp"
+#include "actors/core/event_clock.hpp"
+#include "actors/core/id_set.hpp"
+#include "tools/truth.hpp"
 
 namespace adclick {
 

@@ -5,14 +5,14 @@
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 
-#include "adclick/errc.hpp"
-#include "adclick/time.hpp"
-#include "event_clock.hpp"
-#include "adclick/type_ids.hpp"
-#include "checkpoint_writer.hpp"
-#include "partition_actor.hpp"
-#include "store.hpp"
-#include "test_support.hpp"
+#include "common/errc.hpp"
+#include "common/time.hpp"
+#include "actors/core/event_clock.hpp"
+#include "messages/type_ids.hpp"
+#include "actors/checkpoint_writer.hpp"
+#include "actors/partition_actor.hpp"
+#include "persistence/store.hpp"
+#include "tests/support/test_support.hpp"
 
 using namespace adclick;
 

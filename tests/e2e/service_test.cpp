@@ -11,12 +11,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "adclick/time.hpp"
-#include "http_client.hpp"
-#include "nats_client.hpp"
+#include "common/time.hpp"
+#include "tools/http_client.hpp"
+#include "gateway/nats/nats_client.hpp"
 #include "adclick/v1/query.pb.h"
-#include "test_support.hpp"
-#include "truth.hpp"
+#include "tests/support/test_support.hpp"
+#include "tools/truth.hpp"
 
 using namespace adclick;
 using namespace std::chrono_literals;

@@ -1,9 +1,9 @@
 // The NATS wrapper against a real nats-server on a free loopback port.
 #include <catch2/catch.hpp>
 
-#include "adclick/errc.hpp"
-#include "nats_client.hpp"
-#include "test_support.hpp"
+#include "common/errc.hpp"
+#include "gateway/nats/nats_client.hpp"
+#include "tests/support/test_support.hpp"
 
 using namespace adclick;
 

@@ -1,9 +1,9 @@
 // The LevelDB store, for real, in a temporary directory.
 #include <catch2/catch.hpp>
 
-#include "adclick/errc.hpp"
-#include "store.hpp"
-#include "test_support.hpp"
+#include "common/errc.hpp"
+#include "persistence/store.hpp"
+#include "tests/support/test_support.hpp"
 
 using namespace adclick;
 

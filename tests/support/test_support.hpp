@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "adclick/errc.hpp"
-#include "subprocess.hpp"
+#include "common/errc.hpp"
+#include "common/subprocess.hpp"
 
 namespace adclick::test {
 

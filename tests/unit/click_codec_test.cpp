@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "adclick/click_codec.hpp"
+#include "messages/click_codec.hpp"
 #include "adclick/v1/click.pb.h"
 
 using namespace adclick;

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "click_grouping.hpp"
+#include "actors/core/click_grouping.hpp"
 
 using namespace adclick;
 

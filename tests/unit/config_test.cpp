@@ -4,7 +4,7 @@
 
 #include <cstdlib>
 
-#include "adclick_config.hpp"
+#include "config/adclick_config.hpp"
 
 using namespace adclick;
 

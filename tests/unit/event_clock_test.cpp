@@ -2,8 +2,8 @@
 
 #include <random>
 
-#include "adclick/time.hpp"
-#include "event_clock.hpp"
+#include "common/time.hpp"
+#include "actors/core/event_clock.hpp"
 
 using namespace adclick;
 

@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "click_generator.hpp"
+#include "tools/click_generator.hpp"
 
 using namespace adclick;
 

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "key_codec.hpp"
+#include "persistence/key_codec.hpp"
 
 using namespace adclick;
 

@@ -3,7 +3,7 @@
 #include <map>
 #include <random>
 
-#include "minute_counts.hpp"
+#include "actors/core/minute_counts.hpp"
 
 using namespace adclick;
 

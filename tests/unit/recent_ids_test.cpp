@@ -3,8 +3,8 @@
 #include <random>
 #include <set>
 
-#include "bloom.hpp"
-#include "recent_ids.hpp"
+#include "persistence/bloom.hpp"
+#include "actors/core/recent_ids.hpp"
 
 using namespace adclick;
 

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "series_rollup.hpp"
+#include "actors/core/series_rollup.hpp"
 
 using namespace adclick;
 

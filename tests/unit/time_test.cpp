@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "adclick/time.hpp"
+#include "common/time.hpp"
 
 using namespace adclick;
 

@@ -1,0 +1,35 @@
+// A set of 16-byte click ids: flat open addressing with linear probing, ids compared in
+// full. About 16 / max_load bytes per id (21 B at the 0.75 load it grows at), against
+// ~60 B for std::unordered_set. Click ids are random, so their first 8 bytes are the hash.
+// Pure, not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "messages/types.hpp"
+
+namespace adclick {
+
+class id_set {
+ public:
+  /// Inserts `id`; returns false if it was already present.
+  bool insert(const click_id& id);
+  bool contains(const click_id& id) const;
+  std::size_t size() const { return size_ + (has_zero_ ? 1 : 0); }
+  /// Bytes of heap this set holds.
+  std::size_t memory_bytes() const { return slots_.capacity() * sizeof(click_id); }
+  /// Every id, in no particular order.
+  std::vector<click_id> ids() const;
+
+ private:
+  void grow();
+  std::size_t slot_of(const click_id& id) const;
+
+  // The all-zero id marks an empty slot; a real all-zero id is kept aside in has_zero_.
+  std::vector<click_id> slots_;
+  std::size_t size_ = 0;
+  bool has_zero_ = false;
+};
+
+}  // namespace adclick

@@ -1,0 +1,66 @@
+// The minute buckets of one ad, in memory, with change tracking for checkpoints.
+// Pure state: no CAF, no storage. The ad actor seeds a bucket from the store the first
+// time it touches it (so a restarted actor continues from the durable bucket), counts
+// clicks, finalizes buckets when its partition says so, counts late clicks as amendments,
+// and hands the changed buckets to each checkpoint.
+//
+// States (DESIGN 4.1): open (version 0) -> final (version 1) -> amended (version + 1 for
+// each late click counted).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "messages/types.hpp"
+
+namespace adclick {
+
+class minute_counts {
+ public:
+  /// True if the bucket starting at `minute` is in memory (seeded or counted).
+  bool has(std::int64_t minute) const { return buckets_.count(minute) != 0; }
+
+  /// Puts the durable value of a bucket that is not in memory yet. Not a change.
+  void seed(const minute_count& stored);
+
+  /// Counts an on-time click into `minute` and marks it changed.
+  void add(std::int64_t minute);
+
+  /// Counts a late click (its minute is final): the bucket is finalized first if it is
+  /// still open here, then becomes amended with the next version.
+  void add_late(std::int64_t minute);
+
+  /// Finalizes every open bucket before `final_before`; returns how many.
+  std::size_t finalize_before(std::int64_t final_before);
+
+  /// The bucket in memory (count 0 and open if absent).
+  minute_count get(std::int64_t minute) const;
+
+  /// The buckets changed since the previous call, absolute values, in order. Absolute
+  /// values make a checkpoint idempotent.
+  std::vector<minute_count> take_changes();
+
+  /// Replaces or inserts, in `points` (ordered by start, from storage), the buckets in
+  /// [from_ms, to_ms) that memory knows, so the answer shows counted-but-not-yet-durable
+  /// clicks and states. Keeps `points` ordered.
+  void overlay(std::int64_t from_ms, std::int64_t to_ms, std::vector<series_point>& points) const;
+
+  /// Drops final or amended buckets with no change since the last take_changes: the
+  /// caller knows those values are durable. Returns the minutes dropped.
+  std::vector<std::int64_t> drop_settled();
+
+  std::size_t size() const { return buckets_.size(); }
+
+ private:
+  struct bucket {
+    minute_count value;
+    bool changed = false;
+  };
+  bucket& touch(std::int64_t minute);
+
+  std::map<std::int64_t, bucket> buckets_;
+  std::size_t changed_ = 0;
+};
+
+}  // namespace adclick

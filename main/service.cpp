@@ -1,0 +1,225 @@
+#include "main/service.hpp"
+
+#include <caf/all.hpp>
+
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include "common/errc.hpp"
+#include "common/log.hpp"
+#include "messages/type_ids.hpp"
+#include "config/adclick_config.hpp"
+#include "actors/checkpoint_writer.hpp"
+#include "gateway/nats/embedded_nats.hpp"
+#include "gateway/gateway_actor.hpp"
+#include "gateway/http/http_api.hpp"
+#include "gateway/nats/nats_client.hpp"
+#include "gateway/nats/nats_egress.hpp"
+#include "gateway/nats/nats_ingress.hpp"
+#include "actors/partition_actor.hpp"
+#include "persistence/store.hpp"
+
+namespace adclick {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+/// Blocks SIGTERM and SIGINT in every thread (call before any thread starts) so that the
+/// main loop can take them synchronously with sigtimedwait.
+sigset_t block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+caf::expected<std::unique_ptr<nats_connection>> connect_with_retry(const std::string& url,
+                                                                   std::chrono::seconds patience) {
+  auto deadline = std::chrono::steady_clock::now() + patience;
+  for (;;) {
+    auto nc = nats_connection::connect(url, "adclickd");
+    if (nc || std::chrono::steady_clock::now() >= deadline) return nc;
+    std::this_thread::sleep_for(250ms);
+  }
+}
+
+/// Asks each partition to checkpoint and waits (bounded) until everything dispatched is
+/// durable, so that a clean stop leaves nothing to replay.
+void final_checkpoint(caf::actor_system& sys, caf::actor gateway, const std::vector<caf::actor>& parts) {
+  for (const auto& p : parts) caf::anon_send(p, checkpoint_atom_v);
+  caf::scoped_actor self{sys};
+  auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    bool done = false;
+    self->request(gateway, 5s, status_atom_v)
+      .receive(
+        [&](std::vector<partition_status>& xs) {
+          done = std::all_of(xs.begin(), xs.end(),
+                             [](auto& s) { return s.durable_seq == s.dispatched_seq; });
+        },
+        [&](caf::error&) {});
+    if (done) return;
+    std::this_thread::sleep_for(20ms);
+    for (const auto& p : parts) caf::anon_send(p, checkpoint_atom_v);
+  }
+  log_warn("final_checkpoint_incomplete");
+}
+
+}  // namespace
+
+int run_service(caf::actor_system& sys, const adclick_config& cfg) {
+  const sigset_t stop_signals = block_stop_signals();
+  log_info("starting")
+    .kv("storage_dir", cfg.storage_dir)
+    .kv("http", cfg.http_address)
+    .kv("partitions", cfg.partitions_count)
+    .kv("owned", cfg.owned_partitions().size());
+
+  // 1. Storage first: a locked or mismatched data directory is a clear, early error.
+  store::options so;
+  so.partitions = cfg.partitions_count;
+  so.sync = cfg.storage_sync;
+  auto db = store::open((std::filesystem::path{cfg.storage_dir} / "db").string(), so);
+  if (!db) {
+    log_error("storage_open_failed").kv("error", describe(db.error()));
+    return 1;
+  }
+
+  // 2. NATS: the configured server, or our own embedded one.
+  std::unique_ptr<embedded_nats> embedded;
+  std::string url = cfg.nats_url;
+  if (url.empty() && cfg.nats_embedded) {
+    auto nats_dir = std::filesystem::path{cfg.storage_dir} / "nats";
+    embedded = std::make_unique<embedded_nats>(cfg.nats_server_bin, cfg.nats_embedded_port,
+                                               nats_dir.string(), (nats_dir / "nats-server.log").string());
+    if (!embedded->start()) return 1;
+    url = embedded->url();
+  } else if (url.empty()) {
+    url = "nats://127.0.0.1:4222";
+  }
+  auto nc = connect_with_retry(url, 20s);
+  if (!nc) {
+    log_error("nats_connect_failed").kv("url", url).kv("error", describe(nc.error()));
+    return 1;
+  }
+  stream_spec spec;
+  const subjects names{cfg.nats_prefix};
+  spec.subjects = names.all_clicks();
+  spec.partitions = cfg.partitions_count;
+  if (auto err = (*nc)->ensure_stream(spec)) {
+    log_error("stream_setup_failed").kv("error", describe(err));
+    return 1;
+  }
+
+  nats_egress out{**nc, names};
+
+  // 3. Actors: one checkpoint writer (own thread), one partition actor per owned
+  //    partition, one gateway.
+  auto writer = sys.spawn<caf::detached>(checkpoint_writer, db->get(), static_cast<egress*>(&out));
+  std::map<std::uint32_t, caf::actor> owned;
+  std::vector<caf::actor> partitions;
+  std::vector<std::unique_ptr<nats_ingress>> ingress;
+  for (auto p : cfg.owned_partitions()) {
+    partition_config pc;
+    pc.partition = p;
+    pc.db = db->get();
+    pc.writer = writer;
+    pc.cursor = std::make_shared<ack_cursor>();
+    pc.checkpoint_interval = cfg.checkpoint_interval;
+    pc.checkpoint_max_pending = cfg.checkpoint_max_pending;
+    pc.rules = cfg.rules();
+    pc.idle_advance = cfg.windows_idle_advance;
+    pc.out = &out;
+    pc.idle_timeout = cfg.actors_idle_timeout;
+    auto cursor = pc.cursor;
+    auto actor = sys.spawn(partition_actor, std::move(pc));
+    owned.emplace(p, actor);
+    partitions.push_back(actor);
+    ingress_config ic;
+    ic.partition = p;
+    ic.stream = spec.name;
+    ic.durable = subjects::consumer(p);
+    ic.filter_subject = names.clicks(p);
+    ic.fetch_batch = static_cast<int>(cfg.ingest_fetch_batch);
+    ic.fetch_max_bytes = cfg.ingest_fetch_max_bytes;
+    ic.max_ack_pending = cfg.ingest_max_ack_pending;
+    ingress.push_back(std::make_unique<nats_ingress>(**nc, actor, cursor, std::move(ic), &out));
+  }
+  auto gateway = sys.spawn(gateway_actor, cfg.partitions_count, owned);
+
+  // A watcher learns when any partition dies: that is fatal (nothing more may be acked).
+  auto watcher = std::make_unique<caf::scoped_actor>(sys);
+  for (const auto& p : partitions) (*watcher)->monitor(p);
+  for (auto& in : ingress) in->start();
+
+  // 4. HTTP.
+  auto ingest_stats = [&ingress] {
+    std::vector<ingest_stat> out;
+    for (const auto& in : ingress)
+      out.push_back({in->partition(), in->running(), in->messages_fetched(), in->messages_acked(),
+                     in->delivery_gaps(), in->messages_unacked()});
+    return out;
+  };
+  http_api http{sys, gateway, ingest_stats};
+  if (!http.start(cfg.http_host(), cfg.http_port())) {
+    log_error("http_bind_failed").kv("address", cfg.http_address);
+    for (auto& in : ingress) in->stop();
+    for (const auto& p : partitions) caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
+    watcher.reset();
+    sys.await_all_actors_done();  // they use the store and the egress below
+    return 1;
+  }
+  log_info("serving").kv("http", "http://" + cfg.http_address).kv("nats", url);
+
+  // 5. Run until a stop signal or a fatal partition failure.
+  int exit_code = 0;
+  for (bool running = true; running;) {
+    timespec tick{0, 200'000'000};
+    int sig = sigtimedwait(&stop_signals, nullptr, &tick);
+    if (sig == SIGTERM || sig == SIGINT) {
+      log_info("stopping").kv("signal", sig);
+      break;
+    }
+    (*watcher)->receive(
+      [&](caf::down_msg& msg) {
+        log_error("partition_died").kv("reason", describe(msg.reason));
+        exit_code = 1;
+        running = false;
+      },
+      caf::after(std::chrono::milliseconds(0)) >> [] {});
+    if (embedded) embedded->supervise();
+  }
+
+  // 6. Shut down in reverse: no more queries, no more fetching, a last checkpoint.
+  http.stop();
+  for (auto& in : ingress) in->request_stop();  // all at once: each may be inside a fetch
+  for (auto& in : ingress) in->stop();
+  if (exit_code == 0) final_checkpoint(sys, gateway, partitions);
+  for (const auto& p : partitions) caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
+  // Actors use the store, the egress and the NATS connection, which die with this scope:
+  // wait for them (a live scoped actor would deadlock the wait, so the watcher goes first).
+  watcher.reset();
+  sys.await_all_actors_done();
+  log_info("stopped").kv("exit_code", exit_code);
+  return exit_code;
+}
+
+}  // namespace adclick

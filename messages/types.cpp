@@ -1,0 +1,56 @@
+#include "messages/types.hpp"
+
+namespace adclick {
+
+const char* to_string(outcome x) {
+  switch (x) {
+    case outcome::counted: return "counted";
+    case outcome::duplicate: return "duplicate";
+    case outcome::late_amended: return "late_amended";
+    case outcome::rejected_malformed: return "malformed";
+    case outcome::rejected_bad_id: return "bad_id";
+    case outcome::rejected_future: return "future";
+    case outcome::rejected_too_old: return "too_old";
+    case outcome::rejected_signature: return "signature";
+  }
+  return "?";
+}
+
+std::uint64_t outcome_counters::total() const {
+  std::uint64_t sum = 0;
+  for (auto n : by_outcome) sum += n;
+  return sum;
+}
+
+outcome_counters& outcome_counters::operator+=(const outcome_counters& other) {
+  for (std::size_t i = 0; i < outcome_count; ++i) by_outcome[i] += other.by_outcome[i];
+  return *this;
+}
+
+const char* to_string(granularity x) {
+  switch (x) {
+    case granularity::minute: return "minute";
+    case granularity::hour: return "hour";
+    case granularity::day: return "day";
+  }
+  return "?";
+}
+
+bool from_string(const std::string& text, granularity& out) {
+  if (text == "minute") out = granularity::minute;
+  else if (text == "hour") out = granularity::hour;
+  else if (text == "day") out = granularity::day;
+  else return false;
+  return true;
+}
+
+const char* to_string(bucket_state x) {
+  switch (x) {
+    case bucket_state::open: return "open";
+    case bucket_state::final: return "final";
+    case bucket_state::amended: return "amended";
+  }
+  return "?";
+}
+
+}  // namespace adclick
