@@ -20,6 +20,11 @@ subprocess::subprocess(const std::vector<std::string>& argv, const std::string& 
   const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid == 0) {
+    // The child starts with the parent's blocked signals (adclickd blocks SIGTERM and SIGINT
+    // in every thread): unblock them, or it could not be stopped by them.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent) _exit(127);  // the parent died before prctl
     if (!log_file.empty()) {

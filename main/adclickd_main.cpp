@@ -7,6 +7,7 @@
 #include "main/service.hpp"
 
 int main(int argc, char** argv) {
+  adclick::block_stop_signals();  // before any thread exists (see service.hpp)
   adclick::adclick_config cfg;
   if (auto problem = cfg.load(argc, argv); !problem.empty()) {
     std::cerr << "adclickd: " << problem << "\n";

@@ -36,14 +36,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-/// Blocks SIGTERM and SIGINT in every thread (call before any thread starts) so that the
-/// main loop can take them synchronously with sigtimedwait.
-sigset_t block_stop_signals() {
+sigset_t stop_signal_set() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return set;
 }
 
@@ -81,8 +78,13 @@ void final_checkpoint(caf::actor_system& sys, caf::actor gateway, const std::vec
 
 }  // namespace
 
+void block_stop_signals() {
+  const sigset_t set = stop_signal_set();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
 int run_service(caf::actor_system& sys, const adclick_config& cfg) {
-  const sigset_t stop_signals = block_stop_signals();
+  const sigset_t stop_signals = stop_signal_set();
   log_info("starting")
     .kv("storage_dir", cfg.storage_dir)
     .kv("http", cfg.http_address)

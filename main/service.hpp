@@ -8,7 +8,15 @@ namespace adclick {
 
 class adclick_config;
 
-/// Runs the service. Returns the process exit code (0 after a clean shutdown).
+/// Blocks SIGTERM and SIGINT in the calling thread and, by inheritance, in every thread
+/// started after it, so that run_service can take them synchronously. Call it first in
+/// main(), before anything starts a thread: caf::actor_system's constructor starts CAF's
+/// clock, multiplexer and worker threads, and a stop signal delivered to one of those
+/// with the signal unblocked takes its default action (exit 143, no final checkpoint).
+void block_stop_signals();
+
+/// Runs the service. Returns the process exit code (0 after a clean shutdown). Expects
+/// block_stop_signals() to have run before any thread was started.
 int run_service(caf::actor_system& sys, const adclick_config& cfg);
 
 }  // namespace adclick

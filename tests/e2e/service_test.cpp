@@ -4,6 +4,7 @@
 
 #include <signal.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
@@ -394,6 +395,42 @@ std::vector<pid_t> children_of(pid_t pid) {
 }
 }  // namespace
 
+namespace {
+/// The blocked-signal mask (SigBlk) of every thread of `pid`, by thread id.
+std::map<std::string, std::uint64_t> blocked_signals(pid_t pid) {
+  std::map<std::string, std::uint64_t> out;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::ifstream in{task.path() / "status"};
+    std::string line, name;
+    while (std::getline(in, line)) {
+      if (line.rfind("Name:", 0) == 0) name = line.substr(6);
+      if (line.rfind("SigBlk:", 0) == 0)
+        out[task.path().filename().string() + " " + name] = std::stoull(line.substr(7), nullptr, 16);
+    }
+  }
+  return out;
+}
+constexpr std::uint64_t signal_bit(int sig) { return std::uint64_t{1} << (sig - 1); }
+}  // namespace
+
+TEST_CASE("every thread of adclickd blocks SIGTERM and SIGINT, so a stop always reaches the final checkpoint",
+          "[e2e][signals]") {
+  running r;
+  auto& [nats, dir, svc] = r;
+  const auto pid = svc.process().pid();
+  const auto masks = blocked_signals(pid);
+  REQUIRE(masks.size() > 3);  // main, CAF's clock, multiplexer and workers, HTTP, ingress
+  for (const auto& [thread, mask] : masks) {
+    // The main thread takes the signals in sigtimedwait, which unblocks them while it waits
+    // (Linux shows that in SigBlk): every other thread must keep them blocked.
+    if (thread.rfind(std::to_string(pid) + " ", 0) == 0) continue;
+    INFO("thread " << thread);
+    CHECK((mask & signal_bit(SIGTERM)) != 0);
+    CHECK((mask & signal_bit(SIGINT)) != 0);
+  }
+  CHECK(svc.stop(SIGTERM) == 0);
+}
+
 TEST_CASE("with no NATS URL, adclickd runs and supervises its own nats-server", "[e2e]") {
   test::temp_dir dir;
   const int nats_port = free_loopback_port(), http_port = free_loopback_port();
@@ -414,6 +451,11 @@ TEST_CASE("with no NATS URL, adclickd runs and supervises its own nats-server", 
   REQUIRE(wait_ready());
   auto kids = children_of(svc.pid());
   REQUIRE(kids.size() == 1);  // the embedded nats-server
+  // It must not inherit adclickd's blocked stop signals, or SIGTERM could not stop it.
+  for (const auto& [thread, mask] : blocked_signals(kids[0])) {
+    INFO("nats-server thread " << thread);
+    CHECK((mask & signal_bit(SIGTERM)) == 0);
+  }
 
   std::string out;
   const auto first = dir.str("first.json"), second = dir.str("second.json");
