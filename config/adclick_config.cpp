@@ -61,9 +61,33 @@ adclick_config::adclick_config() {
 }
 
 std::string adclick_config::load(int argc, char** argv) {
-  if (auto err = parse(argc, argv, "adclick.ini"))
+  // CAF 0.17 reads a boolean option on the command line only as a bare `--group.key` and
+  // refuses `--group.key=false`; DESIGN 5 wants both. Take `=true|false` off the command
+  // line here and apply it after the file has been read, so that the flag still wins.
+  std::vector<char*> kept;
+  std::vector<std::pair<const caf::config_option*, bool>> booleans;
+  for (int i = 0; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const auto eq = arg.find('=');
+    const auto* opt = i > 0 && arg.rfind("--", 0) == 0 && eq != std::string::npos
+                        ? custom_options_.qualified_name_lookup(arg.substr(2, eq - 2))
+                        : nullptr;
+    if (opt == nullptr || !opt->is_flag()) {
+      kept.push_back(argv[i]);
+      continue;
+    }
+    const auto value = arg.substr(eq + 1);
+    if (value != "true" && value != "false")
+      return "invalid configuration: " + arg.substr(0, eq) + " takes true or false, not '" + value + "'";
+    booleans.emplace_back(opt, value == "true");
+  }
+  if (auto err = parse(static_cast<int>(kept.size()), kept.data(), "adclick.ini"))
     return "invalid configuration: " + render(err);
   if (cli_helptext_printed) return {};
+  for (const auto& [opt, value] : booleans) {
+    opt->store(caf::config_value{value});
+    caf::put(content, opt->full_name(), value);
+  }
   return validate();
 }
 

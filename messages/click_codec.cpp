@@ -17,6 +17,10 @@ std::size_t decode_click_batch(const void* data, std::size_t size, std::vector<c
     rejected[outcome::rejected_malformed] += 1;
     return 0;
   }
+  if (batch.clicks_size() == 0) {  // an empty message or batch: one arrival, malformed
+    rejected[outcome::rejected_malformed] += 1;
+    return 0;
+  }
   std::size_t appended = 0;
   out.reserve(out.size() + static_cast<std::size_t>(batch.clicks_size()));
   for (const auto& c : batch.clicks()) {

@@ -12,7 +12,8 @@
 namespace adclick {
 
 /// Decodes one ClickBatch. Valid clicks are appended to `out`; each rejected click (or
-/// the whole message, if the bytes are not a ClickBatch) is counted in `rejected`.
+/// the whole message, if the bytes are not a ClickBatch or hold no click) is counted in
+/// `rejected`.
 /// Never throws on bad input. Returns the number of clicks appended.
 std::size_t decode_click_batch(const void* data, std::size_t size, std::vector<click>& out,
                                outcome_counters& rejected);

@@ -73,11 +73,10 @@ void nats_ingress::run() {
 
   auto ack_durable = [&] {
     const auto durable = cursor_->durable_seq.load(std::memory_order_acquire);
-    const std::string* last = nullptr;
-    std::size_t n = 0;
-    while (n < pending.size() && pending[n].seq <= durable) last = &pending[n++].reply;
-    if (last == nullptr) return;
-    if (auto err = sub->ack(*last)) {
+    const auto plan = plan_ack(pending, durable, [](const unacked& u) { return u.seq; });
+    if (plan.prefix == 0) return;
+    const auto n = plan.prefix;
+    if (auto err = sub->ack(pending[plan.index].reply)) {
       // Not acking only means a redelivery, which the partition skips by sequence.
       log_warn("ack_failed").kv("partition", cfg_.partition).kv("error", describe(err));
       return;

@@ -30,6 +30,34 @@ namespace adclick {
 
 class nats_connection;
 
+/// Which unacked delivery to ack with AckAll. `pending` holds the unacked deliveries in
+/// delivery order, `seq_of` gives a delivery's stream sequence, `durable` is the highest
+/// stream sequence whose checkpoint is durable. The durable prefix is the longest run of
+/// leading deliveries at or below `durable`; acking the one with the highest stream
+/// sequence in it is safe whether the server applies AckAll by stream sequence
+/// (nats-server 2.9 does: every pending message at or below it) or by delivery order
+/// (only deliveries inside the prefix), and after a redelivery (a lower sequence
+/// delivered last) it acks the whole prefix, not only up to the last delivered.
+struct ack_plan {
+  std::size_t prefix = 0;  ///< leading deliveries now acked; 0: nothing to ack
+  std::size_t index = 0;   ///< the delivery to ack
+};
+template <class Range, class SeqOf>
+ack_plan plan_ack(const Range& pending, std::uint64_t durable, SeqOf seq_of) {
+  ack_plan plan;
+  std::uint64_t highest = 0;
+  for (const auto& delivery : pending) {
+    const std::uint64_t seq = seq_of(delivery);
+    if (seq > durable) break;
+    if (seq >= highest) {
+      highest = seq;
+      plan.index = plan.prefix;
+    }
+    ++plan.prefix;
+  }
+  return plan;
+}
+
 struct ingress_config {
   std::uint32_t partition = 0;
   std::string stream;

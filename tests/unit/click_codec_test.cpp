@@ -36,6 +36,19 @@ TEST_CASE("a ClickBatch round-trips through the codec", "[codec]") {
   }
 }
 
+TEST_CASE("an empty message or a batch with no clicks is one malformed arrival", "[codec]") {
+  std::vector<click> out;
+  outcome_counters rejected;
+  CHECK(decode_click_batch("", 0, out, rejected) == 0);
+  CHECK(rejected[outcome::rejected_malformed] == 1);
+  // Bytes that parse as a ClickBatch holding nothing but an unknown field.
+  const std::string unknown_only = "\x10\x01";
+  CHECK(decode_click_batch(unknown_only.data(), unknown_only.size(), out, rejected) == 0);
+  CHECK(rejected[outcome::rejected_malformed] == 2);
+  CHECK(rejected.total() == 2);
+  CHECK(out.empty());
+}
+
 TEST_CASE("garbage bytes are one malformed arrival, not a crash", "[codec]") {
   const std::string garbage = "\xff\xff\xff\xff this is not protobuf";
   std::vector<click> out;
@@ -65,13 +78,6 @@ TEST_CASE("each bad click is rejected with its reason while good ones in the sam
   CHECK(decode_click_batch(bytes.data(), bytes.size(), out, rejected) == 1);
   CHECK(rejected[outcome::rejected_bad_id] == 1);
   CHECK(rejected[outcome::rejected_malformed] == 1);
-}
-
-TEST_CASE("an empty message is an empty batch", "[codec]") {
-  std::vector<click> out;
-  outcome_counters rejected;
-  CHECK(decode_click_batch("", 0, out, rejected) == 0);
-  CHECK(rejected.total() == 0);
 }
 
 TEST_CASE("partition_of is ad_id mod partitions", "[codec]") {

@@ -71,3 +71,41 @@ TEST_CASE("INI values are read", "[config]") {
   CHECK(cfg.partitions_count == 4);
   CHECK(cfg.owned_partitions().size() == 4);
 }
+
+TEST_CASE("boolean options accept --key, --key=true and --key=false, and flags beat the file", "[config]") {
+  auto parsed = [](std::vector<std::string> args, adclick_config& cfg) {
+    args.insert(args.begin(), "adclickd");
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    return cfg.load(static_cast<int>(argv.size()), argv.data());
+  };
+  {
+    adclick_config cfg;
+    CHECK(parsed({"--nats.embedded=false", "--storage.sync=false"}, cfg) == "");
+    CHECK_FALSE(cfg.nats_embedded);
+    CHECK_FALSE(cfg.storage_sync);
+  }
+  {
+    adclick_config cfg;
+    CHECK(parsed({"--nats.embedded=true", "--storage.sync"}, cfg) == "");
+    CHECK(cfg.nats_embedded);
+    CHECK(cfg.storage_sync);
+  }
+  {
+    adclick_config cfg;
+    CHECK(parsed({"--storage.sync=maybe"}, cfg).find("storage.sync") != std::string::npos);
+  }
+  char path[] = "/tmp/adclick-config-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  const std::string ini = "[storage]\nsync = true\n[nats]\nembedded = false\n";
+  REQUIRE(write(fd, ini.data(), ini.size()) == static_cast<ssize_t>(ini.size()));
+  close(fd);
+  {
+    adclick_config cfg;
+    CHECK(parsed({std::string{"--config-file="} + path, "--storage.sync=false"}, cfg) == "");
+    CHECK_FALSE(cfg.storage_sync);   // the flag wins over the file
+    CHECK_FALSE(cfg.nats_embedded);  // the file wins over the default
+  }
+  unlink(path);
+}
