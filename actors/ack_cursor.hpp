@@ -11,6 +11,10 @@ namespace adclick {
 struct ack_cursor {
   /// Written by the partition actor after a checkpoint is durable; read by the ingress.
   std::atomic<std::uint64_t> durable_seq{0};
+  /// The stream (its creation time) that the partition's sequences count in: loaded with
+  /// its position, replaced by a rebase. The ingress forwards nothing of a stream until
+  /// the partition counts in it (0: the partition has never seen a stream).
+  std::atomic<std::int64_t> stream_created_ns{0};
   /// Set by the partition actor once it has loaded its position; the ingress waits for it.
   std::atomic<bool> ready{false};
 };

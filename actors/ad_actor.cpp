@@ -119,9 +119,7 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
     [=](const series_query& q) -> caf::result<series> {
       auto& st = self->state;
       series out;
-      out.ad_id = st.ad_id;
-      out.watermark_ms = q.watermark_ms;
-      out.final_before_ms = q.final_before_ms;
+      out.ad_id = st.ad_id;  // the partition stamps the watermark
       if (auto err = st.db->scan_minutes(st.ad_id, q.from_ms, q.to_ms, out.points)) return err;
       st.counts.overlay(q.from_ms, q.to_ms, out.points);
       return out;

@@ -15,7 +15,8 @@
 //                         partition's dispatched position: a consistent checkpoint cut.
 //                         The bool says every earlier flush is durable: final buckets
 //                         unchanged since then leave memory (the hot horizon).
-//   series_query       -> series: stored buckets overlaid with what memory knows.
+//   series_query       -> series: stored buckets overlaid with what memory knows (the
+//                         live view; the partition answers billing from the store).
 // State lives in minute_counts and recent_ids; a minute not yet in memory is seeded from
 // the store first (its count and its ids), so a restarted actor continues from what is
 // durable and still recognises every id counted before.

@@ -1,34 +1,45 @@
 #include "actors/checkpoint_writer.hpp"
 
+#include <chrono>
+
 #include <caf/all.hpp>
 
 #include "common/errc.hpp"
 #include "messages/type_ids.hpp"
-#include "actors/egress.hpp"
-#include "persistence/store.hpp"
 
 namespace adclick {
 
-namespace {
-
-void publish_finals(egress& out, const checkpoint& cp) {
-  std::vector<minute_count> finals;
+store::batch checkpoint_batch(const checkpoint& cp) {
+  store::batch b;
   for (const auto& ad : cp.ads) {
-    finals.clear();
-    for (const auto& m : ad.minutes)
-      if (m.state != bucket_state::open) finals.push_back(m);
-    if (!finals.empty()) out.finals(ad.ad_id, finals);
+    for (const auto& m : ad.minutes) b.put_bucket(cp.partition, ad.ad_id, m);
+    // Chunk numbers are the checkpoint's stream sequence: unique and increasing per
+    // partition (an ad belongs to one partition), and a checkpoint holds one delta per ad
+    // with one id list per minute, so no chunk is written twice.
+    for (const auto& m : ad.ids) b.put_ids(ad.ad_id, m.minute_ms, m.ids, cp.stream_seq);
+    for (const auto& f : ad.filters) b.put_filter(ad.ad_id, f);
   }
+  for (const auto& m : cp.outbox) b.put_outbox(cp.partition, m);
+  keys::position pos;
+  pos.stream_seq = cp.stream_seq;
+  pos.stream_created_ns = cp.stream_created_ns;
+  pos.watermark_ms = cp.watermark_ms;
+  pos.next_outbox_seq = cp.next_outbox_seq;
+  pos.outcomes = cp.outcomes;
+  b.put_position(cp.partition, pos);
+  return b;
 }
 
-}  // namespace
-
-caf::behavior checkpoint_writer(caf::event_based_actor*, store* db, egress* out) {
+caf::behavior checkpoint_writer(caf::event_based_actor*, store* db, std::function<void()> on_durable) {
   return {
     [=](checkpoint& cp) -> checkpoint_result {
-      if (auto err = db->write(cp)) return {false, describe(err), std::move(cp.ads)};
-      if (out) publish_finals(*out, cp);
-      return {true, {}, {}};
+      const auto started = std::chrono::steady_clock::now();
+      auto b = checkpoint_batch(cp);
+      auto err = db->write(b);
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+      if (err) return {false, describe(err), ms.count(), std::move(cp)};
+      if (on_durable && !cp.outbox.empty()) on_durable();
+      return {true, {}, ms.count(), {}};
     },
   };
 }

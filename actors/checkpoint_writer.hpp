@@ -1,21 +1,26 @@
 // The checkpoint writer: a detached actor (its own thread, so LevelDB's blocking, fsynced
-// writes and the NATS publishes after them never stall a CAF worker) that turns checkpoint
-// messages into atomic writes.
+// writes never stall a CAF worker) that turns checkpoint messages into atomic writes.
 //
 // Accepts: checkpoint (from partition actors) -> checkpoint_result. The checkpoint is
-// moved in, not copied. When the write is durable, its final and amended buckets go to
-// `out` (each is a new finalization or an amendment: a final bucket changes only by
-// amendment); when it fails, its rows go back to the partition to carry.
+// moved in, not copied. A durable write wakes the outbox publisher (`on_durable`), which
+// publishes the outbox rows it holds; a failed write hands the checkpoint back to the
+// partition to carry into its next attempt.
 #pragma once
+
+#include <functional>
 
 #include <caf/event_based_actor.hpp>
 
+#include "messages/types.hpp"
+#include "persistence/store.hpp"
+
 namespace adclick {
 
-class egress;
-class store;
+/// The rows of one checkpoint: its buckets (with open markers), id chunks (numbered by
+/// the checkpoint's stream sequence), filters, outbox messages and the position.
+store::batch checkpoint_batch(const checkpoint& cp);
 
-/// `out` may be null (nothing is published).
-caf::behavior checkpoint_writer(caf::event_based_actor* self, store* db, egress* out);
+/// `on_durable` may be empty.
+caf::behavior checkpoint_writer(caf::event_based_actor* self, store* db, std::function<void()> on_durable);
 
 }  // namespace adclick

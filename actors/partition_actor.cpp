@@ -1,11 +1,15 @@
 #include "actors/partition_actor.hpp"
 
+#include <algorithm>
+
 #include <caf/all.hpp>
 
 #include "actors/ad_actor.hpp"
+#include "actors/core/delta_merge.hpp"
 #include "common/errc.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
+#include "messages/click_codec.hpp"
 #include "messages/type_ids.hpp"
 #include "persistence/store.hpp"
 
@@ -15,54 +19,154 @@ namespace {
 
 using self_ptr = caf::stateful_actor<partition_state>*;
 
-void start_checkpoint(self_ptr self);
+/// The longest pause between checkpoint attempts after failures.
+constexpr auto max_backoff = std::chrono::seconds(30);
+
+void start_checkpoint(self_ptr self, bool forced);
 
 void fail(self_ptr self, const caf::error& err, const char* what) {
   log_error(what).kv("partition", self->state.cfg.partition).kv("error", describe(err));
   self->quit(err);
 }
 
-void commit_checkpoint(self_ptr self) {
-  auto& st = self->state;
-  const auto seq = st.building.stream_seq;
-  // Moved, not copied: a failed write hands the rows back in its result.
-  self->request(st.cfg.writer, caf::infinite, std::move(st.building))
-    .then(
-      [=](checkpoint_result& r) {
-        auto& st = self->state;
-        st.building = checkpoint{};
-        st.checkpointing = false;
-        if (!r.durable) {
-          // Nothing is acked; the rows go into the next attempt.
-          log_error("checkpoint_failed").kv("partition", st.cfg.partition).kv("error", r.error);
-          st.carried = std::move(r.ads);
-          return;
-        }
-        st.durable_seq = seq;
-        st.cfg.cursor->durable_seq.store(seq, std::memory_order_release);
-        ++st.checkpoints;
-        if (st.pending_messages >= st.cfg.checkpoint_max_pending) start_checkpoint(self);
-      },
-      // The writer is gone with the rows it held: stop before anything else is acked (a
-      // restart replays from the last durable position).
-      [=](caf::error& err) { fail(self, err, "checkpoint_writer_failed"); });
+std::int64_t final_before_of(const partition_state& st, std::int64_t watermark) {
+  event_clock c{st.cfg.rules};
+  c.restore(watermark);
+  return c.final_before();
 }
 
-void start_checkpoint(self_ptr self) {
+/// Folds `delta` into the checkpoint being built (at most one delta per ad).
+void add_delta(partition_state& st, ad_delta&& delta) {
+  auto [it, fresh] = st.building_index.try_emplace(delta.ad_id, st.building.ads.size());
+  if (fresh) st.building.ads.push_back(std::move(delta));
+  else merge_delta(st.building.ads[it->second], std::move(delta));
+}
+
+/// Applies a stream rebase: from now on sequences count in the stream created at `ns`.
+void apply_rebase(partition_state& st, std::int64_t ns) {
+  log_warn("partition_rebased")
+    .kv("partition", st.cfg.partition)
+    .kv("old_stream_created_ns", st.stream_created_ns)
+    .kv("new_stream_created_ns", ns)
+    .kv("old_stream_seq", st.dispatched_seq);
+  st.stream_created_ns = ns;
+  st.dispatched_seq = st.durable_seq = 0;
+  st.cfg.cursor->durable_seq.store(0, std::memory_order_release);
+  st.cfg.cursor->stream_created_ns.store(ns, std::memory_order_release);
+}
+
+/// `cp` names what the checkpoint wrote: its position, stream and watermark.
+void on_written(self_ptr self, const checkpoint& cp, checkpoint_result& r) {
+  auto& st = self->state;
+  st.building = checkpoint{};
+  st.building_index.clear();
+  st.checkpointing = false;
+  const auto started = st.in_flight_since_ms;
+  st.in_flight_since_ms = 0;
+  if (!r.durable) {
+    // Nothing is acked; the rows go into the next attempt, after a pause that doubles.
+    ++st.checkpoint_failures;
+    ++st.consecutive_failures;
+    if (st.failing_since_ms == 0) st.failing_since_ms = started;
+    st.last_error = r.error;
+    auto pause = std::chrono::duration_cast<caf::timespan>(st.cfg.checkpoint_interval) *
+                 (1LL << std::min<std::uint32_t>(st.consecutive_failures - 1, 16));
+    st.retry_at = self->clock().now() + std::min<caf::timespan>(pause, max_backoff);
+    std::uint64_t held_back = 0;
+    if (st.failure_log.allow(now_ms(), held_back))
+      log_error("checkpoint_failed")
+        .kv("partition", st.cfg.partition)
+        .kv("error", r.error)
+        .kv("consecutive_failures", st.consecutive_failures)
+        .kv("similar_lines_held_back", held_back);
+    st.carried = std::move(r.rows.ads);
+    for (auto& m : r.rows.outbox)
+      if (m.type == outbox_message::kind::dlq) st.carried_dlq.push_back(std::move(m));
+  } else {
+    if (st.consecutive_failures != 0)
+      log_info("checkpoint_recovered").kv("partition", st.cfg.partition).kv("failures", st.consecutive_failures);
+    st.consecutive_failures = 0;
+    st.failing_since_ms = 0;
+    st.durable_seq = cp.stream_seq;
+    st.durable_created_ns = cp.stream_created_ns;
+    st.durable_watermark_ms = cp.watermark_ms;
+    st.durable_at_ms = started;
+    st.last_write_ms = r.write_ms;
+    st.cfg.cursor->durable_seq.store(cp.stream_seq, std::memory_order_release);
+    ++st.checkpoints;
+  }
+  if (st.pending_rebase_ns != 0) {
+    apply_rebase(st, st.pending_rebase_ns);
+    st.pending_rebase_ns = 0;
+    start_checkpoint(self, true);
+  } else if (r.durable && st.pending_messages >= st.cfg.checkpoint_max_pending) {
+    start_checkpoint(self, false);
+  }
+}
+
+void commit_checkpoint(self_ptr self) {
+  auto& st = self->state;
+  auto& cp = st.building;
+  // FinalCount rows for billing: every bucket that became final or was amended.
+  for (const auto& ad : cp.ads)
+    for (const auto& m : ad.minutes)
+      if (m.state != bucket_state::open) {
+        outbox_message row;
+        row.type = outbox_message::kind::final_count;
+        row.subject = st.cfg.names.final_of(ad.ad_id);
+        row.msg_id = std::to_string(ad.ad_id) + ":" + std::to_string(m.minute_ms) + ":" + std::to_string(m.version);
+        row.payload = encode_final_count(ad.ad_id, m);
+        cp.outbox.push_back(std::move(row));
+      }
+  const auto now = now_ms();
+  for (auto& row : cp.outbox) {
+    row.seq = st.next_outbox_seq++;
+    row.created_ms = now;
+  }
+  cp.next_outbox_seq = st.next_outbox_seq;
+  checkpoint head;  // the position, without the rows
+  head.stream_seq = cp.stream_seq;
+  head.stream_created_ns = cp.stream_created_ns;
+  head.watermark_ms = cp.watermark_ms;
+  // Moved, not copied: a failed write hands the rows back in its result.
+  self->request(st.cfg.writer, caf::infinite, std::move(cp))
+    .then([=](checkpoint_result& r) { on_written(self, head, r); },
+          // The writer is gone with the rows it held: stop before anything else is acked (a
+          // restart replays from the last durable position).
+          [=](caf::error& err) { fail(self, err, "checkpoint_writer_failed"); });
+}
+
+/// Starts a checkpoint of everything dispatched, unless one is in flight, the last one
+/// failed less than its backoff ago (`forced` ignores that), or there is nothing to write.
+void start_checkpoint(self_ptr self, bool forced) {
   auto& st = self->state;
   if (st.checkpointing) return;
-  if (st.dispatched_seq == st.durable_seq && st.changed_ads.empty() && st.carried.empty()) return;
+  if (!forced && self->clock().now() < st.retry_at) return;
+  const bool nothing = st.dispatched_seq == st.durable_seq && st.stream_created_ns == st.durable_created_ns &&
+                       st.clock.watermark() == st.durable_watermark_ms && st.changed_ads.empty() &&
+                       st.carried.empty() && st.carried_dlq.empty() && st.dlq.empty();
+  if (nothing) {
+    st.durable_at_ms = now_ms();  // everything dispatched is durable as of now
+    return;
+  }
   st.checkpointing = true;
+  st.in_flight_since_ms = now_ms();
   st.building = checkpoint{};
   st.building.partition = st.cfg.partition;
   st.building.stream_seq = st.dispatched_seq;
+  st.building.stream_created_ns = st.stream_created_ns;
   st.building.watermark_ms = st.clock.watermark();
   st.building.outcomes = st.outcomes;
   // The previous checkpoint (the only one that can be outstanding) succeeded unless it
   // left rows to carry: then every earlier flush is durable.
-  const bool previous_durable = st.carried.empty();
-  st.building.ads = std::move(st.carried);
+  const bool previous_durable = st.carried.empty() && st.carried_dlq.empty() && st.consecutive_failures == 0;
+  st.building_index.clear();
+  for (auto& d : st.carried) add_delta(st, std::move(d));
   st.carried.clear();
+  st.building.outbox = std::move(st.carried_dlq);
+  st.carried_dlq.clear();
+  std::move(st.dlq.begin(), st.dlq.end(), std::back_inserter(st.building.outbox));
+  st.dlq.clear();
   st.pending_messages = 0;
   st.awaiting_flushes = st.changed_ads.size();
   for (auto ad_id : st.changed_ads) {
@@ -79,7 +183,7 @@ void start_checkpoint(self_ptr self) {
             (*o)[outcome::late_amended] += delta.amended;
           }
           st.undecided -= delta.counted + delta.duplicates + delta.amended;
-          if (!delta.minutes.empty() || !delta.ids.empty()) st.building.ads.push_back(std::move(delta));
+          if (!delta.minutes.empty() || !delta.ids.empty()) add_delta(st, std::move(delta));
           if (--st.awaiting_flushes == 0) commit_checkpoint(self);
         },
         [=](caf::error& err) { fail(self, err, "flush_failed"); });
@@ -87,7 +191,6 @@ void start_checkpoint(self_ptr self) {
   st.changed_ads.clear();
   if (st.awaiting_flushes == 0) commit_checkpoint(self);
 }
-
 
 caf::actor& ad_ref_for(self_ptr self, std::uint64_t ad_id) {
   auto& st = self->state;
@@ -114,7 +217,8 @@ void finalize_due(self_ptr self) {
 /// Stops ad actors idle for idle_timeout whose state is all durable.
 void passivate_idle(self_ptr self) {
   auto& st = self->state;
-  if (st.checkpointing || !st.carried.empty()) return;  // the last flushes may not be durable
+  // The last flushes may not be durable.
+  if (st.checkpointing || !st.carried.empty() || st.consecutive_failures != 0) return;
   const auto now = self->clock().now();
   for (auto it = st.ads.begin(); it != st.ads.end();) {
     auto& ref = it->second;
@@ -129,6 +233,19 @@ void passivate_idle(self_ptr self) {
   }
 }
 
+/// The DLQ row of one rejected arrival. Its Nats-Msg-Id names the stream, the message and
+/// the rejection's place in it, so a replay after a crash writes the same id.
+outbox_message dlq_row(const partition_state& st, rejection&& r) {
+  outbox_message row;
+  row.type = outbox_message::kind::dlq;
+  row.subject = st.cfg.names.dlq();
+  row.msg_id = std::to_string(st.stream_created_ns) + ":" + std::to_string(r.stream_seq) + ":" +
+               std::to_string(r.ordinal);
+  row.reason = to_string(r.reason);
+  row.payload = std::move(r.bytes);
+  return row;
+}
+
 }  // namespace
 
 caf::behavior partition_actor(self_ptr self, partition_config cfg) {
@@ -140,22 +257,27 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
     return {};
   }
   st.dispatched_seq = st.durable_seq = pos->stream_seq;
+  st.stream_created_ns = st.durable_created_ns = pos->stream_created_ns;
+  st.next_outbox_seq = pos->next_outbox_seq;
   st.outcomes = pos->outcomes;
   st.clock = event_clock{st.cfg.rules};
-  if (pos->stream_seq > 0) st.clock.restore(pos->watermark_ms);
+  if (pos->stream_seq > 0 || pos->stream_created_ns != 0) st.clock.restore(pos->watermark_ms);
+  st.durable_watermark_ms = st.clock.watermark();
   if (auto err = st.cfg.db->scan_open(st.cfg.partition, [&](std::int64_t minute, std::uint64_t ad) {
         st.open_index[minute].insert(ad);
       })) {
     fail(self, err, "recovery_failed");
     return {};
   }
-  st.last_click_wall_ms = now_ms();
   st.recovered = true;
+  st.durable_at_ms = now_ms();
   st.cfg.cursor->durable_seq.store(st.durable_seq, std::memory_order_release);
+  st.cfg.cursor->stream_created_ns.store(st.stream_created_ns, std::memory_order_release);
   st.cfg.cursor->ready.store(true, std::memory_order_release);
   log_info("partition_recovered")
     .kv("partition", st.cfg.partition)
     .kv("stream_seq", st.durable_seq)
+    .kv("stream_created_ns", st.stream_created_ns)
     .kv("counted", st.outcomes[outcome::counted]);
 
   // Ad actors are linked: an ad that fails (it could not read its stored base) takes the
@@ -165,14 +287,11 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
   return {
     [=](const ingest_batch& batch) {
       auto& st = self->state;
-      const auto wall = now_ms();
-      st.dispatched_seq = group_by_ad(batch, st.dispatched_seq, st.clock, wall, st.scratch);
+      st.dispatched_seq = group_by_ad(batch, st.dispatched_seq, st.clock, st.cfg.partitions, st.scratch);
       st.outcomes += st.scratch.rejected;
       st.undecided += st.scratch.clicks;
-      if (st.cfg.out)
-        for (const auto& [c, reason] : st.scratch.rejected_clicks) st.cfg.out->rejected(c, reason);
+      for (auto& r : st.scratch.rejections) st.dlq.push_back(dlq_row(st, std::move(r)));
       st.pending_messages += st.scratch.new_messages;
-      if (st.scratch.clicks != 0) st.last_click_wall_ms = wall;
       for (auto& [ad_id, clicks] : st.scratch.by_ad) {
         std::int64_t indexed = event_clock::no_watermark;
         for (const auto& c : clicks) {
@@ -185,38 +304,57 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
       }
       finalize_due(self);
       // A batch of only redeliveries still moves nothing; the cursor already covers it.
-      if (st.pending_messages >= st.cfg.checkpoint_max_pending) start_checkpoint(self);
+      if (st.pending_messages >= st.cfg.checkpoint_max_pending) start_checkpoint(self, false);
     },
     [=](tick_atom) {
-      auto& st = self->state;
-      const auto idle = std::chrono::duration_cast<std::chrono::milliseconds>(st.cfg.idle_advance).count();
-      const auto wall = now_ms();
-      if (idle > 0 && wall - st.last_click_wall_ms >= idle) {
-        st.clock.advance_to(wall - idle);
-        finalize_due(self);
-      }
       passivate_idle(self);
-      start_checkpoint(self);
+      start_checkpoint(self, false);
       self->delayed_send(self, self->state.cfg.checkpoint_interval, tick_atom_v);
     },
-    [=](checkpoint_atom) { start_checkpoint(self); },
+    [=](checkpoint_atom) { start_checkpoint(self, true); },
+    [=](rebase_atom, std::int64_t created_ns) {
+      auto& st = self->state;
+      if (created_ns == st.stream_created_ns) return;
+      if (st.checkpointing) {
+        st.pending_rebase_ns = created_ns;  // after the write in flight, whose rows count in the old one
+        return;
+      }
+      apply_rebase(st, created_ns);
+      start_checkpoint(self, true);
+    },
     [=](const series_query& q) -> caf::result<series> {
       auto& st = self->state;
-      auto i = st.ads.find(q.ad_id);
-      if (i != st.ads.end()) {
-        i->second.last_active = self->clock().now();
-        auto stamped = q;
-        stamped.watermark_ms = st.clock.watermark();
-        stamped.final_before_ms = st.clock.final_before();
-        self->delegate(i->second.handle, stamped);
-        return caf::delegated<series>{};
-      }
       series out;
       out.ad_id = q.ad_id;
+      if (q.billing) {
+        // Only what a crash cannot take back: final and amended buckets in the store, and
+        // the watermark of the last durable checkpoint.
+        out.watermark_ms = st.durable_watermark_ms;
+        out.final_before_ms = final_before_of(st, st.durable_watermark_ms);
+        if (auto err = st.cfg.db->scan_minutes(q.ad_id, q.from_ms, q.to_ms, out.points)) return err;
+        out.points.erase(std::remove_if(out.points.begin(), out.points.end(),
+                                        [](const series_point& p) { return p.state == bucket_state::open; }),
+                         out.points.end());
+        return out;
+      }
       out.watermark_ms = st.clock.watermark();
       out.final_before_ms = st.clock.final_before();
-      if (auto err = st.cfg.db->scan_minutes(q.ad_id, q.from_ms, q.to_ms, out.points)) return err;
-      return out;
+      auto i = st.ads.find(q.ad_id);
+      if (i == st.ads.end()) {
+        if (auto err = st.cfg.db->scan_minutes(q.ad_id, q.from_ms, q.to_ms, out.points)) return err;
+        return out;
+      }
+      i->second.last_active = self->clock().now();
+      auto rp = self->make_response_promise<series>();
+      self->request(i->second.handle, caf::infinite, q)
+        .then(
+          [=](series& s) mutable {
+            s.watermark_ms = out.watermark_ms;
+            s.final_before_ms = out.final_before_ms;
+            rp.deliver(std::move(s));
+          },
+          [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
     },
     [=](inspect_atom, std::uint64_t ad_id) -> caf::result<ad_status> {
       auto i = self->state.ads.find(ad_id);
@@ -231,12 +369,20 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
       s.recovered = st.recovered;
       s.dispatched_seq = st.dispatched_seq;
       s.durable_seq = st.durable_seq;
+      s.stream_created_ns = st.stream_created_ns;
       s.active_ads = st.ads.size();
       s.passivated = st.passivated;
       s.checkpoints = st.checkpoints;
+      s.checkpoint_failures = st.checkpoint_failures;
+      s.failing_since_ms = st.failing_since_ms;
+      s.last_checkpoint_error = st.last_error;
+      s.durable_at_ms = st.durable_at_ms;
+      s.last_checkpoint_ms = st.last_write_ms;
+      s.in_flight_since_ms = st.in_flight_since_ms;
       s.outcomes = st.outcomes;
       s.undecided = st.undecided;
       s.watermark_ms = st.clock.watermark();
+      s.outbox_pending = st.dlq.size() + st.carried_dlq.size();
       return s;
     },
   };

@@ -4,26 +4,34 @@
 //
 // Accepts:
 //   ingest_batch   (from its NATS ingress thread) -> no reply. Skips messages at or below
-//                  the dispatched position (redeliveries), groups clicks by ad, sends each
-//                  ad actor one ad_clicks, spawning ad actors on first click.
-//   tick_atom      (from itself, every checkpoint.interval) -> no reply. Advances an idle
-//                  watermark, passivates idle ads, starts a checkpoint.
+//                  the dispatched position (redeliveries), applies idle-advance markers,
+//                  rejects clicks of other partitions, too old and future ones (each
+//                  becomes a DLQ row of the next checkpoint), groups the rest by ad and
+//                  sends each ad actor one ad_clicks, spawning ad actors on first click.
+//   tick_atom      (from itself, every checkpoint.interval) -> no reply. Passivates idle
+//                  ads, starts a checkpoint (unless backing off after failures).
 //   checkpoint_atom (from the service at shutdown) -> no reply. Starts a checkpoint now.
+//   rebase_atom, created_ns (from its ingress) -> no reply. The stream was recreated (or
+//                  this partition never saw one): positions count in the stream created
+//                  at `created_ns` from now on, starting before its first message. Once
+//                  applied, ack_cursor::stream_created_ns says so.
 //   inspect_atom, ad -> ad_status (from the gateway or tests).
+//   series_query   (from the gateway actor) -> series. Live: routed to the ad actor if
+//                  active (stored buckets overlaid with memory), else answered from the
+//                  store. Billing: answered from the store only, so that a bucket final in
+//                  memory but not yet durable is never billed.
+//   status_atom    (from the gateway actor) -> partition_status.
 // Passivation: an ad idle for idle_timeout is stopped only when all its state is durable
 // (no change since its last flush, no checkpoint in flight, none left to carry); a click,
 // a finalize or a query later finds it in the store.
-// After each batch and tick, every ad with an open bucket before the watermark's
-// final_before gets (finalize_atom, minute).
-//   series_query   (from the gateway actor) -> series. Routed to the ad actor if active,
-//                  otherwise answered from the store.
-//   status_atom    (from the gateway actor) -> partition_status.
-// Rejected clicks (future, too_old) go to the egress's DLQ as they are dispatched (at least
-// once: a replay after a crash sends them again); the checkpoint writer publishes final
-// and amended buckets once the checkpoint holding them is durable.
+// After each batch, every ad with an open bucket before the watermark's final_before gets
+// (finalize_atom, minute).
 // Checkpoint: flush_atom to every ad that changed (FIFO makes each reply the state as of
-// the dispatched position), then one checkpoint to the writer; when it is durable,
-// ack_cursor::durable_seq advances and the ingress acks up to it.
+// the dispatched position), then one checkpoint to the writer with at most one delta per
+// ad (a failed attempt's rows are merged in) and the outbox rows (DLQ rows of the messages
+// taken, FinalCount rows of buckets that became final or were amended); when it is
+// durable, ack_cursor::durable_seq advances and the ingress acks up to it. A failed write
+// acks nothing and is retried with backoff (interval x 2^n, at most 30 s).
 #pragma once
 
 #include <cstdint>
@@ -39,10 +47,11 @@
 #include <caf/timespan.hpp>
 
 #include "actors/ack_cursor.hpp"
-#include "messages/types.hpp"
 #include "actors/core/click_grouping.hpp"
-#include "actors/egress.hpp"
 #include "actors/core/event_clock.hpp"
+#include "common/log_limiter.hpp"
+#include "messages/subjects.hpp"
+#include "messages/types.hpp"
 
 namespace adclick {
 
@@ -50,16 +59,14 @@ class store;
 
 struct partition_config {
   std::uint32_t partition = 0;
+  std::uint32_t partitions = 16;           ///< partitions.count: which ads belong here
   store* db = nullptr;
   caf::actor writer;                       ///< the checkpoint_writer
   std::shared_ptr<ack_cursor> cursor;      ///< shared with the ingress thread
   caf::timespan checkpoint_interval = std::chrono::seconds(1);
   std::uint32_t checkpoint_max_pending = 4096;
   window_rules rules;
-  /// An idle partition's watermark follows wall clock minus this; zero turns it off.
-  caf::timespan idle_advance = std::chrono::seconds(30);
-  /// Where rejected clicks go (may be null: nowhere). Final buckets go through the writer.
-  egress* out = nullptr;
+  subjects names;                          ///< subjects of FinalCount and DLQ rows
   /// An ad actor with nothing to do for this long is stopped once its state is durable.
   caf::timespan idle_timeout = std::chrono::minutes(5);
 };
@@ -79,26 +86,46 @@ struct partition_state {
   /// Open buckets by minute: whom to finalize when the watermark passes. Persisted as
   /// open markers in each checkpoint and reloaded on recovery.
   std::map<std::int64_t, std::unordered_set<std::uint64_t>> open_index;
-  std::int64_t last_click_wall_ms = 0;
 
+  std::int64_t stream_created_ns = 0; ///< the stream the sequences below count in
   std::uint64_t dispatched_seq = 0;   ///< highest stream sequence handed to ad actors
   std::uint64_t durable_seq = 0;      ///< highest stream sequence in a durable checkpoint
-  /// Cumulative outcomes: decoder rejections up to dispatched_seq, counted/duplicate as
+  std::int64_t durable_created_ns = 0;
+  std::int64_t durable_watermark_ms = event_clock::no_watermark;
+  /// Cumulative outcomes: rejections up to dispatched_seq, counted/duplicate/amended as
   /// reported by flushes.
   outcome_counters outcomes;
   /// Clicks handed to ad actors whose outcome no flush has reported yet.
   std::uint64_t undecided = 0;
   std::uint64_t pending_messages = 0; ///< messages taken since the last checkpoint started
-  std::uint64_t checkpoints = 0;
+  std::uint64_t next_outbox_seq = 0;
+  /// DLQ rows of the messages taken since the last checkpoint started.
+  std::vector<outbox_message> dlq;
   std::uint64_t passivated = 0;
   bool recovered = false;
 
   // The checkpoint being assembled (at most one at a time, so writes stay in order).
   bool checkpointing = false;
   checkpoint building;
+  std::unordered_map<std::uint64_t, std::size_t> building_index;  ///< ad -> building.ads slot
   std::size_t awaiting_flushes = 0;
-  /// Buckets of a checkpoint whose write failed: carried into the next one.
+  /// The rows of a checkpoint whose write failed, carried into the next one.
   std::vector<ad_delta> carried;
+  std::vector<outbox_message> carried_dlq;
+  /// A rebase that arrived while a checkpoint was in flight.
+  std::int64_t pending_rebase_ns = 0;
+
+  // Checkpoint health (status, readiness).
+  std::uint64_t checkpoints = 0;
+  std::uint64_t checkpoint_failures = 0;
+  std::uint32_t consecutive_failures = 0;
+  std::int64_t failing_since_ms = 0;
+  std::string last_error;
+  std::int64_t durable_at_ms = 0;
+  std::int64_t last_write_ms = 0;
+  std::int64_t in_flight_since_ms = 0;
+  caf::actor_clock::time_point retry_at{};  ///< no new attempt before this after a failure
+  log_limiter failure_log{10'000};
 
   static inline const char* name = "adclick.partition";
 };

@@ -13,6 +13,7 @@ std::string to_string(errc x) {
     case errc::storage_locked: return "storage_locked";
     case errc::format_mismatch: return "format_mismatch";
     case errc::nats: return "nats";
+    case errc::not_found: return "not_found";
     case errc::bad_request: return "bad_request";
     case errc::recovering: return "recovering";
     case errc::timeout: return "timeout";

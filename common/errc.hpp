@@ -15,6 +15,7 @@ enum class errc : std::uint8_t {
   storage_locked,    ///< another process holds the data directory
   format_mismatch,   ///< stored format version or partition count differs from ours
   nats,              ///< NATS connection or JetStream API failed
+  not_found,         ///< a NATS stream or consumer does not exist
   bad_request,       ///< a query parameter is invalid
   recovering,        ///< the owner of the data is not ready yet
   timeout,

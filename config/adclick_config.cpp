@@ -14,7 +14,7 @@ namespace adclick {
 namespace {
 /// Our option groups; keys under them in the INI file must be declared options.
 const char* const our_groups[] = {"nats", "http", "storage", "partitions", "node",
-                                  "windows", "dedup", "actors", "checkpoint", "ingest"};
+                                  "windows", "dedup", "actors", "checkpoint", "ingest", "testing"};
 }  // namespace
 
 adclick_config::adclick_config() {
@@ -52,12 +52,18 @@ adclick_config::adclick_config() {
     .add(actors_idle_timeout, "idle-timeout", "stop an ad actor idle this long (its state is durable)");
   caf::config_option_adder{custom_options_, "checkpoint"}
     .add(checkpoint_interval, "interval", "time between checkpoints")
-    .add(checkpoint_max_pending, "max-pending", "checkpoint sooner when this many messages wait");
+    .add(checkpoint_max_pending, "max-pending", "checkpoint sooner when this many messages wait")
+    .add(checkpoint_max_age, "max-age", "readyz answers 503 once the store lags what was dispatched by this much");
   caf::config_option_adder{custom_options_, "ingest"}
     .add(ingest_fetch_batch, "fetch-batch", "JetStream messages per fetch")
     .add(ingest_fetch_max_bytes, "fetch-max-bytes", "payload bytes per fetch (all partitions' fetches "
                                                     "together must stay below the server's 64 MiB per-connection limit)")
-    .add(ingest_max_ack_pending, "max-ack-pending", "consumer MaxAckPending, in messages");
+    .add(ingest_max_ack_pending, "max-ack-pending", "consumer MaxAckPending, in messages")
+    .add(ingest_ack_wait, "ack-wait", "consumer AckWait: an unacked delivery comes again after this")
+    .add(ingest_accept_new_stream, "accept-new-stream",
+         "count a recreated clicks stream from its first message (positions rebase; stored counts stay)");
+  caf::config_option_adder{custom_options_, "testing"}
+    .add(testing_fault_file, "fault-file", "for tests only: a file naming faults to inject, one per line");
 }
 
 std::string adclick_config::load(int argc, char** argv) {
@@ -115,6 +121,9 @@ std::string adclick_config::validate() {
                 "(a late click must still be deduplicated); ";
   if (checkpoint_interval <= caf::timespan{0})
     problems << "checkpoint.interval must be positive; ";
+  if (checkpoint_max_age <= checkpoint_interval)
+    problems << "checkpoint.max-age must be longer than checkpoint.interval; ";
+  if (ingest_ack_wait < std::chrono::seconds(1)) problems << "ingest.ack-wait must be at least 1s; ";
   if (ingest_fetch_batch == 0 || ingest_fetch_batch >= ingest_max_ack_pending)
     problems << "ingest.fetch-batch must be positive and below ingest.max-ack-pending; ";
   if (ingest_fetch_max_bytes < (1u << 20))

@@ -12,7 +12,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/timespan.hpp>
 
-#include "actors/core/event_clock.hpp"
+#include "messages/types.hpp"
 
 namespace adclick {
 
@@ -42,7 +42,7 @@ class adclick_config : public caf::actor_system_config {
   caf::timespan windows_allowed_lateness = std::chrono::minutes(10);
   caf::timespan windows_max_out_of_orderness = std::chrono::seconds(5);
   caf::timespan windows_max_future_skew = std::chrono::minutes(5);
-  caf::timespan windows_idle_advance = std::chrono::seconds(30);  ///< 0 = never
+  caf::timespan windows_idle_advance = std::chrono::seconds(30);  ///< 0 = never (see nats_ingress.hpp)
   caf::timespan dedup_horizon = std::chrono::hours(1);
 
   // [actors]
@@ -51,11 +51,19 @@ class adclick_config : public caf::actor_system_config {
   // [checkpoint]
   caf::timespan checkpoint_interval = std::chrono::seconds(1);
   std::uint32_t checkpoint_max_pending = 4096;  ///< checkpoint sooner once this many messages wait for one
+  /// readyz answers 503 once everything dispatched was last durable longer ago than this
+  /// (checkpoints failing, or a write hung in fsync).
+  caf::timespan checkpoint_max_age = std::chrono::seconds(30);
 
   // [ingest]
   std::uint32_t ingest_fetch_batch = 256;       ///< messages per JetStream fetch
   std::uint32_t ingest_fetch_max_bytes = 1 << 20; ///< payload bytes per fetch
   std::uint32_t ingest_max_ack_pending = 20000; ///< consumer MaxAckPending (messages)
+  caf::timespan ingest_ack_wait = std::chrono::seconds(60);  ///< consumer AckWait
+  bool ingest_accept_new_stream = false;  ///< count a recreated clicks stream from its start
+
+  // [testing]
+  std::string testing_fault_file;  ///< faults to inject, one name per line (common/fault_switch.hpp)
 
   /// Parses argv and the INI file, then checks every option. Returns a non-empty error
   /// text when the configuration cannot run; also fails on unknown keys in our groups,

@@ -17,6 +17,8 @@
 #include <caf/send.hpp>
 
 #include "common/errc.hpp"
+#include "common/fault_switch.hpp"
+#include "common/time.hpp"
 #include "common/log.hpp"
 #include "messages/type_ids.hpp"
 #include "config/adclick_config.hpp"
@@ -25,7 +27,7 @@
 #include "gateway/gateway_actor.hpp"
 #include "gateway/http/http_api.hpp"
 #include "gateway/nats/nats_client.hpp"
-#include "gateway/nats/nats_egress.hpp"
+#include "gateway/nats/outbox_publisher.hpp"
 #include "gateway/nats/nats_ingress.hpp"
 #include "actors/partition_actor.hpp"
 #include "persistence/store.hpp"
@@ -65,8 +67,9 @@ void final_checkpoint(caf::actor_system& sys, caf::actor gateway, const std::vec
     self->request(gateway, 5s, status_atom_v)
       .receive(
         [&](std::vector<partition_status>& xs) {
-          done = std::all_of(xs.begin(), xs.end(),
-                             [](auto& s) { return s.durable_seq == s.dispatched_seq; });
+          done = std::all_of(xs.begin(), xs.end(), [](auto& s) {
+            return s.durable_seq == s.dispatched_seq && s.outbox_pending == 0 && s.in_flight_since_ms == 0;
+          });
         },
         [&](caf::error&) {});
     if (done) return;
@@ -83,6 +86,37 @@ void block_stop_signals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
+namespace {
+
+/// Refuses to count a stream that is not the one the stored positions count in (its
+/// sequences restarted when it was recreated), unless ingest.accept-new-stream is on.
+/// Returns the error text, empty if the service may start.
+std::string check_stream_identity(store& db, const adclick_config& cfg, const stream_state& stream) {
+  for (auto p : cfg.owned_partitions()) {
+    auto pos = db.read_position(p);
+    if (!pos) return describe(pos.error());
+    if (pos->stream_created_ns == 0 || pos->stream_created_ns == stream.created_ns) continue;
+    if (cfg.ingest_accept_new_stream) {
+      log_warn("stream_replaced_accepted")
+        .kv("partition", p)
+        .kv("stored_stream_created", format_time(pos->stream_created_ns / 1'000'000))
+        .kv("stream_created", format_time(stream.created_ns / 1'000'000))
+        .kv("stored_seq", pos->stream_seq);
+      continue;
+    }
+    return std::string{"stream "} + subjects::clicks_stream + " was created at " +
+           format_time(stream.created_ns / 1'000'000) + ", but the stored positions (partition " + std::to_string(p) +
+           " at sequence " + std::to_string(pos->stream_seq) + ") count in the one created at " +
+           format_time(pos->stream_created_ns / 1'000'000) +
+           ": the stream was deleted and recreated, its sequences start again and the old messages are gone. "
+           "Start with --ingest.accept-new-stream=true to count the new stream from its first message "
+           "(stored counts and ids stay), or point nats.url at the right server";
+  }
+  return {};
+}
+
+}  // namespace
+
 int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   const sigset_t stop_signals = stop_signal_set();
   log_info("starting")
@@ -90,18 +124,25 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     .kv("http", cfg.http_address)
     .kv("partitions", cfg.partitions_count)
     .kv("owned", cfg.owned_partitions().size());
+  std::shared_ptr<fault_switch> faults;
+  if (!cfg.testing_fault_file.empty()) {
+    faults = std::make_shared<fault_switch>(cfg.testing_fault_file);
+    log_warn("fault_injection_enabled").kv("file", cfg.testing_fault_file);
+  }
 
   // 1. Storage first: a locked or mismatched data directory is a clear, early error.
   store::options so;
   so.partitions = cfg.partitions_count;
+  so.rules = cfg.rules();
   so.sync = cfg.storage_sync;
+  so.faults = faults;
   auto db = store::open((std::filesystem::path{cfg.storage_dir} / "db").string(), so);
   if (!db) {
     log_error("storage_open_failed").kv("error", describe(db.error()));
     return 1;
   }
 
-  // 2. NATS: the configured server, or our own embedded one.
+  // 2. NATS: the configured server, or our own embedded one; the three streams.
   std::unique_ptr<embedded_nats> embedded;
   std::string url = cfg.nats_url;
   if (url.empty() && cfg.nats_embedded) {
@@ -118,34 +159,42 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     log_error("nats_connect_failed").kv("url", url).kv("error", describe(nc.error()));
     return 1;
   }
-  stream_spec spec;
   const subjects names{cfg.nats_prefix};
-  spec.subjects = names.all_clicks();
-  spec.partitions = cfg.partitions_count;
-  if (auto err = (*nc)->ensure_stream(spec)) {
-    log_error("stream_setup_failed").kv("error", describe(err));
+  const auto clicks_spec = clicks_stream_spec(names, cfg.partitions_count);
+  auto clicks = (*nc)->ensure_stream(clicks_spec);
+  if (!clicks) {
+    log_error("stream_setup_failed").kv("error", describe(clicks.error()));
+    return 1;
+  }
+  for (const auto& spec : {finals_stream_spec(names), dlq_stream_spec(names)})
+    if (auto s = (*nc)->ensure_stream(spec); !s) {
+      log_error("stream_setup_failed").kv("error", describe(s.error()));
+      return 1;
+    }
+  if (auto problem = check_stream_identity(**db, cfg, *clicks); !problem.empty()) {
+    log_error("stream_identity_mismatch").kv("error", problem);
     return 1;
   }
 
-  nats_egress out{**nc, names};
-
-  // 3. Actors: one checkpoint writer (own thread), one partition actor per owned
-  //    partition, one gateway.
-  auto writer = sys.spawn<caf::detached>(checkpoint_writer, db->get(), static_cast<egress*>(&out));
+  // 3. The outbox publisher (finals and DLQ, after each durable checkpoint), one
+  //    checkpoint writer (own thread), one partition actor per owned partition, one gateway.
+  outbox_publisher outbox{**nc, **db, cfg.owned_partitions(), names, faults};
+  outbox.start();
+  auto writer = sys.spawn<caf::detached>(checkpoint_writer, db->get(), std::function<void()>{[&outbox] { outbox.poke(); }});
   std::map<std::uint32_t, caf::actor> owned;
   std::vector<caf::actor> partitions;
   std::vector<std::unique_ptr<nats_ingress>> ingress;
   for (auto p : cfg.owned_partitions()) {
     partition_config pc;
     pc.partition = p;
+    pc.partitions = cfg.partitions_count;
     pc.db = db->get();
     pc.writer = writer;
     pc.cursor = std::make_shared<ack_cursor>();
     pc.checkpoint_interval = cfg.checkpoint_interval;
     pc.checkpoint_max_pending = cfg.checkpoint_max_pending;
     pc.rules = cfg.rules();
-    pc.idle_advance = cfg.windows_idle_advance;
-    pc.out = &out;
+    pc.names = names;
     pc.idle_timeout = cfg.actors_idle_timeout;
     auto cursor = pc.cursor;
     auto actor = sys.spawn(partition_actor, std::move(pc));
@@ -153,13 +202,16 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     partitions.push_back(actor);
     ingress_config ic;
     ic.partition = p;
-    ic.stream = spec.name;
+    ic.stream = clicks_spec;
     ic.durable = subjects::consumer(p);
     ic.filter_subject = names.clicks(p);
     ic.fetch_batch = static_cast<int>(cfg.ingest_fetch_batch);
     ic.fetch_max_bytes = cfg.ingest_fetch_max_bytes;
     ic.max_ack_pending = cfg.ingest_max_ack_pending;
-    ingress.push_back(std::make_unique<nats_ingress>(**nc, actor, cursor, std::move(ic), &out));
+    ic.ack_wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.ingest_ack_wait).count();
+    ic.accept_new_stream = cfg.ingest_accept_new_stream;
+    ic.idle_advance_ms = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.windows_idle_advance).count();
+    ingress.push_back(std::make_unique<nats_ingress>(**nc, actor, cursor, std::move(ic)));
   }
   auto gateway = sys.spawn(gateway_actor, cfg.partitions_count, owned);
 
@@ -169,14 +221,16 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   for (auto& in : ingress) in->start();
 
   // 4. HTTP.
-  auto ingest_stats = [&ingress] {
-    std::vector<ingest_stat> out;
-    for (const auto& in : ingress)
-      out.push_back({in->partition(), in->running(), in->messages_fetched(), in->messages_acked(),
-                     in->delivery_gaps(), in->messages_unacked()});
+  auto outside = [&ingress, &outbox] {
+    outside_status out;
+    for (const auto& in : ingress) out.ingress.push_back(in->status());
+    out.outbox = outbox.stats();
     return out;
   };
-  http_api http{sys, gateway, ingest_stats};
+  http_api::options ho;
+  ho.checkpoint_max_age_ms = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.checkpoint_max_age).count();
+  ho.rules = cfg.rules();
+  http_api http{sys, gateway, outside, ho};
   if (!http.start(cfg.http_host(), cfg.http_port())) {
     log_error("http_bind_failed").kv("address", cfg.http_address);
     for (auto& in : ingress) in->stop();
@@ -184,7 +238,8 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
     watcher.reset();
-    sys.await_all_actors_done();  // they use the store and the egress below
+    sys.await_all_actors_done();  // they use the store and the outbox below
+    outbox.stop();
     return 1;
   }
   log_info("serving").kv("http", "http://" + cfg.http_address).kv("nats", url);
@@ -216,10 +271,12 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   for (const auto& p : partitions) caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
-  // Actors use the store, the egress and the NATS connection, which die with this scope:
-  // wait for them (a live scoped actor would deadlock the wait, so the watcher goes first).
+  // Actors use the store, the outbox publisher and the NATS connection, which die with this
+  // scope: wait for them (a live scoped actor would deadlock the wait, so the watcher goes
+  // first). Rows the publisher has not sent stay in the outbox for the next start.
   watcher.reset();
   sys.await_all_actors_done();
+  outbox.stop();
   log_info("stopped").kv("exit_code", exit_code);
   return exit_code;
 }

@@ -3,33 +3,40 @@
 #include <cstring>
 
 #include "adclick/v1/click.pb.h"
+#include "adclick/v1/query.pb.h"
 
 namespace adclick {
 
 std::size_t decode_click_batch(const void* data, std::size_t size, std::vector<click>& out,
-                               outcome_counters& rejected) {
+                               outcome_counters& rejected, std::vector<rejected_input>* rejects) {
   // One parser per thread, reused: Clear + parse is about 3x faster than a fresh message
   // (STACK-NOTES, protobuf 3.21).
   thread_local v1::ClickBatch batch;
   batch.Clear();
-  if (size > static_cast<std::size_t>(INT32_MAX) ||
-      !batch.ParseFromArray(data, static_cast<int>(size))) {
+  auto reject_message = [&] {
     rejected[outcome::rejected_malformed] += 1;
-    return 0;
-  }
-  if (batch.clicks_size() == 0) {  // an empty message or batch: one arrival, malformed
-    rejected[outcome::rejected_malformed] += 1;
-    return 0;
-  }
+    if (rejects) rejects->push_back({outcome::rejected_malformed, std::string{static_cast<const char*>(data), size}});
+    return std::size_t{0};
+  };
+  if (size > static_cast<std::size_t>(INT32_MAX) || !batch.ParseFromArray(data, static_cast<int>(size)))
+    return reject_message();
+  if (batch.clicks_size() == 0) return reject_message();  // an empty message or batch: one arrival
   std::size_t appended = 0;
   out.reserve(out.size() + static_cast<std::size_t>(batch.clicks_size()));
+  auto reject_click = [&](const v1::Click& c, outcome reason) {
+    rejected[reason] += 1;
+    if (!rejects) return;
+    v1::ClickBatch one;
+    *one.add_clicks() = c;
+    rejects->push_back({reason, one.SerializeAsString()});
+  };
   for (const auto& c : batch.clicks()) {
     if (c.click_id().size() != click_id_size) {
-      rejected[outcome::rejected_bad_id] += 1;
+      reject_click(c, outcome::rejected_bad_id);
       continue;
     }
     if (c.event_time_ms() <= 0) {
-      rejected[outcome::rejected_malformed] += 1;
+      reject_click(c, outcome::rejected_malformed);
       continue;
     }
     click& x = out.emplace_back();
@@ -58,6 +65,16 @@ std::string encode_click_batch(const click* first, std::size_t count) {
     c->set_key_id(x.key_id);
   }
   return batch.SerializeAsString();
+}
+
+std::string encode_final_count(std::uint64_t ad_id, const minute_count& bucket) {
+  v1::FinalCount msg;
+  msg.set_ad_id(ad_id);
+  msg.set_bucket_start_ms(bucket.minute_ms);
+  msg.set_count(bucket.count);
+  msg.set_version(bucket.version);
+  msg.set_amended(bucket.state == bucket_state::amended);
+  return msg.SerializeAsString();
 }
 
 }  // namespace adclick

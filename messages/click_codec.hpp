@@ -13,10 +13,14 @@ namespace adclick {
 
 /// Decodes one ClickBatch. Valid clicks are appended to `out`; each rejected click (or
 /// the whole message, if the bytes are not a ClickBatch or hold no click) is counted in
-/// `rejected`.
+/// `rejected` and, if `rejects` is given, appended to it as it came (for the DLQ).
 /// Never throws on bad input. Returns the number of clicks appended.
 std::size_t decode_click_batch(const void* data, std::size_t size, std::vector<click>& out,
-                               outcome_counters& rejected);
+                               outcome_counters& rejected, std::vector<rejected_input>* rejects = nullptr);
+
+/// Encodes a FinalCount (query.proto) of one bucket: what billing reads on
+/// <prefix>.final.<ad_id>.
+std::string encode_final_count(std::uint64_t ad_id, const minute_count& bucket);
 
 /// Encodes clicks as one ClickBatch.
 std::string encode_click_batch(const click* first, std::size_t count);

@@ -26,5 +26,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(adclick, caf::first_custom_type_id)
   CAF_ADD_ATOM(adclick, adclick, checkpoint_atom, "checkpoint")
   CAF_ADD_ATOM(adclick, adclick, finalize_atom, "finalize")
   CAF_ADD_ATOM(adclick, adclick, inspect_atom, "inspect")
+  CAF_ADD_ATOM(adclick, adclick, rebase_atom, "rebase")
 
 CAF_END_TYPE_ID_BLOCK(adclick)

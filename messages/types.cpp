@@ -12,6 +12,7 @@ const char* to_string(outcome x) {
     case outcome::rejected_future: return "future";
     case outcome::rejected_too_old: return "too_old";
     case outcome::rejected_signature: return "signature";
+    case outcome::rejected_wrong_partition: return "wrong_partition";
   }
   return "?";
 }

@@ -28,17 +28,19 @@ struct click {
 };
 
 /// Where a click (or an undecodable message) ends. Every arrival ends in exactly one.
+/// Append new outcomes at the end: stored positions keep the counters in this order.
 enum class outcome : std::uint8_t {
   counted,
   duplicate,
   late_amended,
-  rejected_malformed,  ///< the bytes are not a ClickBatch, or a field is missing
+  rejected_malformed,  ///< the bytes are not a ClickBatch, hold no click, or a field is missing
   rejected_bad_id,     ///< click_id is not exactly 16 bytes
   rejected_future,
   rejected_too_old,
   rejected_signature,
+  rejected_wrong_partition,  ///< published on a subject other than ad_id mod partitions
 };
-constexpr std::size_t outcome_count = 8;
+constexpr std::size_t outcome_count = 9;
 const char* to_string(outcome x);
 
 /// Outcome counters; they add up to what arrived.
@@ -50,19 +52,51 @@ struct outcome_counters {
   outcome_counters& operator+=(const outcome_counters& other);
 };
 
+/// The event-time rules of every partition (DESIGN 4.1, 4.2). They decide how the stream
+/// is judged, so they are stored with the data and a change across a restart is refused.
+struct window_rules {
+  std::int64_t max_out_of_orderness_ms = 5'000;
+  std::int64_t allowed_lateness_ms = 10 * 60'000;
+  std::int64_t dedup_horizon_ms = 60 * 60'000;
+  std::int64_t max_future_skew_ms = 5 * 60'000;
+  bool operator==(const window_rules& o) const {
+    return max_out_of_orderness_ms == o.max_out_of_orderness_ms && allowed_lateness_ms == o.allowed_lateness_ms &&
+           dedup_horizon_ms == o.dedup_horizon_ms && max_future_skew_ms == o.max_future_skew_ms;
+  }
+  bool operator!=(const window_rules& o) const { return !(*this == o); }
+};
+
 enum class granularity : std::uint8_t { minute, hour, day };
 const char* to_string(granularity x);
 bool from_string(const std::string& text, granularity& out);
 
 /// One JetStream message as the ingress saw it: its clicks are
-/// `ingest_batch::clicks[first_click, first_click + click_count)`.
+/// `ingest_batch::clicks[first_click, first_click + click_count)`, the decoder's
+/// rejections `ingest_batch::rejects[first_reject, first_reject + reject_count)`.
 struct fetched_message {
   std::uint64_t stream_seq = 0;
+  /// When the broker stored the message (JetStream's timestamp). Clicks are judged
+  /// `future` against it, not against the wall clock at delivery, so that a backlog
+  /// delivered late is judged as it would have been on time, and a replay the same.
+  std::int64_t publish_ms = 0;
+  /// Non-zero: the message is an idle-advance marker, not clicks. The partition's
+  /// watermark moves to publish_ms - idle_advance_ms when it reaches this point of the
+  /// stream (see nats_ingress.hpp).
+  std::int64_t idle_advance_ms = 0;
   std::uint32_t first_click = 0;
   std::uint32_t click_count = 0;
+  std::uint32_t first_reject = 0;
+  std::uint32_t reject_count = 0;
   /// Clicks the decoder rejected in this message (a garbage message counts as one
   /// rejected_malformed arrival: its click count is unknowable).
   outcome_counters rejected;
+};
+
+/// Input the decoder rejected, as it came: a ClickBatch of one with the rejected click, or
+/// the message's own bytes when they are not a ClickBatch. Goes to the DLQ.
+struct rejected_input {
+  outcome reason = outcome::rejected_malformed;
+  std::string bytes;
 };
 
 /// ingress -> partition actor: the decoded content of one fetch, in stream order.
@@ -70,6 +104,7 @@ struct ingest_batch {
   std::uint32_t partition = 0;
   std::vector<fetched_message> messages;
   std::vector<click> clicks;
+  std::vector<rejected_input> rejects;
 };
 
 /// partition actor -> ad actor: the clicks of one ingest batch for that ad.
@@ -111,21 +146,40 @@ struct ad_delta {
   std::vector<minute_filter> filters; ///< for buckets that became final or were amended
 };
 
+/// A message for the outside world (a FinalCount for billing, a rejected click for the
+/// DLQ), written in the checkpoint that decides it and published to JetStream once that
+/// checkpoint is durable (the outbox). `msg_id` becomes Nats-Msg-Id, so a republish after a
+/// crash is dropped by the stream.
+struct outbox_message {
+  enum class kind : std::uint8_t { final_count, dlq };
+  kind type = kind::final_count;
+  std::uint64_t seq = 0;        ///< per partition, increasing; assigned when checkpointed
+  std::int64_t created_ms = 0;  ///< wall clock when checkpointed
+  std::string subject;
+  std::string msg_id;
+  std::string reason;           ///< DLQ: the Adclick-Reason header
+  std::string payload;
+};
+
 /// partition actor -> checkpoint writer: one atomic write of counts and stream position.
 struct checkpoint {
   std::uint32_t partition = 0;
   std::uint64_t stream_seq = 0;
+  std::int64_t stream_created_ns = 0;  ///< which stream stream_seq counts in (its creation time)
   std::int64_t watermark_ms = 0;  ///< the partition's watermark as of stream_seq
   outcome_counters outcomes;  ///< cumulative for the partition, persisted with the position
-  std::vector<ad_delta> ads;
+  std::uint64_t next_outbox_seq = 0;  ///< the first outbox seq the next checkpoint may use
+  std::vector<ad_delta> ads;  ///< at most one per ad
+  std::vector<outbox_message> outbox;
 };
 
 /// checkpoint writer -> partition actor: how a checkpoint write went. A failed write hands
-/// its buckets back, to be carried into the next attempt (the ads' changes were taken).
+/// the checkpoint back, to be carried into the next attempt (the ads' changes were taken).
 struct checkpoint_result {
   bool durable = false;
   std::string error;           ///< when not durable
-  std::vector<ad_delta> ads;   ///< when not durable: the rows to carry
+  std::int64_t write_ms = 0;   ///< how long the write took
+  checkpoint rows;             ///< when not durable: what to carry
 };
 
 /// A query for one ad's series, [from_ms, to_ms) in event time.
@@ -134,8 +188,8 @@ struct series_query {
   std::int64_t from_ms = 0;
   std::int64_t to_ms = 0;
   granularity gran = granularity::minute;
-  std::int64_t watermark_ms = 0;  ///< stamped by the partition on its way to the ad
-  std::int64_t final_before_ms = 0;  ///< likewise: minutes before this are final
+  /// The billing view: only durable final and amended buckets, answered from the store.
+  bool billing = false;
 };
 
 struct series_point {
@@ -148,7 +202,8 @@ struct series_point {
 struct series {
   std::uint64_t ad_id = 0;
   std::int64_t watermark_ms = 0;
-  std::int64_t final_before_ms = 0;  ///< start of the partition's first minute that is not final
+  /// Start of the first minute that is not final (billing: not durably final).
+  std::int64_t final_before_ms = 0;
   std::vector<series_point> points;
 };
 
@@ -161,23 +216,52 @@ struct ad_status {
   std::uint64_t id_bytes = 0;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, ad_status& x) {
-  return f(x.ad_id, x.active, x.buckets_in_memory, x.ids_in_memory, x.id_bytes);
-}
-
 /// What a partition reports about itself (admin status, readiness, benchmarks).
 struct partition_status {
   std::uint32_t partition = 0;
   bool recovered = false;
   std::uint64_t dispatched_seq = 0;  ///< last stream sequence handed to ad actors
   std::uint64_t durable_seq = 0;     ///< last stream sequence in a durable checkpoint
+  std::int64_t stream_created_ns = 0;
   std::uint64_t active_ads = 0;
   std::uint64_t passivated = 0;  ///< ad actors stopped while idle, since start
   std::uint64_t checkpoints = 0;
+  std::uint64_t checkpoint_failures = 0;  ///< since start
+  std::int64_t failing_since_ms = 0;      ///< wall clock of the first failure of a run; 0: last one succeeded
+  std::string last_checkpoint_error;
+  /// Wall clock when everything dispatched was last known durable (a checkpoint succeeded
+  /// or there was nothing to write). Its age is how stale the store may be.
+  std::int64_t durable_at_ms = 0;
+  std::int64_t last_checkpoint_ms = 0;    ///< duration of the last successful write
+  std::int64_t in_flight_since_ms = 0;    ///< a checkpoint write started then; 0: none
   outcome_counters outcomes;         ///< cumulative, including what was recovered
   std::uint64_t undecided = 0;       ///< clicks dispatched whose outcome is not yet reported
   std::int64_t watermark_ms = 0;
+  std::uint64_t outbox_pending = 0;  ///< DLQ rows waiting for the next checkpoint
+};
+
+/// What an ingress thread reports (status, readiness); it lives outside the actor system.
+struct ingress_status {
+  std::uint32_t partition = 0;
+  bool running = false;         ///< bound and fetching
+  std::string halted;           ///< why it does not read (empty: it does or will)
+  std::uint64_t fetched = 0;    ///< JetStream messages fetched
+  std::uint64_t acked = 0;      ///< of those, acked after a durable checkpoint
+  std::uint64_t unacked = 0;    ///< forwarded and not yet acked
+  std::uint64_t gaps = 0;       ///< lost deliveries detected (each followed by a re-bind)
+  std::uint64_t consumer_recreated = 0;  ///< the consumer was found missing and recreated
+  std::uint64_t missing = 0;    ///< stream sequences removed before this partition read them (an upper bound)
+  std::uint64_t markers = 0;    ///< idle-advance markers published
+  std::uint64_t last_forwarded = 0;
+};
+
+/// What the outbox publisher reports.
+struct outbox_status {
+  std::uint64_t published = 0;     ///< rows published and removed since start
+  std::uint64_t skipped = 0;       ///< rows found already in their stream at start
+  std::uint64_t failures = 0;      ///< batches that had to be published again
+  bool scanned = false;            ///< the start-up check is done
+  std::string last_error;
 };
 
 // -- CAF 0.17 inspectors ------------------------------------------------------------------
@@ -192,11 +276,16 @@ typename Inspector::result_type inspect(Inspector& f, click& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fetched_message& x) {
-  return f(x.stream_seq, x.first_click, x.click_count, x.rejected);
+  return f(x.stream_seq, x.publish_ms, x.idle_advance_ms, x.first_click, x.click_count, x.first_reject,
+           x.reject_count, x.rejected);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rejected_input& x) {
+  return f(x.reason, x.bytes);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ingest_batch& x) {
-  return f(x.partition, x.messages, x.clicks);
+  return f(x.partition, x.messages, x.clicks, x.rejects);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ad_clicks& x) {
@@ -219,16 +308,21 @@ typename Inspector::result_type inspect(Inspector& f, ad_delta& x) {
   return f(x.ad_id, x.minutes, x.ids, x.counted, x.duplicates, x.amended, x.filters);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, outbox_message& x) {
+  return f(x.type, x.seq, x.created_ms, x.subject, x.msg_id, x.reason, x.payload);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, checkpoint& x) {
-  return f(x.partition, x.stream_seq, x.watermark_ms, x.outcomes, x.ads);
+  return f(x.partition, x.stream_seq, x.stream_created_ns, x.watermark_ms, x.outcomes, x.next_outbox_seq, x.ads,
+           x.outbox);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, checkpoint_result& x) {
-  return f(x.durable, x.error, x.ads);
+  return f(x.durable, x.error, x.write_ms, x.rows);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, series_query& x) {
-  return f(x.ad_id, x.from_ms, x.to_ms, x.gran, x.watermark_ms, x.final_before_ms);
+  return f(x.ad_id, x.from_ms, x.to_ms, x.gran, x.billing);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, series_point& x) {
@@ -239,9 +333,15 @@ typename Inspector::result_type inspect(Inspector& f, series& x) {
   return f(x.ad_id, x.watermark_ms, x.final_before_ms, x.points);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ad_status& x) {
+  return f(x.ad_id, x.active, x.buckets_in_memory, x.ids_in_memory, x.id_bytes);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, partition_status& x) {
-  return f(x.partition, x.recovered, x.dispatched_seq, x.durable_seq, x.active_ads, x.passivated,
-           x.checkpoints, x.outcomes, x.undecided, x.watermark_ms);
+  return f(x.partition, x.recovered, x.dispatched_seq, x.durable_seq, x.stream_created_ns, x.active_ads,
+           x.passivated, x.checkpoints, x.checkpoint_failures, x.failing_since_ms, x.last_checkpoint_error,
+           x.durable_at_ms, x.last_checkpoint_ms, x.in_flight_since_ms, x.outcomes, x.undecided, x.watermark_ms,
+           x.outbox_pending);
 }
 
 }  // namespace adclick

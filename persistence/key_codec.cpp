@@ -25,6 +25,11 @@ std::uint64_t get_be64(const char* p) {
   for (int i = 0; i < 8; ++i) x = (x << 8) | static_cast<unsigned char>(p[i]);
   return x;
 }
+std::uint32_t get_be32(const char* p) {
+  std::uint32_t x = 0;
+  for (int i = 0; i < 4; ++i) x = (x << 8) | static_cast<unsigned char>(p[i]);
+  return x;
+}
 std::uint64_t get_le64(const char* p) {
   std::uint64_t x = 0;
   for (int i = 7; i >= 0; --i) x = (x << 8) | static_cast<unsigned char>(p[i]);
@@ -153,38 +158,116 @@ std::string position_key(std::uint32_t partition) {
   return key;
 }
 
+namespace {
+constexpr std::size_t position_head = 32;  // stream_seq, stream_created, watermark, next_outbox_seq
+}  // namespace
+
 std::string encode_position(const position& p) {
   std::string out;
-  out.reserve(16 + 8 * outcome_count);
+  out.reserve(position_head + 1 + 8 * outcome_count);
   put_le64(out, p.stream_seq);
+  put_le64(out, static_cast<std::uint64_t>(p.stream_created_ns));
   put_le64(out, static_cast<std::uint64_t>(p.watermark_ms));
+  put_le64(out, p.next_outbox_seq);
+  out.push_back(static_cast<char>(outcome_count));
   for (auto n : p.outcomes.by_outcome) put_le64(out, n);
   return out;
 }
 
 std::optional<position> decode_position(std::string_view bytes) {
-  if (bytes.size() != 16 + 8 * outcome_count) return std::nullopt;
+  if (bytes.size() < position_head + 1) return std::nullopt;
+  const auto counters = static_cast<unsigned char>(bytes[position_head]);
+  // Outcomes are only ever appended: a value with fewer counters is read with the rest 0.
+  if (counters > outcome_count || bytes.size() != position_head + 1 + 8 * std::size_t{counters}) return std::nullopt;
   position p;
   p.stream_seq = get_le64(bytes.data());
-  p.watermark_ms = static_cast<std::int64_t>(get_le64(bytes.data() + 8));
-  for (std::size_t i = 0; i < outcome_count; ++i)
-    p.outcomes.by_outcome[i] = get_le64(bytes.data() + 16 + 8 * i);
+  p.stream_created_ns = static_cast<std::int64_t>(get_le64(bytes.data() + 8));
+  p.watermark_ms = static_cast<std::int64_t>(get_le64(bytes.data() + 16));
+  p.next_outbox_seq = get_le64(bytes.data() + 24);
+  for (std::size_t i = 0; i < counters; ++i)
+    p.outcomes.by_outcome[i] = get_le64(bytes.data() + position_head + 1 + 8 * i);
   return p;
+}
+
+std::string outbox_prefix(std::uint32_t partition) {
+  std::string key{"x"};
+  put_be32(key, partition);
+  return key;
+}
+
+std::string outbox_key(std::uint32_t partition, std::uint64_t seq) {
+  auto key = outbox_prefix(partition);
+  put_be64(key, seq);
+  return key;
+}
+
+bool parse_outbox_key(std::string_view key, std::uint32_t& partition, std::uint64_t& seq) {
+  if (key.size() != 13 || key[0] != 'x') return false;
+  partition = get_be32(key.data() + 1);
+  seq = get_be64(key.data() + 5);
+  return true;
+}
+
+namespace {
+void put_text(std::string& out, std::string_view s) {
+  put_le32(out, static_cast<std::uint32_t>(s.size()));
+  out.append(s);
+}
+bool get_text(std::string_view& in, std::string& s) {
+  if (in.size() < 4) return false;
+  const auto n = get_le32(in.data());
+  if (in.size() - 4 < n) return false;
+  s.assign(in.data() + 4, n);
+  in.remove_prefix(4 + std::size_t{n});
+  return true;
+}
+}  // namespace
+
+std::string encode_outbox(const outbox_message& m) {
+  std::string out;
+  out.reserve(9 + 16 + m.subject.size() + m.msg_id.size() + m.reason.size() + m.payload.size());
+  out.push_back(static_cast<char>(m.type));
+  put_le64(out, static_cast<std::uint64_t>(m.created_ms));
+  put_text(out, m.subject);
+  put_text(out, m.msg_id);
+  put_text(out, m.reason);
+  put_text(out, m.payload);
+  return out;
+}
+
+bool decode_outbox(std::string_view bytes, outbox_message& m) {
+  if (bytes.size() < 9 || static_cast<unsigned char>(bytes[0]) > static_cast<unsigned char>(outbox_message::kind::dlq))
+    return false;
+  m.type = static_cast<outbox_message::kind>(bytes[0]);
+  m.created_ms = static_cast<std::int64_t>(get_le64(bytes.data() + 1));
+  bytes.remove_prefix(9);
+  return get_text(bytes, m.subject) && get_text(bytes, m.msg_id) && get_text(bytes, m.reason) &&
+         get_text(bytes, m.payload) && bytes.empty();
 }
 
 std::string meta_key() { return "meta"; }
 
-std::string encode_meta(std::uint32_t partitions) {
+std::string encode_meta(const meta& m) {
   std::string out;
-  put_le32(out, format_version);
-  put_le32(out, partitions);
+  put_le32(out, m.format);
+  put_le32(out, m.partitions);
+  put_le64(out, static_cast<std::uint64_t>(m.rules.max_out_of_orderness_ms));
+  put_le64(out, static_cast<std::uint64_t>(m.rules.allowed_lateness_ms));
+  put_le64(out, static_cast<std::uint64_t>(m.rules.dedup_horizon_ms));
+  put_le64(out, static_cast<std::uint64_t>(m.rules.max_future_skew_ms));
   return out;
 }
 
-bool decode_meta(std::string_view bytes, std::uint32_t& format, std::uint32_t& partitions) {
-  if (bytes.size() != 8) return false;
-  format = get_le32(bytes.data());
-  partitions = get_le32(bytes.data() + 4);
+bool decode_meta(std::string_view bytes, meta& m) {
+  if (bytes.size() < 8) return false;
+  m.format = get_le32(bytes.data());
+  m.partitions = get_le32(bytes.data() + 4);
+  if (m.format != format_version) return true;  // the caller refuses it by its version
+  if (bytes.size() != 40) return false;
+  m.rules.max_out_of_orderness_ms = static_cast<std::int64_t>(get_le64(bytes.data() + 8));
+  m.rules.allowed_lateness_ms = static_cast<std::int64_t>(get_le64(bytes.data() + 16));
+  m.rules.dedup_horizon_ms = static_cast<std::int64_t>(get_le64(bytes.data() + 24));
+  m.rules.max_future_skew_ms = static_cast<std::int64_t>(get_le64(bytes.data() + 32));
   return true;
 }
 

@@ -13,13 +13,22 @@
 namespace adclick::keys {
 
 /// Bumped on any incompatible change of this file; stored under meta_key().
-constexpr std::uint32_t format_version = 2;
+constexpr std::uint32_t format_version = 3;
 
 /// Where a partition's consumer stands and what it has seen, as of its last checkpoint.
 struct position {
   std::uint64_t stream_seq = 0;
+  std::int64_t stream_created_ns = 0;  ///< the identity of the stream stream_seq counts in
   std::int64_t watermark_ms = 0;
+  std::uint64_t next_outbox_seq = 0;
   outcome_counters outcomes;
+};
+
+/// What the database was created with; a mismatch at open is an error.
+struct meta {
+  std::uint32_t format = format_version;
+  std::uint32_t partitions = 0;
+  window_rules rules;
 };
 
 /// The stored value of one bucket.
@@ -62,15 +71,25 @@ std::string open_prefix(std::uint32_t partition);
 /// Decodes an open key into (minute, ad); false if it is not one.
 bool parse_open_key(std::string_view key, std::int64_t& minute_ms, std::uint64_t& ad_id);
 
+/// "x" partition(be32) seq(be64) -> an outbox message waiting to be published.
+std::string outbox_key(std::uint32_t partition, std::uint64_t seq);
+std::string outbox_prefix(std::uint32_t partition);
+/// Decodes an outbox key's seq; false if it is not one.
+bool parse_outbox_key(std::string_view key, std::uint32_t& partition, std::uint64_t& seq);
+std::string encode_outbox(const outbox_message& m);
+/// False if `bytes` is not an outbox value. `m.seq` is not in the value (it is in the key).
+bool decode_outbox(std::string_view bytes, outbox_message& m);
+
 /// "p" partition(be32).
 std::string position_key(std::uint32_t partition);
 std::string encode_position(const position& p);
 std::optional<position> decode_position(std::string_view bytes);
 
-/// "meta": format_version(le32) partitions(le32).
+/// "meta": format(le32) partitions(le32) then the window rules (4 x le64).
 std::string meta_key();
-std::string encode_meta(std::uint32_t partitions);
-/// Returns false if `bytes` is not a meta value.
-bool decode_meta(std::string_view bytes, std::uint32_t& format, std::uint32_t& partitions);
+std::string encode_meta(const meta& m);
+/// Returns false if `bytes` is not a meta value. A value of another format version
+/// decodes only its `format` (so that the error can name it).
+bool decode_meta(std::string_view bytes, meta& m);
 
 }  // namespace adclick::keys

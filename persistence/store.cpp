@@ -2,21 +2,19 @@
 
 #include <atomic>
 #include <filesystem>
+#include <shared_mutex>
+#include <thread>
 
 #include <leveldb/db.h>
+#include <leveldb/env.h>
 #include <leveldb/filter_policy.h>
 #include <leveldb/write_batch.h>
 
 #include "common/errc.hpp"
+#include "common/fault_switch.hpp"
+#include "common/log.hpp"
 
 namespace adclick {
-
-struct store::impl {
-  std::unique_ptr<const leveldb::FilterPolicy> bloom;
-  std::unique_ptr<leveldb::DB> db;
-  bool sync = true;
-  std::atomic<std::uint64_t> id_reads{0};
-};
 
 namespace {
 
@@ -26,6 +24,176 @@ caf::error to_error(const leveldb::Status& s, const std::string& what) {
   return make_error(errc::storage, what + ": " + s.ToString());
 }
 
+// -- fault injection (testing) ------------------------------------------------------------
+
+/// A file whose appends and syncs fail, tear or hang while the matching fault is active.
+class faulty_file final : public leveldb::WritableFile {
+ public:
+  faulty_file(leveldb::WritableFile* target, std::string name, fault_switch& faults)
+    : target_(target), name_(std::move(name)), faults_(faults) {}
+  ~faulty_file() override { delete target_; }
+
+  leveldb::Status Append(const leveldb::Slice& data) override {
+    if (faults_.active("storage-full")) return leveldb::Status::IOError(name_, "No space left on device (injected)");
+    if (is_log() && data.size() > 1 && faults_.active("storage-torn-append")) {
+      // Half of the data reaches the file, then the write fails: a torn log record.
+      auto s = target_->Append(leveldb::Slice(data.data(), data.size() / 2));
+      if (s.ok()) s = target_->Flush();
+      return leveldb::Status::IOError(name_, "write torn (injected)");
+    }
+    return target_->Append(data);
+  }
+  leveldb::Status Close() override { return target_->Close(); }
+  leveldb::Status Flush() override { return target_->Flush(); }
+  leveldb::Status Sync() override {
+    while (faults_.active("storage-hang")) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (faults_.active("storage-sync-fail")) return leveldb::Status::IOError(name_, "fsync failed (injected)");
+    return target_->Sync();
+  }
+
+ private:
+  bool is_log() const { return name_.size() > 4 && name_.compare(name_.size() - 4, 4, ".log") == 0; }
+  leveldb::WritableFile* target_;
+  std::string name_;
+  fault_switch& faults_;
+};
+
+class faulty_env final : public leveldb::EnvWrapper {
+ public:
+  explicit faulty_env(std::shared_ptr<fault_switch> faults)
+    : leveldb::EnvWrapper(leveldb::Env::Default()), faults_(std::move(faults)) {}
+  leveldb::Status NewWritableFile(const std::string& f, leveldb::WritableFile** r) override {
+    return wrap(target()->NewWritableFile(f, r), f, r);
+  }
+  leveldb::Status NewAppendableFile(const std::string& f, leveldb::WritableFile** r) override {
+    return wrap(target()->NewAppendableFile(f, r), f, r);
+  }
+
+ private:
+  leveldb::Status wrap(leveldb::Status s, const std::string& f, leveldb::WritableFile** r) {
+    if (s.ok()) *r = new faulty_file(*r, f, *faults_);
+    return s;
+  }
+  std::shared_ptr<fault_switch> faults_;
+};
+
+}  // namespace
+
+// -- batch --------------------------------------------------------------------------------
+
+struct store::batch::impl {
+  leveldb::WriteBatch wb;
+  std::size_t puts = 0;
+};
+
+store::batch::batch() : impl_(std::make_unique<impl>()) {}
+store::batch::~batch() = default;
+store::batch::batch(batch&&) noexcept = default;
+store::batch& store::batch::operator=(batch&&) noexcept = default;
+
+void store::batch::put_bucket(std::uint32_t partition, std::uint64_t ad_id, const minute_count& m) {
+  impl_->wb.Put(keys::count_key(ad_id, granularity::minute, m.minute_ms),
+                keys::encode_bucket({m.count, m.state, m.version}));
+  if (m.state == bucket_state::open)
+    impl_->wb.Put(keys::open_key(partition, m.minute_ms, ad_id), {});
+  else
+    impl_->wb.Delete(keys::open_key(partition, m.minute_ms, ad_id));
+  ++impl_->puts;
+}
+
+void store::batch::put_ids(std::uint64_t ad_id, std::int64_t minute_ms, const std::vector<click_id>& ids,
+                           std::uint64_t chunk) {
+  impl_->wb.Put(keys::id_chunk_key(ad_id, minute_ms, chunk), keys::encode_ids(ids));
+  ++impl_->puts;
+}
+
+void store::batch::put_filter(std::uint64_t ad_id, const minute_filter& f) {
+  impl_->wb.Put(keys::filter_key(ad_id, f.minute_ms), f.bytes);
+  ++impl_->puts;
+}
+
+void store::batch::put_outbox(std::uint32_t partition, const outbox_message& m) {
+  impl_->wb.Put(keys::outbox_key(partition, m.seq), keys::encode_outbox(m));
+  ++impl_->puts;
+}
+
+void store::batch::delete_outbox(std::uint32_t partition, std::uint64_t seq) {
+  impl_->wb.Delete(keys::outbox_key(partition, seq));
+  ++impl_->puts;
+}
+
+void store::batch::put_position(std::uint32_t partition, const keys::position& p) {
+  impl_->wb.Put(keys::position_key(partition), keys::encode_position(p));
+  ++impl_->puts;
+}
+
+bool store::batch::empty() const { return impl_->puts == 0; }
+
+// -- store --------------------------------------------------------------------------------
+
+struct store::impl {
+  std::string dir;
+  options opts;
+  std::unique_ptr<leveldb::Env> env;  ///< with faults; else LevelDB's default
+  std::unique_ptr<const leveldb::FilterPolicy> bloom;
+  /// Shared by reads and writes, exclusive for a reopen.
+  std::shared_mutex mutex;
+  std::unique_ptr<leveldb::DB> db;  ///< null after a reopen that failed
+  std::atomic<bool> needs_reopen{false};
+  std::atomic<std::uint64_t> id_reads{0};
+  std::atomic<std::uint64_t> reopens{0};
+
+  leveldb::Env* file_env() { return env ? env.get() : leveldb::Env::Default(); }
+
+  leveldb::Status open_db() {
+    leveldb::Options o;
+    o.create_if_missing = true;
+    o.filter_policy = bloom.get();
+    o.write_buffer_size = 32 << 20;
+    o.env = file_env();
+    leveldb::DB* raw = nullptr;
+    auto s = leveldb::DB::Open(o, dir, &raw);
+    db.reset(raw);
+    return s;
+  }
+
+  /// Whether a 1 MiB file can be written and synced in the directory now.
+  leveldb::Status probe_space() {
+    const auto path = dir + "/space-probe";
+    leveldb::WritableFile* raw = nullptr;
+    auto s = file_env()->NewWritableFile(path, &raw);
+    std::unique_ptr<leveldb::WritableFile> f{raw};
+    if (s.ok()) s = f->Append(std::string(1 << 20, '\0'));
+    if (s.ok()) s = f->Sync();
+    if (f) f->Close();
+    f.reset();
+    file_env()->RemoveFile(path);
+    return s;
+  }
+
+  /// Reopens the database after a failed write, once the directory takes writes again.
+  caf::error reopen() {
+    std::unique_lock<std::shared_mutex> lock{mutex};
+    if (!needs_reopen.load()) return {};
+    if (auto s = probe_space(); !s.ok())
+      return to_error(s, "the data directory does not take writes yet");
+    db.reset();  // releases the LOCK file
+    auto s = open_db();
+    if (!s.ok()) {
+      log_error("storage_reopen_failed").kv("dir", dir).kv("error", s.ToString());
+      return to_error(s, "cannot reopen " + dir);
+    }
+    needs_reopen = false;
+    reopens.fetch_add(1, std::memory_order_relaxed);
+    log_warn("storage_reopened").kv("dir", dir);
+    return {};
+  }
+};
+
+namespace {
+caf::error closed_error(const std::string& dir) {
+  return make_error(errc::storage, "the database in " + dir + " is closed after a failed reopen");
+}
 }  // namespace
 
 store::store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
@@ -37,90 +205,89 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir, const 
   if (ec) return make_error(errc::storage, "cannot create " + dir + ": " + ec.message());
 
   auto p = std::make_unique<impl>();
-  p->sync = opts.sync;
+  p->dir = dir;
+  p->opts = opts;
+  if (opts.faults) p->env = std::make_unique<faulty_env>(opts.faults);
   p->bloom.reset(leveldb::NewBloomFilterPolicy(10));
-  leveldb::Options o;
-  o.create_if_missing = true;
-  o.filter_policy = p->bloom.get();
-  o.write_buffer_size = 32 << 20;
-  leveldb::DB* raw = nullptr;
-  auto s = leveldb::DB::Open(o, dir, &raw);
+  auto s = p->open_db();
   if (!s.ok()) {
     // LevelDB reports a held LOCK file as an IO error mentioning "lock".
     if (s.IsIOError() && s.ToString().find("lock") != std::string::npos)
       return make_error(errc::storage_locked,
-                        "data directory " + dir + " is in use by another process (" +
-                          s.ToString() + ")");
+                        "data directory " + dir + " is in use by another process (" + s.ToString() + ")");
     return to_error(s, "cannot open " + dir);
   }
-  p->db.reset(raw);
 
-  std::string meta;
-  s = p->db->Get(leveldb::ReadOptions{}, keys::meta_key(), &meta);
+  std::string value;
+  s = p->db->Get(leveldb::ReadOptions{}, keys::meta_key(), &value);
+  keys::meta wanted;
+  wanted.partitions = opts.partitions;
+  wanted.rules = opts.rules;
   if (s.IsNotFound()) {
     leveldb::WriteOptions w;
     w.sync = true;
-    if (auto err = to_error(p->db->Put(w, keys::meta_key(), keys::encode_meta(opts.partitions)),
-                            "cannot write meta"))
+    if (auto err = to_error(p->db->Put(w, keys::meta_key(), keys::encode_meta(wanted)), "cannot write meta"))
       return err;
-  } else if (!s.ok()) {
-    return to_error(s, "cannot read meta");
-  } else {
-    std::uint32_t format = 0, partitions = 0;
-    if (!keys::decode_meta(meta, format, partitions) || format != keys::format_version)
-      return make_error(errc::format_mismatch,
-                        dir + " holds storage format " + std::to_string(format) +
-                          ", this build reads format " + std::to_string(keys::format_version));
-    if (partitions != opts.partitions)
-      return make_error(errc::format_mismatch,
-                        dir + " was created with partitions.count=" + std::to_string(partitions) +
-                          " but the configuration says " + std::to_string(opts.partitions));
+    return std::unique_ptr<store>{new store(std::move(p))};
+  }
+  if (!s.ok()) return to_error(s, "cannot read meta");
+  keys::meta stored;
+  if (!keys::decode_meta(value, stored) || stored.format != keys::format_version)
+    return make_error(errc::format_mismatch,
+                      dir + " holds storage format " + std::to_string(stored.format) + ", this build reads format " +
+                        std::to_string(keys::format_version) +
+                        "; start on an empty storage.dir (the stream is counted again from its first message)");
+  if (stored.partitions != opts.partitions)
+    return make_error(errc::format_mismatch, dir + " was created with partitions.count=" +
+                                               std::to_string(stored.partitions) + " but the configuration says " +
+                                               std::to_string(opts.partitions));
+  if (stored.rules != opts.rules) {
+    auto describe_rules = [](const window_rules& r) {
+      return "max-out-of-orderness=" + std::to_string(r.max_out_of_orderness_ms) + "ms allowed-lateness=" +
+             std::to_string(r.allowed_lateness_ms) + "ms max-future-skew=" + std::to_string(r.max_future_skew_ms) +
+             "ms dedup.horizon=" + std::to_string(r.dedup_horizon_ms) + "ms";
+    };
+    return make_error(errc::format_mismatch,
+                      dir + " was counted with windows " + describe_rules(stored.rules) + " but the configuration says " +
+                        describe_rules(opts.rules) +
+                        ": a change would make billed counts depend on when it was made; start with the stored "
+                        "values, or on an empty storage.dir");
   }
   return std::unique_ptr<store>{new store(std::move(p))};
 }
 
-caf::error store::write(const checkpoint& cp) {
-  leveldb::WriteBatch batch;
-  for (const auto& ad : cp.ads) {
-    for (const auto& m : ad.minutes) {
-      batch.Put(keys::count_key(ad.ad_id, granularity::minute, m.minute_ms),
-                keys::encode_bucket({m.count, m.state, m.version}));
-      if (m.state == bucket_state::open)
-        batch.Put(keys::open_key(cp.partition, m.minute_ms, ad.ad_id), {});
-      else
-        batch.Delete(keys::open_key(cp.partition, m.minute_ms, ad.ad_id));
-    }
-    // Chunk numbers are the checkpoint's stream sequence: unique and increasing per
-    // partition, and an ad belongs to one partition.
-    for (const auto& m : ad.ids)
-      batch.Put(keys::id_chunk_key(ad.ad_id, m.minute_ms, cp.stream_seq), keys::encode_ids(m.ids));
-    for (const auto& f : ad.filters) batch.Put(keys::filter_key(ad.ad_id, f.minute_ms), f.bytes);
-  }
-  keys::position pos;
-  pos.stream_seq = cp.stream_seq;
-  pos.watermark_ms = cp.watermark_ms;
-  pos.outcomes = cp.outcomes;
-  batch.Put(keys::position_key(cp.partition), keys::encode_position(pos));
+caf::error store::apply(batch& b, bool sync) {
+  if (impl_->needs_reopen.load())
+    if (auto err = impl_->reopen()) return err;
+  std::shared_lock<std::shared_mutex> lock{impl_->mutex};
+  if (!impl_->db) return closed_error(impl_->dir);
   leveldb::WriteOptions w;
-  w.sync = impl_->sync;
-  return to_error(impl_->db->Write(w, &batch), "checkpoint write failed");
+  w.sync = sync;
+  auto s = impl_->db->Write(w, &b.impl_->wb);
+  if (!s.ok()) impl_->needs_reopen = true;  // nothing more goes into this log
+  return to_error(s, "write failed");
 }
 
+caf::error store::write(batch& b) { return apply(b, impl_->opts.sync); }
+caf::error store::write_unsynced(batch& b) { return apply(b, false); }
+
 caf::expected<keys::position> store::read_position(std::uint32_t partition) {
+  std::shared_lock<std::shared_mutex> lock{impl_->mutex};
+  if (!impl_->db) return closed_error(impl_->dir);
   std::string value;
   auto s = impl_->db->Get(leveldb::ReadOptions{}, keys::position_key(partition), &value);
   if (s.IsNotFound()) return keys::position{};
   if (!s.ok()) return to_error(s, "cannot read position");
   auto pos = keys::decode_position(value);
-  if (!pos)
-    return make_error(errc::storage, "corrupt position of partition " + std::to_string(partition));
+  if (!pos) return make_error(errc::storage, "corrupt position of partition " + std::to_string(partition));
   return *pos;
 }
 
 caf::expected<minute_count> store::read_minute(std::uint64_t ad_id, std::int64_t minute_ms) {
+  std::shared_lock<std::shared_mutex> lock{impl_->mutex};
+  if (!impl_->db) return closed_error(impl_->dir);
   std::string value;
-  auto s = impl_->db->Get(leveldb::ReadOptions{},
-                          keys::count_key(ad_id, granularity::minute, minute_ms), &value);
+  auto s = impl_->db->Get(leveldb::ReadOptions{}, keys::count_key(ad_id, granularity::minute, minute_ms), &value);
   if (s.IsNotFound()) return minute_count{minute_ms, 0, bucket_state::open, 0};
   if (!s.ok()) return to_error(s, "cannot read bucket");
   auto v = keys::decode_bucket(value);
@@ -128,8 +295,9 @@ caf::expected<minute_count> store::read_minute(std::uint64_t ad_id, std::int64_t
   return minute_count{minute_ms, v->count, v->state, v->version};
 }
 
-caf::error store::scan_open(std::uint32_t partition,
-                            const std::function<void(std::int64_t, std::uint64_t)>& visit) {
+caf::error store::scan_open(std::uint32_t partition, const std::function<void(std::int64_t, std::uint64_t)>& visit) {
+  std::shared_lock<std::shared_mutex> lock{impl_->mutex};
+  if (!impl_->db) return closed_error(impl_->dir);
   const auto prefix = keys::open_prefix(partition);
   std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(leveldb::ReadOptions{})};
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
@@ -143,8 +311,11 @@ caf::error store::scan_open(std::uint32_t partition,
 }
 
 std::uint64_t store::id_reads() const { return impl_->id_reads.load(std::memory_order_relaxed); }
+std::uint64_t store::reopens() const { return impl_->reopens.load(std::memory_order_relaxed); }
 
 caf::expected<std::string> store::read_filter(std::uint64_t ad_id, std::int64_t minute_ms) {
+  std::shared_lock<std::shared_mutex> lock{impl_->mutex};
+  if (!impl_->db) return closed_error(impl_->dir);
   std::string value;
   auto s = impl_->db->Get(leveldb::ReadOptions{}, keys::filter_key(ad_id, minute_ms), &value);
   if (s.IsNotFound()) return std::string{};
@@ -153,6 +324,8 @@ caf::expected<std::string> store::read_filter(std::uint64_t ad_id, std::int64_t 
 }
 
 caf::error store::read_ids(std::uint64_t ad_id, std::int64_t minute_ms, std::vector<click_id>& out) {
+  std::shared_lock<std::shared_mutex> lock{impl_->mutex};
+  if (!impl_->db) return closed_error(impl_->dir);
   impl_->id_reads.fetch_add(1, std::memory_order_relaxed);
   const auto prefix = keys::id_chunk_prefix(ad_id, minute_ms);
   std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(leveldb::ReadOptions{})};
@@ -164,6 +337,8 @@ caf::error store::read_ids(std::uint64_t ad_id, std::int64_t minute_ms, std::vec
 
 caf::error store::scan_minutes(std::uint64_t ad_id, std::int64_t from_ms, std::int64_t to_ms,
                                std::vector<series_point>& out) {
+  std::shared_lock<std::shared_mutex> lock{impl_->mutex};
+  if (!impl_->db) return closed_error(impl_->dir);
   const auto first = keys::count_key(ad_id, granularity::minute, from_ms);
   const auto last = keys::count_key(ad_id, granularity::minute, to_ms);  // exclusive
   std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(leveldb::ReadOptions{})};
@@ -174,6 +349,38 @@ caf::error store::scan_minutes(std::uint64_t ad_id, std::int64_t from_ms, std::i
     out.push_back({k->bucket_start_ms, v->count, v->state, v->version});
   }
   return to_error(it->status(), "scan failed");
+}
+
+caf::error store::scan_all_minutes(const std::function<void(std::uint64_t, const minute_count&)>& visit) {
+  std::shared_lock<std::shared_mutex> lock{impl_->mutex};
+  if (!impl_->db) return closed_error(impl_->dir);
+  std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(leveldb::ReadOptions{})};
+  for (it->Seek("c"); it->Valid() && it->key().starts_with("c"); it->Next()) {
+    auto k = keys::parse_count_key({it->key().data(), it->key().size()});
+    auto v = keys::decode_bucket({it->value().data(), it->value().size()});
+    if (!k || !v) return make_error(errc::storage, "corrupt bucket");
+    if (k->gran == granularity::minute) visit(k->ad_id, {k->bucket_start_ms, v->count, v->state, v->version});
+  }
+  return to_error(it->status(), "scan failed");
+}
+
+caf::error store::scan_outbox(std::uint32_t partition, std::uint64_t from_seq, std::size_t limit,
+                              std::vector<outbox_message>& out) {
+  std::shared_lock<std::shared_mutex> lock{impl_->mutex};
+  if (!impl_->db) return closed_error(impl_->dir);
+  const auto prefix = keys::outbox_prefix(partition);
+  std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(leveldb::ReadOptions{})};
+  std::size_t n = 0;
+  for (it->Seek(keys::outbox_key(partition, from_seq)); n < limit && it->Valid() && it->key().starts_with(prefix);
+       it->Next(), ++n) {
+    outbox_message m;
+    std::uint32_t p = 0;
+    if (!keys::parse_outbox_key({it->key().data(), it->key().size()}, p, m.seq) ||
+        !keys::decode_outbox({it->value().data(), it->value().size()}, m))
+      return make_error(errc::storage, "corrupt outbox row of partition " + std::to_string(partition));
+    out.push_back(std::move(m));
+  }
+  return to_error(it->status(), "outbox scan failed");
 }
 
 }  // namespace adclick

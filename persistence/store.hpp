@@ -1,9 +1,21 @@
-// The durable state of adclick: counts, stream positions and metadata in one LevelDB
-// database. The only code in the project that includes LevelDB (see store.cpp).
+// The durable state of adclick: counts, click ids, the outbox, stream positions and
+// metadata in one LevelDB database. The only code in the project that includes LevelDB
+// (see store.cpp); keys and values are persistence/FORMAT.md.
 //
-// Thread safety: a store may be used from many threads at once (LevelDB serialises writes
-// and allows concurrent reads). Ownership: open() hands the caller the only handle; the
-// database and its directory lock are released when it is destroyed.
+// The store speaks its own rows, like LevelDB's own API: a caller fills a store::batch and
+// write() applies it atomically.
+//
+// After a failed write the store reopens the database before the next one: LevelDB's log
+// may then hold a torn record (a write error can leave half a record behind, and later
+// records appended after it are lost when the log is replayed), and after a failed sync
+// LevelDB refuses every write until it is reopened. The reopen waits until a probe file
+// can be written and synced in the directory, so a full disk keeps the database open for
+// reads; if the reopen itself fails, every read and write fails until it succeeds (the
+// actors then stop and the process exits, so that a restart replays from what is durable).
+//
+// Thread safety: a store may be used from many threads at once (reads and writes run
+// concurrently; a reopen waits for them). Ownership: open() hands the caller the only
+// handle; the database and its directory lock are released when it is destroyed.
 #pragma once
 
 #include <cstdint>
@@ -20,26 +32,58 @@
 
 namespace adclick {
 
+class fault_switch;
+
 class store {
  public:
   struct options {
     std::uint32_t partitions = 16;  ///< must match what the directory was created with
-    bool sync = true;               ///< fsync each checkpoint write
+    window_rules rules;             ///< likewise
+    bool sync = true;               ///< fsync each write()
+    /// Testing: faults injected into the database's file I/O (storage-*), or null.
+    std::shared_ptr<fault_switch> faults;
+  };
+
+  /// Rows to write atomically (one LevelDB WriteBatch).
+  class batch {
+   public:
+    batch();
+    ~batch();
+    batch(batch&&) noexcept;
+    batch& operator=(batch&&) noexcept;
+
+    /// One minute bucket (absolute), with the partition's open marker kept in step: put
+    /// while the bucket is open, deleted once it is final or amended.
+    void put_bucket(std::uint32_t partition, std::uint64_t ad_id, const minute_count& m);
+    /// The click ids an (ad, minute) gained, as chunk `chunk` (unique per (ad, minute)).
+    void put_ids(std::uint64_t ad_id, std::int64_t minute_ms, const std::vector<click_id>& ids, std::uint64_t chunk);
+    void put_filter(std::uint64_t ad_id, const minute_filter& f);
+    void put_outbox(std::uint32_t partition, const outbox_message& m);
+    void delete_outbox(std::uint32_t partition, std::uint64_t seq);
+    void put_position(std::uint32_t partition, const keys::position& p);
+    bool empty() const;
+
+   private:
+    friend class store;
+    struct impl;
+    std::unique_ptr<impl> impl_;
   };
 
   /// Opens (creating if missing) the database in `dir`. Fails with errc::storage_locked
   /// if another process has it open, errc::format_mismatch if it was written by another
-  /// format version or partition count.
+  /// format version, partition count or window rules.
   static caf::expected<std::unique_ptr<store>> open(const std::string& dir, const options& opts);
 
   ~store();
   store(const store&) = delete;
   store& operator=(const store&) = delete;
 
-  /// Writes one checkpoint atomically: every bucket and id chunk in `cp.ads` and the
-  /// partition's position (stream sequence and outcome counters). Either all of it is
-  /// durable or none.
-  caf::error write(const checkpoint& cp);
+  /// Applies `b` atomically, synced unless options::sync is off. Either all of it is
+  /// durable or none of it is (see above for what a failure does to the next write).
+  caf::error write(batch& b);
+  /// Applies `b` atomically without waiting for fsync: for writes whose loss in an OS
+  /// crash only repeats work (removing published outbox rows).
+  caf::error write_unsynced(batch& b);
 
   /// The last checkpointed position of `partition` (all zero if it never checkpointed).
   caf::expected<keys::position> read_position(std::uint32_t partition);
@@ -59,14 +103,25 @@ class store {
 
   /// How many times read_ids ran since open (a late click's disk cost, for tests and stats).
   std::uint64_t id_reads() const;
+  /// How many times the database was reopened after a failed write.
+  std::uint64_t reopens() const;
 
   /// Appends the stored minute buckets of `ad_id` with start in [from_ms, to_ms), in order.
   caf::error scan_minutes(std::uint64_t ad_id, std::int64_t from_ms, std::int64_t to_ms,
                           std::vector<series_point>& out);
 
+  /// Calls `visit(ad_id, bucket)` for every stored minute bucket, in key order (the
+  /// reconciler's scan of a scratch store).
+  caf::error scan_all_minutes(const std::function<void(std::uint64_t ad_id, const minute_count&)>& visit);
+
+  /// Appends up to `limit` outbox messages of `partition` with seq >= `from_seq`, in order.
+  caf::error scan_outbox(std::uint32_t partition, std::uint64_t from_seq, std::size_t limit,
+                         std::vector<outbox_message>& out);
+
  private:
   struct impl;
   explicit store(std::unique_ptr<impl> p);
+  caf::error apply(batch& b, bool sync);
   std::unique_ptr<impl> impl_;
 };
 

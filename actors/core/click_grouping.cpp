@@ -2,16 +2,19 @@
 
 #include <algorithm>
 
+#include "messages/click_codec.hpp"
+
 namespace adclick {
 
 std::uint64_t group_by_ad(const ingest_batch& batch, std::uint64_t dispatched_seq, event_clock& clock,
-                          std::int64_t wall_ms, grouped_batch& out) {
+                          std::uint32_t partitions, grouped_batch& out) {
   out.by_ad.clear();
-  out.rejected_clicks.clear();
+  out.rejections.clear();
   out.rejected = {};
   out.clicks = 0;
   out.skipped_messages = 0;
   out.new_messages = 0;
+  out.markers = 0;
   out.last_seq = 0;
   for (const auto& msg : batch.messages) {
     out.last_seq = std::max(out.last_seq, msg.stream_seq);
@@ -21,26 +24,38 @@ std::uint64_t group_by_ad(const ingest_batch& batch, std::uint64_t dispatched_se
     }
     dispatched_seq = msg.stream_seq;
     ++out.new_messages;
+    if (msg.idle_advance_ms > 0) {
+      // This point of the stream was reached with nothing behind it for idle_advance:
+      // event time may move on with the broker's clock (DESIGN 4.1, idle means caught up).
+      ++out.markers;
+      clock.advance_to(msg.publish_ms - msg.idle_advance_ms);
+      continue;
+    }
     out.rejected += msg.rejected;
+    std::uint32_t ordinal = 0;
+    for (std::uint32_t i = 0; i < msg.reject_count; ++i) {
+      const auto& r = batch.rejects[msg.first_reject + i];
+      out.rejections.push_back({msg.stream_seq, ordinal++, r.reason, r.bytes});
+    }
+    auto reject = [&](const click& c, outcome reason) {
+      out.rejected[reason] += 1;
+      out.rejections.push_back({msg.stream_seq, ordinal++, reason, encode_click_batch(&c, 1)});
+    };
     std::int64_t newest = event_clock::no_watermark;
     for (std::uint32_t i = 0; i < msg.click_count; ++i) {
       const click& c = batch.clicks[msg.first_click + i];
-      switch (clock.classify(c.event_time_ms, wall_ms)) {
-        case arrival::future:
-          out.rejected[outcome::rejected_future] += 1;
-          out.rejected_clicks.emplace_back(c, outcome::rejected_future);
-          continue;
-        case arrival::too_old:
-          out.rejected[outcome::rejected_too_old] += 1;
-          out.rejected_clicks.emplace_back(c, outcome::rejected_too_old);
-          continue;
+      if (partition_of(c.ad_id, partitions) != batch.partition) {
+        reject(c, outcome::rejected_wrong_partition);
+        continue;
+      }
+      switch (clock.classify(c.event_time_ms, msg.publish_ms)) {
+        case arrival::future: reject(c, outcome::rejected_future); continue;
+        case arrival::too_old: reject(c, outcome::rejected_too_old); continue;
         case arrival::late:
           out.by_ad[c.ad_id].push_back(c);
           out.by_ad[c.ad_id].back().late = true;
           break;
-        case arrival::on_time:
-          out.by_ad[c.ad_id].push_back(c);
-          break;
+        case arrival::on_time: out.by_ad[c.ad_id].push_back(c); break;
       }
       newest = std::max(newest, c.event_time_ms);
       ++out.clicks;

@@ -8,8 +8,8 @@ namespace adclick {
 
 void event_clock::restore(std::int64_t watermark_ms) { watermark_ = std::max(watermark_, watermark_ms); }
 
-arrival event_clock::classify(std::int64_t event_ms, std::int64_t wall_ms) const {
-  if (event_ms > wall_ms + rules_.max_future_skew_ms) return arrival::future;
+arrival event_clock::classify(std::int64_t event_ms, std::int64_t publish_ms) const {
+  if (event_ms > publish_ms + rules_.max_future_skew_ms) return arrival::future;
   if (watermark_ != no_watermark && event_ms < watermark_ - rules_.dedup_horizon_ms) return arrival::too_old;
   if (minute_of(event_ms) < final_before()) return arrival::late;
   return arrival::on_time;

@@ -1,26 +1,23 @@
 // Event time for one partition (DESIGN 4.1), as pure logic shared by the partition actor
 // and the load generator's ground truth:
-// - watermark = highest accepted event time - max_out_of_orderness (or later, when an idle
-//   partition is advanced with wall time);
+// - watermark = highest accepted event time - max_out_of_orderness, or later where an
+//   idle-advance marker in the stream moves it (advance_to);
 // - minute m is final once watermark >= m + 1 min + allowed_lateness;
-// - a click is `future` beyond wall clock + max_future_skew, `too_old` below
-//   watermark - dedup_horizon, `late` (an amendment) if its minute is final, else on time.
+// - a click is `future` beyond its message's publish time (the broker's timestamp) +
+//   max_future_skew, `too_old` below watermark - dedup_horizon, `late` (an amendment) if
+//   its minute is final, else on time.
 // The partition classifies the clicks of one NATS message against the watermark as it was
-// after the previous message, then observes them: the result depends only on the order of
-// messages in the partition, never on how they were fetched or batched.
+// after the previous message, then observes them. Every input is in the stream (the
+// messages, their order, their publish times, the markers), so the result never depends
+// on how or when the stream was delivered: a replay decides the same.
 #pragma once
 
 #include <cstdint>
 #include <limits>
 
-namespace adclick {
+#include "messages/types.hpp"
 
-struct window_rules {
-  std::int64_t max_out_of_orderness_ms = 5'000;
-  std::int64_t allowed_lateness_ms = 10 * 60'000;
-  std::int64_t dedup_horizon_ms = 60 * 60'000;
-  std::int64_t max_future_skew_ms = 5 * 60'000;
-};
+namespace adclick {
 
 enum class arrival : std::uint8_t { on_time, late, too_old, future };
 
@@ -34,12 +31,13 @@ class event_clock {
   /// Continues from a checkpointed watermark.
   void restore(std::int64_t watermark_ms);
 
-  arrival classify(std::int64_t event_ms, std::int64_t wall_ms) const;
+  /// Judges a click of a message the broker stored at `publish_ms`.
+  arrival classify(std::int64_t event_ms, std::int64_t publish_ms) const;
 
   /// An accepted (on-time or late) click's event time.
   void observe(std::int64_t event_ms);
 
-  /// Moves the watermark to at least `watermark_ms` (idle advance). Never backwards.
+  /// Moves the watermark to at least `watermark_ms` (an idle-advance marker). Never backwards.
   void advance_to(std::int64_t watermark_ms);
 
   std::int64_t watermark() const { return watermark_; }

@@ -54,20 +54,42 @@ json outcomes_json(const outcome_counters& c) {
 
 }  // namespace
 
+std::vector<std::string> readiness_problems(const std::vector<partition_status>& partitions,
+                                            const outside_status& outside, std::int64_t max_age_ms,
+                                            std::int64_t now) {
+  std::vector<std::string> out;
+  for (const auto& s : partitions) {
+    const auto p = "partition " + std::to_string(s.partition) + ": ";
+    if (!s.recovered) out.push_back(p + "recovering its stored state");
+    if (s.failing_since_ms != 0)
+      out.push_back(p + "checkpoints failing since " + format_time(s.failing_since_ms) + ": " +
+                    s.last_checkpoint_error);
+    if (s.durable_at_ms != 0 && now - s.durable_at_ms > max_age_ms) {
+      auto text = p + "the store lags what was dispatched by " + std::to_string((now - s.durable_at_ms) / 1000) + " s";
+      if (s.in_flight_since_ms != 0)
+        text += " (a checkpoint write has been in flight for " + std::to_string((now - s.in_flight_since_ms) / 1000) +
+                " s)";
+      out.push_back(std::move(text));
+    }
+  }
+  for (const auto& in : outside.ingress) {
+    const auto p = "partition " + std::to_string(in.partition) + ": ";
+    if (!in.halted.empty()) out.push_back(p + in.halted);
+    else if (!in.running) out.push_back(p + "not bound to its NATS consumer (connecting)");
+  }
+  return out;
+}
+
 struct http_api::impl {
   caf::actor_system& sys;
   caf::actor gateway;
-  std::function<std::vector<ingest_stat>()> ingest_stats;
+  std::function<outside_status()> outside;
+  options opts;
   httplib::Server server;
   std::thread thread;
 
-  impl(caf::actor_system& s, caf::actor g, std::function<std::vector<ingest_stat>()> stats)
-    : sys(s), gateway(std::move(g)), ingest_stats(std::move(stats)) {}
-
-  bool ingest_ready() {
-    auto xs = ingest_stats();
-    return std::all_of(xs.begin(), xs.end(), [](const ingest_stat& x) { return x.running; });
-  }
+  impl(caf::actor_system& s, caf::actor g, std::function<outside_status()> o, options op)
+    : sys(s), gateway(std::move(g)), outside(std::move(o)), opts(op) {}
 
   /// Asks the gateway for every partition's status; nullopt (and `err`) on failure.
   std::optional<std::vector<partition_status>> statuses(caf::error& err) {
@@ -87,13 +109,14 @@ struct http_api::impl {
     server.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
       caf::error err;
       auto st = statuses(err);
-      if (!st) return send_error(res, 503, "not_ready", describe(err));
-      bool recovered = std::all_of(st->begin(), st->end(), [](auto& s) { return s.recovered; });
-      if (!recovered || !ingest_ready()) {
-        res.set_header("Retry-After", "1");
-        return send_error(res, 503, "recovering", "partitions are loading or ingestion is starting");
-      }
-      send_json(res, 200, json{{"status", "ready"}});
+      std::vector<std::string> problems;
+      if (!st) problems.push_back("partitions do not answer: " + describe(err));
+      else problems = readiness_problems(*st, outside(), opts.checkpoint_max_age_ms, now_ms());
+      if (problems.empty()) return send_json(res, 200, json{{"status", "ready"}});
+      std::string message;
+      for (const auto& p : problems) message += (message.empty() ? "" : "; ") + p;
+      res.set_header("Retry-After", "1");
+      send_json(res, 503, json{{"error", {{"code", "not_ready"}, {"message", message}}}, {"reasons", problems}});
     });
 
     server.Get("/v1/admin/status", [this](const httplib::Request&, httplib::Response& res) {
@@ -103,10 +126,11 @@ struct http_api::impl {
       json parts = json::array();
       outcome_counters totals;
       std::uint64_t active = 0, undecided = 0;
-      auto ingest = ingest_stats();
+      const auto out = outside();
+      const auto now = now_ms();
       for (const auto& s : *st) {
-        ingest_stat in;
-        for (const auto& x : ingest)
+        ingress_status in;
+        for (const auto& x : out.ingress)
           if (x.partition == s.partition) in = x;
         totals += s.outcomes;
         active += s.active_ads;
@@ -115,24 +139,50 @@ struct http_api::impl {
                          {"recovered", s.recovered},
                          {"dispatched_seq", s.dispatched_seq},
                          {"durable_seq", s.durable_seq},
+                         {"stream_created", s.stream_created_ns == 0 ? std::string{} : format_time(s.stream_created_ns / 1'000'000)},
+                         {"watermark_ms", s.watermark_ms},
                          {"active_ads", s.active_ads},
                          {"passivated_ads", s.passivated},
                          {"checkpoints", s.checkpoints},
+                         {"checkpoint_failures", s.checkpoint_failures},
+                         {"checkpoint_failing_since", s.failing_since_ms == 0 ? std::string{} : format_time(s.failing_since_ms)},
+                         {"last_checkpoint_error", s.last_checkpoint_error},
+                         {"durable_age_ms", s.durable_at_ms == 0 ? 0 : now - s.durable_at_ms},
+                         {"last_checkpoint_write_ms", s.last_checkpoint_ms},
+                         {"checkpoint_in_flight_ms", s.in_flight_since_ms == 0 ? 0 : now - s.in_flight_since_ms},
+                         {"dlq_rows_waiting", s.outbox_pending},
                          {"ingesting", in.running},
+                         {"halted", in.halted},
                          {"fetched_messages", in.fetched},
                          {"acked_messages", in.acked},
                          {"delivery_gaps", in.gaps},
+                         {"consumer_recreated", in.consumer_recreated},
+                         {"missing_stream_seqs", in.missing},
+                         {"idle_markers", in.markers},
                          {"unacked_messages", in.unacked},
                          {"outcomes", outcomes_json(s.outcomes)},
                          {"undecided", s.undecided}});
       }
+      const auto problems = readiness_problems(*st, out, opts.checkpoint_max_age_ms, now);
       send_json(res, 200,
                 json{{"partitions", parts},
                      {"active_ads", active},
                      {"outcomes", outcomes_json(totals)},
                      {"undecided", undecided},
                      {"arrived", totals.total() + undecided},
-                     {"ingest_ready", ingest_ready()}});
+                     {"ready", problems.empty()},
+                     {"not_ready_because", problems},
+                     {"outbox",
+                      {{"published", out.outbox.published},
+                       {"already_published_at_start", out.outbox.skipped},
+                       {"failed_batches", out.outbox.failures},
+                       {"start_check_done", out.outbox.scanned},
+                       {"last_error", out.outbox.last_error}}},
+                     {"windows",
+                      {{"max_out_of_orderness_ms", opts.rules.max_out_of_orderness_ms},
+                       {"allowed_lateness_ms", opts.rules.allowed_lateness_ms},
+                       {"max_future_skew_ms", opts.rules.max_future_skew_ms},
+                       {"dedup_horizon_ms", opts.rules.dedup_horizon_ms}}}});
     });
 
     server.Get(R"(/v1/ads/([^/]+)/clicks)", [this](const httplib::Request& req, httplib::Response& res) {
@@ -158,6 +208,7 @@ struct http_api::impl {
       if (view != "live" && view != "billing")
         return send_error(res, 400, "bad_parameter", "view must be live or billing");
       const bool billing = view == "billing";
+      q.billing = billing;
       // Align to whole buckets of the requested granularity.
       const auto width = bucket_width(q.gran);
       q.from_ms = bucket_start(*from, width);
@@ -215,9 +266,9 @@ struct http_api::impl {
   }
 };
 
-http_api::http_api(caf::actor_system& sys, caf::actor gateway,
-                   std::function<std::vector<ingest_stat>()> ingest_stats)
-  : impl_(std::make_unique<impl>(sys, std::move(gateway), std::move(ingest_stats))) {
+http_api::http_api(caf::actor_system& sys, caf::actor gateway, std::function<outside_status()> outside,
+                   options opts)
+  : impl_(std::make_unique<impl>(sys, std::move(gateway), std::move(outside), opts)) {
   impl_->server.set_tcp_nodelay(true);
   impl_->routes();
 }

@@ -1,12 +1,13 @@
-// The HTTP front door (cpp-httplib): the query API, health and status, on one port.
-// The only file besides it that includes httplib is none: http_api.cpp owns the server.
+// The HTTP front door (cpp-httplib; this file's .cpp is the only one in gateway/ that
+// includes it): the query API, health and status, on one port.
 //
 // Endpoints so far:
-//   GET /v1/ads/{ad_id}/clicks?from=&to=&granularity=minute&view=live
-//   GET /v1/admin/status      partitions, positions and outcome counters (JSON)
+//   GET /v1/ads/{ad_id}/clicks?from=&to=&granularity=minute&view=live|billing
+//   GET /v1/admin/status      partitions, positions, checkpoints, ingress and outbox, outcome
+//                             counters (JSON)
 //   GET /livez                 200 while the process serves
-//   GET /readyz                200 once every owned partition is recovered and ingesting;
-//                              503 before
+//   GET /readyz                200 when every owned partition is recovered, bound to its
+//                              stream and checkpointing; 503 with the reasons otherwise
 // Handlers run on httplib's threads and talk to the gateway actor through scoped actors.
 #pragma once
 
@@ -20,22 +21,29 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include "messages/types.hpp"
+
 namespace adclick {
 
-/// What an ingress thread reports (it lives outside the actor system).
-struct ingest_stat {
-  std::uint32_t partition = 0;
-  bool running = false;
-  std::uint64_t fetched = 0;  ///< JetStream messages fetched
-  std::uint64_t acked = 0;    ///< of those, acked after a durable checkpoint
-  std::uint64_t gaps = 0;     ///< lost deliveries detected (each followed by a re-sync)
-  std::uint64_t unacked = 0;  ///< forwarded and not yet acked
+/// What lives outside the actor system: the ingress threads and the outbox publisher.
+struct outside_status {
+  std::vector<ingress_status> ingress;
+  outbox_status outbox;
 };
+
+/// Why the service is not ready; empty when it is. `max_age_ms` is checkpoint.max-age.
+std::vector<std::string> readiness_problems(const std::vector<partition_status>& partitions,
+                                            const outside_status& outside, std::int64_t max_age_ms,
+                                            std::int64_t now_ms);
 
 class http_api {
  public:
-  /// `ingest_stats` reports every ingress thread of this node.
-  http_api(caf::actor_system& sys, caf::actor gateway, std::function<std::vector<ingest_stat>()> ingest_stats);
+  struct options {
+    std::int64_t checkpoint_max_age_ms = 30'000;
+    window_rules rules;  ///< shown in the status
+  };
+  /// `outside` reports the ingress threads and the outbox publisher of this node.
+  http_api(caf::actor_system& sys, caf::actor gateway, std::function<outside_status()> outside, options opts);
   ~http_api();
 
   /// Binds and starts serving on a background thread. Returns false if it cannot bind.

@@ -25,7 +25,8 @@ caf::error to_error(natsStatus s, const std::string& what, jsErrCode jerr = stat
     text += ")";
   }
   if (jerr != 0) text += " [jetstream error " + std::to_string(static_cast<int>(jerr)) + "]";
-  return make_error(errc::nats, std::move(text));
+  const bool missing = s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr || jerr == JSConsumerNotFoundErr;
+  return make_error(missing ? errc::not_found : errc::nats, std::move(text));
 }
 
 struct options_deleter {
@@ -37,12 +38,45 @@ struct stream_info_deleter {
 struct consumer_info_deleter {
   void operator()(jsConsumerInfo* c) const { jsConsumerInfo_Destroy(c); }
 };
+struct msg_deleter {
+  void operator()(natsMsg* m) const { natsMsg_Destroy(m); }
+};
 
-std::string partitions_description(std::uint32_t partitions) {
-  return "adclick clicks; partitions=" + std::to_string(partitions);
+stream_state state_of(const jsStreamInfo& info) {
+  return {info.Created, info.State.FirstSeq, info.State.LastSeq, info.State.Msgs};
 }
 
 }  // namespace
+
+stream_spec clicks_stream_spec(const subjects& names, std::uint32_t partitions) {
+  stream_spec s;
+  s.name = subjects::clicks_stream;
+  s.subjects = names.all_clicks();
+  s.description = "adclick clicks; partitions=" + std::to_string(partitions);
+  s.must_match = true;
+  return s;
+}
+
+stream_spec finals_stream_spec(const subjects& names) {
+  stream_spec s;
+  s.name = subjects::final_stream;
+  s.subjects = names.all_finals();
+  s.description = "adclick final and amended counts (FinalCount), for billing";
+  s.max_age_ms = 30LL * 24 * 3600 * 1000;
+  return s;
+}
+
+stream_spec dlq_stream_spec(const subjects& names) {
+  stream_spec s;
+  s.name = subjects::dlq_stream;
+  s.subjects = names.dlq();
+  s.description = "adclick rejected clicks, header Adclick-Reason";
+  return s;
+}
+
+bool is_not_found(const caf::error& err) {
+  return err && err.category() == caf::atom("adclick") && err.code() == static_cast<std::uint8_t>(errc::not_found);
+}
 
 struct nats_connection::impl {
   natsConnection* nc = nullptr;
@@ -101,6 +135,10 @@ caf::expected<std::unique_ptr<nats_connection>> nats_connection::connect(const s
   if (s == NATS_OK) s = natsOptions_SetName(raw, name.c_str());
   if (s == NATS_OK) s = natsOptions_SetMaxReconnect(raw, -1);  // forever
   if (s == NATS_OK) s = natsOptions_SetReconnectWait(raw, 250);
+  // A stalled server is noticed within seconds, not the default two minutes: deliveries
+  // in flight then count as lost and the ingress re-syncs.
+  if (s == NATS_OK) s = natsOptions_SetPingInterval(raw, 5000);
+  if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(raw, 2);
   if (auto err = to_error(s, "NATS options")) return err;
 
   auto p = std::make_unique<impl>();
@@ -119,26 +157,34 @@ caf::expected<std::unique_ptr<nats_connection>> nats_connection::connect(const s
   return std::unique_ptr<nats_connection>{new nats_connection(std::move(p))};
 }
 
-caf::error nats_connection::ensure_stream(const stream_spec& spec) {
+caf::expected<stream_state> nats_connection::stream_info(const std::string& name) {
+  jsStreamInfo* raw = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetStreamInfo(&raw, impl_->js, name.c_str(), nullptr, &jerr);
+  std::unique_ptr<jsStreamInfo, stream_info_deleter> info{raw};
+  if (auto err = to_error(s, "stream info " + name, jerr)) return err;
+  return state_of(*info);
+}
+
+caf::expected<stream_state> nats_connection::ensure_stream(const stream_spec& spec) {
   jsStreamInfo* raw = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
   natsStatus s = js_GetStreamInfo(&raw, impl_->js, spec.name.c_str(), nullptr, &jerr);
   std::unique_ptr<jsStreamInfo, stream_info_deleter> info{raw};
-  const auto wanted = partitions_description(spec.partitions);
   if (s == NATS_OK) {
     const char* desc = info->Config->Description ? info->Config->Description : "";
-    if (wanted != desc)
+    if (spec.must_match && spec.description != desc)
       return make_error(errc::format_mismatch,
-                        "stream " + spec.name + " says '" + desc + "' but this service has '" +
-                          wanted + "': partitions.count must match the stream it was created with");
-    return {};
+                        "stream " + spec.name + " says '" + desc + "' but this service has '" + spec.description +
+                          "': partitions.count must match the stream it was created with");
+    return state_of(*info);
   }
   if (s != NATS_NOT_FOUND) return to_error(s, "stream info " + spec.name, jerr);
 
   jsStreamConfig cfg;
   jsStreamConfig_Init(&cfg);
   cfg.Name = spec.name.c_str();
-  cfg.Description = wanted.c_str();
+  cfg.Description = spec.description.c_str();
   const char* subjects[] = {spec.subjects.c_str()};
   cfg.Subjects = subjects;
   cfg.SubjectsLen = 1;
@@ -148,14 +194,29 @@ caf::error nats_connection::ensure_stream(const stream_spec& spec) {
   raw = nullptr;
   s = js_AddStream(&raw, impl_->js, &cfg, nullptr, &jerr);
   info.reset(raw);
-  return to_error(s, "cannot create stream " + spec.name, jerr);
+  if (s != NATS_OK && jerr == JSStreamNameExistErr) return stream_info(spec.name);  // created meanwhile
+  if (auto err = to_error(s, "cannot create stream " + spec.name, jerr)) return err;
+  return state_of(*info);
+}
+
+caf::error nats_connection::delete_stream(const std::string& name) {
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  return to_error(js_DeleteStream(impl_->js, name.c_str(), nullptr, &jerr), "delete stream " + name, jerr);
+}
+
+caf::error nats_connection::purge_stream(const std::string& name) {
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  return to_error(js_PurgeStream(impl_->js, name.c_str(), nullptr, &jerr), "purge stream " + name, jerr);
+}
+
+caf::error nats_connection::delete_consumer(const std::string& stream, const std::string& durable) {
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  return to_error(js_DeleteConsumer(impl_->js, stream.c_str(), durable.c_str(), nullptr, &jerr),
+                  "delete consumer " + durable, jerr);
 }
 
 caf::error nats_connection::reset_consumer(const consumer_spec& spec) {
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s = js_DeleteConsumer(impl_->js, spec.stream.c_str(), spec.durable.c_str(), nullptr, &jerr);
-  if (s != NATS_OK && s != NATS_NOT_FOUND)
-    return to_error(s, "cannot delete consumer " + spec.durable, jerr);
+  if (auto err = delete_consumer(spec.stream, spec.durable); err && !is_not_found(err)) return err;
   jsConsumerConfig cc;
   jsConsumerConfig_Init(&cc);
   cc.Durable = spec.durable.c_str();
@@ -164,14 +225,19 @@ caf::error nats_connection::reset_consumer(const consumer_spec& spec) {
   cc.AckWait = spec.ack_wait_ms * 1'000'000;
   cc.MaxAckPending = spec.max_ack_pending;
   cc.MaxDeliver = -1;
-  if (spec.start_seq > 1) {
+  if (spec.inactive_threshold_ms > 0) cc.InactiveThreshold = spec.inactive_threshold_ms * 1'000'000;
+  if (spec.start_time_ns > 0) {
+    cc.DeliverPolicy = js_DeliverByStartTime;
+    cc.OptStartTime = spec.start_time_ns;
+  } else if (spec.start_seq > 1) {
     cc.DeliverPolicy = js_DeliverByStartSequence;
     cc.OptStartSeq = spec.start_seq;
   } else {
     cc.DeliverPolicy = js_DeliverAll;
   }
   jsConsumerInfo* raw = nullptr;
-  s = js_AddConsumer(&raw, impl_->js, spec.stream.c_str(), &cc, nullptr, &jerr);
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_AddConsumer(&raw, impl_->js, spec.stream.c_str(), &cc, nullptr, &jerr);
   std::unique_ptr<jsConsumerInfo, consumer_info_deleter> info{raw};
   return to_error(s, "cannot create consumer " + spec.durable, jerr);
 }
@@ -209,6 +275,8 @@ caf::error nats_connection::publish_async_complete(std::int64_t timeout_ms) {
 
 std::uint64_t nats_connection::epoch() const { return impl_->epoch.load(std::memory_order_acquire); }
 
+bool nats_connection::connected() const { return natsConnection_Status(impl_->nc) == NATS_CONN_STATUS_CONNECTED; }
+
 std::uint64_t nats_connection::publish_async_failures() const {
   return impl_->async_failures.load(std::memory_order_relaxed);
 }
@@ -219,20 +287,141 @@ caf::error nats_connection::publish(const std::string& subject, std::string_view
                   "publish to " + subject);
 }
 
-caf::error nats_connection::publish_with_headers(const std::string& subject, std::string_view data,
-                                                const std::vector<std::pair<std::string, std::string>>& headers) {
+namespace {
+/// A message with headers, owned.
+caf::expected<std::unique_ptr<natsMsg, msg_deleter>> make_msg(const std::string& subject, std::string_view data,
+                                                              const nats_headers& headers) {
   natsMsg* m = nullptr;
   natsStatus s = natsMsg_Create(&m, subject.c_str(), nullptr, data.data(), static_cast<int>(data.size()));
+  std::unique_ptr<natsMsg, msg_deleter> owned{m};
   for (const auto& [key, value] : headers)
     if (s == NATS_OK) s = natsMsgHeader_Set(m, key.c_str(), value.c_str());
-  if (s == NATS_OK) s = natsConnection_PublishMsg(impl_->nc, m);
-  natsMsg_Destroy(m);
-  return to_error(s, "publish to " + subject);
+  if (auto err = to_error(s, "message for " + subject)) return err;
+  return owned;
+}
+}  // namespace
+
+caf::error nats_connection::publish_with_headers(const std::string& subject, std::string_view data,
+                                                const std::vector<std::pair<std::string, std::string>>& headers) {
+  auto m = make_msg(subject, data, headers);
+  if (!m) return m.error();
+  return to_error(natsConnection_PublishMsg(impl_->nc, m->get()), "publish to " + subject);
 }
 
 caf::error nats_connection::flush(std::int64_t timeout_ms) {
   return to_error(natsConnection_FlushTimeout(impl_->nc, timeout_ms), "flush");
 }
+
+// -- js_publisher ---------------------------------------------------------------------------
+
+struct js_publisher::impl {
+  jsCtx* js = nullptr;
+  bool resend = false;
+  std::int64_t ack_timeout_ms = 5000;
+  std::atomic<std::uint64_t> failed{0};
+  std::atomic<std::uint64_t> resent{0};
+  /// Messages whose publish failed, taken from the library to be sent again by the
+  /// owner's thread (resend mode): a resend from nats.c's callback thread could spin.
+  std::mutex mutex;
+  std::vector<natsMsg*> to_resend;
+
+  ~impl() {
+    for (auto* m : to_resend) natsMsg_Destroy(m);
+    if (js) jsCtx_Destroy(js);
+  }
+
+  caf::error send(natsMsg** m) {
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = ack_timeout_ms;
+    for (;;) {
+      natsStatus s = js_PublishMsgAsync(js, m, &po);
+      if (s == NATS_OK) return {};
+      if (s != NATS_TIMEOUT) return to_error(s, "publish");
+      // Too many in flight: the library waited StallWait; try again.
+    }
+  }
+
+  void resend_failed() {
+    std::vector<natsMsg*> msgs;
+    {
+      std::lock_guard<std::mutex> lock{mutex};
+      msgs.swap(to_resend);
+    }
+    for (auto* m : msgs) {
+      resent.fetch_add(1, std::memory_order_relaxed);
+      if (send(&m)) failed.fetch_add(1, std::memory_order_relaxed);
+      natsMsg_Destroy(m);  // no effect once the library took it
+    }
+  }
+};
+
+namespace {
+void on_publisher_error(jsCtx*, jsPubAckErr* pae, void* closure) {
+  auto* p = static_cast<js_publisher::impl*>(closure);
+  if (p->resend && pae->Msg != nullptr) {
+    std::lock_guard<std::mutex> lock{p->mutex};
+    p->to_resend.push_back(pae->Msg);
+    pae->Msg = nullptr;  // ours now (see _handleAsyncReply)
+    return;
+  }
+  p->failed.fetch_add(1, std::memory_order_relaxed);
+}
+}  // namespace
+
+js_publisher::js_publisher(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+js_publisher::~js_publisher() = default;
+
+caf::expected<std::unique_ptr<js_publisher>> nats_connection::make_publisher(bool resend, std::int64_t ack_timeout_ms) {
+  auto p = std::make_unique<js_publisher::impl>();
+  p->resend = resend;
+  p->ack_timeout_ms = ack_timeout_ms;
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = 10000;
+  jo.PublishAsync.MaxPending = 1024;
+  jo.PublishAsync.ErrHandler = on_publisher_error;
+  jo.PublishAsync.ErrHandlerClosure = p.get();
+  if (auto err = to_error(natsConnection_JetStream(&p->js, impl_->nc, &jo), "JetStream context")) return err;
+  return std::unique_ptr<js_publisher>{new js_publisher(std::move(p))};
+}
+
+caf::error js_publisher::publish(const std::string& subject, std::string_view data, const std::string& msg_id,
+                                 const nats_headers& headers) {
+  impl_->resend_failed();
+  auto m = make_msg(subject, data, headers);
+  if (!m) return m.error();
+  if (!msg_id.empty())
+    if (auto err = to_error(natsMsgHeader_Set(m->get(), "Nats-Msg-Id", msg_id.c_str()), "Nats-Msg-Id")) return err;
+  natsMsg* raw = m->release();
+  auto err = impl_->send(&raw);
+  natsMsg_Destroy(raw);  // no effect once the library took it
+  return err;
+}
+
+caf::expected<std::uint64_t> js_publisher::settle(std::int64_t timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    impl_->resend_failed();
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = std::max<std::int64_t>(1, left.count());
+    natsStatus s = js_PublishAsyncComplete(impl_->js, &po);
+    bool more = false;
+    {
+      std::lock_guard<std::mutex> lock{impl_->mutex};
+      more = !impl_->to_resend.empty();
+    }
+    if (s == NATS_OK && !more) return impl_->failed.exchange(0);
+    if (std::chrono::steady_clock::now() >= deadline)
+      return make_error(errc::timeout, "publishes not acknowledged within " + std::to_string(timeout_ms) + " ms");
+    if (s != NATS_OK && s != NATS_TIMEOUT) return to_error(s, "waiting for publish acks");
+    if (more) std::this_thread::sleep_for(std::chrono::milliseconds(100));  // pace resends
+  }
+}
+
+std::uint64_t js_publisher::resent() const { return impl_->resent.load(std::memory_order_relaxed); }
 
 // -- core_subscription ----------------------------------------------------------------------
 
@@ -308,6 +497,13 @@ caf::expected<std::unique_ptr<pull_subscription>> nats_connection::pull_subscrib
   return std::unique_ptr<pull_subscription>{new pull_subscription(std::move(p))};
 }
 
+std::string_view pull_subscription::message::header(const char* key) const {
+  const char* value = nullptr;
+  if (natsMsgHeader_Get(static_cast<natsMsg*>(const_cast<void*>(native)), key, &value) != NATS_OK || value == nullptr)
+    return {};
+  return value;
+}
+
 caf::expected<std::size_t> pull_subscription::fetch(
   int batch, std::int64_t max_bytes, std::int64_t timeout_ms,
   const std::function<void(const message&)>& visit) {
@@ -318,14 +514,13 @@ caf::expected<std::size_t> pull_subscription::fetch(
   req.MaxBytes = max_bytes;
   req.Expires = timeout_ms * 1'000'000;  // nanoseconds
   natsStatus s = natsSubscription_FetchRequest(&list, impl_->sub, &req);
-  const jsErrCode jerr = static_cast<jsErrCode>(0);
   if (s == NATS_TIMEOUT) {
     natsMsgList_Destroy(&list);
     return std::size_t{0};
   }
   if (s != NATS_OK) {
     natsMsgList_Destroy(&list);
-    return to_error(s, "fetch", jerr);
+    return to_error(s, "fetch");
   }
   std::size_t visited = 0;
   for (int i = 0; i < list.Count; ++i) {
@@ -333,9 +528,9 @@ caf::expected<std::size_t> pull_subscription::fetch(
     jsMsgMetaData* meta = nullptr;
     if (natsMsg_GetMetaData(&meta, m) != NATS_OK) continue;  // not a JetStream message
     const char* reply = natsMsg_GetReply(m);
-    message out{meta->Sequence.Stream, meta->Sequence.Consumer,
+    message out{meta->Sequence.Stream, meta->Sequence.Consumer, meta->Timestamp,
                 {natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))},
-                reply ? std::string_view{reply} : std::string_view{}};
+                reply ? std::string_view{reply} : std::string_view{}, m};
     jsMsgMetaData_Destroy(meta);
     visit(out);
     ++visited;

@@ -22,13 +22,30 @@
 
 namespace adclick {
 
-/// What adclick needs of the clicks stream (DESIGN 3.2).
+/// A JetStream stream adclick creates when it is missing (DESIGN 3.2).
 struct stream_spec {
   std::string name = subjects::clicks_stream;
   std::string subjects;              ///< e.g. "adclick.clicks.*"
-  std::uint32_t partitions = 16;     ///< recorded in the description; checked on start
+  /// Recorded when the stream is created. With `must_match`, an existing stream with
+  /// another description is an error (the clicks stream records its partition count).
+  std::string description;
+  bool must_match = false;
   std::int64_t max_age_ms = 7LL * 24 * 3600 * 1000;
   std::int64_t duplicate_window_ms = 2 * 60 * 1000;
+};
+
+/// The clicks stream: `partitions` is recorded in its description and checked on start.
+stream_spec clicks_stream_spec(const subjects& names, std::uint32_t partitions);
+/// ADCLICK_FINAL (FinalCount for billing, 30 days) and ADCLICK_DLQ (7 days).
+stream_spec finals_stream_spec(const subjects& names);
+stream_spec dlq_stream_spec(const subjects& names);
+
+/// A stream as the server has it now.
+struct stream_state {
+  std::int64_t created_ns = 0;  ///< its identity: a recreated stream has another
+  std::uint64_t first_seq = 0;
+  std::uint64_t last_seq = 0;
+  std::uint64_t messages = 0;
 };
 
 /// A durable pull consumer for one partition's subject.
@@ -37,9 +54,13 @@ struct consumer_spec {
   std::string durable;
   std::string filter_subject;
   std::uint64_t start_seq = 1;       ///< first stream sequence to deliver
+  std::int64_t start_time_ns = 0;    ///< if set: deliver from this time instead
   std::int64_t max_ack_pending = 20000;
   std::int64_t ack_wait_ms = 60000;
+  std::int64_t inactive_threshold_ms = 0;  ///< if set: the server deletes it when unused this long
 };
+
+using nats_headers = std::vector<std::pair<std::string, std::string>>;
 
 struct consumer_state {
   std::uint64_t num_pending = 0;     ///< in the stream, not yet delivered
@@ -49,6 +70,7 @@ struct consumer_state {
 
 class pull_subscription;
 class core_subscription;
+class js_publisher;
 
 class nats_connection {
  public:
@@ -59,14 +81,28 @@ class nats_connection {
   nats_connection(const nats_connection&) = delete;
   nats_connection& operator=(const nats_connection&) = delete;
 
-  /// Creates the stream if missing. If it exists, its recorded partition count must match
-  /// `spec.partitions` (errc::format_mismatch otherwise).
-  caf::error ensure_stream(const stream_spec& spec);
+  /// Creates the stream if missing and returns its state. With spec.must_match, an
+  /// existing stream must have spec.description (errc::format_mismatch otherwise).
+  caf::expected<stream_state> ensure_stream(const stream_spec& spec);
+
+  /// The stream's state; errc::nats with "not found" in the text if it does not exist
+  /// (see is_not_found).
+  caf::expected<stream_state> stream_info(const std::string& name);
+  caf::error delete_stream(const std::string& name);
+  caf::error purge_stream(const std::string& name);
+  caf::error delete_consumer(const std::string& stream, const std::string& durable);
+
+  /// A publisher with its own JetStream context, so that its acks and failures are its
+  /// own. With `resend`, a publish that fails or is not acknowledged within
+  /// `ack_timeout_ms` is sent again (same Nats-Msg-Id) until it is.
+  caf::expected<std::unique_ptr<js_publisher>> make_publisher(bool resend = false,
+                                                              std::int64_t ack_timeout_ms = 5000);
 
   /// (Re)creates the durable consumer so that it delivers from `spec.start_seq` on: the
   /// stored position, not the broker's ack floor, decides where reading resumes.
   caf::error reset_consumer(const consumer_spec& spec);
 
+  /// The consumer's state; an error for which is_not_found() holds if it does not exist.
   caf::expected<consumer_state> consumer_info(const std::string& stream, const std::string& durable);
 
   /// Creates an extra durable consumer on all subjects for a benchmark's null consumer.
@@ -96,6 +132,9 @@ class nats_connection {
   std::uint64_t epoch() const;
   caf::error flush(std::int64_t timeout_ms);
 
+  /// True while the connection is up (not reconnecting or closed).
+  bool connected() const;
+
   struct impl;  ///< opaque; public only so that nats.c's callbacks can name it
 
  private:
@@ -103,6 +142,34 @@ class nats_connection {
   std::unique_ptr<impl> impl_;
   friend class pull_subscription;
   friend class core_subscription;
+  friend class js_publisher;
+};
+
+/// True if `err` says a stream or consumer does not exist.
+bool is_not_found(const caf::error& err);
+
+/// Asynchronous JetStream publishes on a context of their own (see make_publisher).
+/// Belongs to one thread.
+class js_publisher {
+ public:
+  ~js_publisher();
+  /// Publishes with `Nats-Msg-Id: msg_id` (empty: none) and `headers`. Waits while too
+  /// many publishes are in flight.
+  caf::error publish(const std::string& subject, std::string_view data, const std::string& msg_id,
+                     const nats_headers& headers = {});
+  /// Waits until every publish so far is acknowledged or has failed (at most
+  /// `timeout_ms`); returns how many failed (were refused or not acknowledged) since the
+  /// last call. An error if the wait timed out.
+  caf::expected<std::uint64_t> settle(std::int64_t timeout_ms);
+  /// Publishes sent again after a failure (resend mode).
+  std::uint64_t resent() const;
+
+  struct impl;  ///< opaque; public only so that nats.c's callbacks can name it
+
+ private:
+  friend class nats_connection;
+  explicit js_publisher(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
 };
 
 /// A synchronous core NATS subscription.
@@ -131,8 +198,12 @@ class pull_subscription {
   struct message {
     std::uint64_t stream_seq;
     std::uint64_t consumer_seq;  ///< numbers every delivery of this consumer, 1, 2, 3, ...
+    std::int64_t timestamp_ns;   ///< when the server stored it
     std::string_view data;
     std::string_view reply;  ///< the ack subject; valid only during the visit
+    /// A header's value (empty if absent); valid only during the visit.
+    std::string_view header(const char* key) const;
+    const void* native;      ///< the natsMsg
   };
 
   ~pull_subscription();

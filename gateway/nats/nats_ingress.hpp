@@ -3,32 +3,52 @@
 // ClickBatch into plain clicks, sends one ingest_batch per fetch to the partition actor,
 // and acks what the partition's ack_cursor says is durable.
 //
-// Acks: unacked messages are kept in delivery order and only the last message of the
-// longest durable prefix is acked (AckAll). That never acks a message whose checkpoint is
-// not durable, whether the server reads AckAll by delivery or by stream sequence.
+// Binding: before reading, the ingress makes sure the clicks stream exists (creating it
+// if the broker came back without it) and is the stream the partition counts in (its
+// creation time, ack_cursor::stream_created_ns). A partition that never saw a stream
+// adopts this one; a different one (the stream was deleted and recreated: its sequences
+// start again at 1) is refused, the ingress halts and says why in its status, unless
+// ingest.accept-new-stream is on: then the partition rebases onto it and every message
+// of the new stream counts. The consumer is then recreated to deliver from the last
+// forwarded sequence + 1. If the stream's first sequence is past that (messages removed
+// by retention or a purge before they were read), the gap is logged and counted as
+// missing, and reading goes on.
+//
+// Acks: unacked messages are kept in delivery order and the highest stream sequence of
+// the longest durable prefix is acked (AckAll; see plan_ack). That never acks a message
+// whose checkpoint is not durable.
 // Flow control: at most max_ack_pending messages are fetched and not yet acked, and one
 // fetch asks for at most fetch_max_bytes of payload.
 // Lost deliveries: the consumer sequence numbers every delivery. A gap means a delivery
 // never arrived (say the server dropped a slow connection); the ingress then forwards
-// nothing after it and recreates the consumer at the last forwarded stream sequence + 1.
-// The same re-sync follows any disconnect (nats_connection::epoch), because lost *last*
-// deliveries show no gap until AckWait redelivers them.
+// nothing after it and re-binds. The same follows any disconnect (nats_connection::epoch),
+// because lost *last* deliveries show no gap until AckWait redelivers them, a fetch error
+// whose cause is a deleted consumer or stream, and a health check every few seconds that
+// finds the consumer gone or the stream replaced.
+//
+// Idle advance (DESIGN 4.1): when a fetch has just come back empty and nothing arrived for
+// idle_advance, the ingress publishes an idle-advance marker (an empty message with header
+// Adclick-Idle-Advance: <ms>) to the partition's own subject. JetStream appends it after
+// everything already in the stream, so when the partition reads it, it has read every
+// click published before it: the watermark may then move to the marker's publish time
+// minus idle_advance. A stalled connection or a backlog can never advance the watermark
+// past clicks still waiting, and a replay of the stream decides the same.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
 #include <caf/actor.hpp>
 
 #include "actors/ack_cursor.hpp"
-#include "actors/egress.hpp"
+#include "gateway/nats/nats_client.hpp"
+#include "messages/types.hpp"
 
 namespace adclick {
-
-class nats_connection;
 
 /// Which unacked delivery to ack with AckAll. `pending` holds the unacked deliveries in
 /// delivery order, `seq_of` gives a delivery's stream sequence, `durable` is the highest
@@ -58,21 +78,27 @@ ack_plan plan_ack(const Range& pending, std::uint64_t durable, SeqOf seq_of) {
   return plan;
 }
 
+/// The header that marks an idle-advance marker; its value is idle_advance in ms.
+constexpr const char* idle_advance_header = "Adclick-Idle-Advance";
+
 struct ingress_config {
   std::uint32_t partition = 0;
-  std::string stream;
+  stream_spec stream;           ///< the clicks stream, created if the broker lost it
   std::string durable;          ///< consumer name
   std::string filter_subject;   ///< <prefix>.clicks.<partition>
   int fetch_batch = 256;
   std::int64_t fetch_max_bytes = 1 << 20;  ///< payload bytes per fetch (see pull_subscription::fetch)
   std::int64_t max_ack_pending = 20000;
+  std::int64_t ack_wait_ms = 60000;
+  bool accept_new_stream = false;     ///< rebase onto a recreated stream instead of halting
+  std::int64_t idle_advance_ms = 0;   ///< 0: publish no idle-advance markers
+  std::int64_t health_interval_ms = 5000;
+  std::uint64_t stop_at_seq = 0;      ///< non-zero: stop once this stream sequence is forwarded (reconcile)
 };
 
 class nats_ingress {
  public:
-  /// `out` receives messages the decoder rejected (may be null).
-  nats_ingress(nats_connection& nc, caf::actor partition, std::shared_ptr<ack_cursor> cursor,
-               ingress_config cfg, egress* out = nullptr);
+  nats_ingress(nats_connection& nc, caf::actor partition, std::shared_ptr<ack_cursor> cursor, ingress_config cfg);
   ~nats_ingress();  ///< stops and joins
 
   void start();
@@ -81,30 +107,28 @@ class nats_ingress {
   /// request_stop() and join.
   void stop();
 
-  std::uint64_t messages_fetched() const { return fetched_.load(std::memory_order_relaxed); }
-  std::uint64_t messages_acked() const { return acked_.load(std::memory_order_relaxed); }
-  /// Messages forwarded and not yet acked (a re-sync voids the old ones: they come again).
-  std::uint64_t messages_unacked() const { return unacked_.load(std::memory_order_relaxed); }
-  /// Times a lost delivery was detected and the consumer re-synced.
-  std::uint64_t delivery_gaps() const { return gaps_.load(std::memory_order_relaxed); }
-  bool running() const { return running_.load(std::memory_order_relaxed); }
+  ingress_status status() const;
   std::uint32_t partition() const { return cfg_.partition; }
+  /// True once the thread has ended by itself (stop_at_seq reached).
+  bool done() const { return done_.load(std::memory_order_acquire); }
 
  private:
+  class session;
   void run();
+  void set_halted(std::string why);
 
   nats_connection& nc_;
-  egress* out_;
   caf::actor partition_;
   std::shared_ptr<ack_cursor> cursor_;
   ingress_config cfg_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> done_{false};
   std::atomic<bool> running_{false};
-  std::atomic<std::uint64_t> fetched_{0};
-  std::atomic<std::uint64_t> acked_{0};
-  std::atomic<std::uint64_t> gaps_{0};
-  std::atomic<std::uint64_t> unacked_{0};
+  std::atomic<std::uint64_t> fetched_{0}, acked_{0}, gaps_{0}, unacked_{0}, recreated_{0}, missing_{0}, markers_{0},
+    last_forwarded_{0};
+  mutable std::mutex halted_mutex_;
+  std::string halted_;
 };
 
 }  // namespace adclick

@@ -2,6 +2,8 @@
 // a real LevelDB store in a temporary directory.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 
@@ -30,14 +32,18 @@ struct test_config : caf::actor_system_config {
 };
 
 /// A writer that fails its first `failures` writes (a full disk), then writes for real.
-caf::behavior flaky_writer(caf::event_based_actor*, store* db, std::shared_ptr<int> failures) {
+/// `attempts` counts every write it was asked for.
+caf::behavior flaky_writer(caf::event_based_actor*, store* db, std::shared_ptr<int> failures,
+                           std::shared_ptr<int> attempts) {
   return {[=](checkpoint& cp) -> checkpoint_result {
+    ++*attempts;
     if (*failures > 0) {
       --*failures;
-      return {false, "disk full", std::move(cp.ads)};
+      return {false, "disk full", 0, std::move(cp)};
     }
-    if (auto err = db->write(cp)) return {false, describe(err), std::move(cp.ads)};
-    return {true, {}, {}};
+    auto b = checkpoint_batch(cp);
+    if (auto err = db->write(b)) return {false, describe(err), 0, std::move(cp)};
+    return {true, {}, 0, {}};
   }};
 }
 
@@ -49,6 +55,8 @@ struct fixture {
   caf::scheduler::test_coordinator& sched = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
   std::shared_ptr<ack_cursor> cursor = std::make_shared<ack_cursor>();
   window_rules rules;  // defaults: 5 s out of order, 10 min lateness, 1 h dedup horizon
+  std::uint32_t partition_id = 0;
+  std::uint32_t partitions = 1;  // every ad belongs to partition 0 unless a test says otherwise
   caf::actor writer;
   caf::actor partition;
 
@@ -57,24 +65,35 @@ struct fixture {
     stop();
   }
 
+  /// An empty store with the fixture's current rules and partition count.
+  void recreate_store() {
+    db.reset();
+    std::filesystem::remove_all(dir.str("db"));
+    reopen_store();
+  }
+
   void reopen_store() {
     db.reset();
-    auto s = store::open(dir.str("db"), {16, false});
+    store::options o;
+    o.partitions = partitions;
+    o.rules = rules;
+    o.sync = false;
+    auto s = store::open(dir.str("db"), o);
     REQUIRE(s);
     db = std::move(*s);
   }
 
   void start(caf::actor w = {}) {
-    writer = w ? w : sys.spawn(checkpoint_writer, db.get(), static_cast<egress*>(nullptr));
+    writer = w ? w : sys.spawn(checkpoint_writer, db.get(), std::function<void()>{});
     partition_config pc;
-    pc.partition = 3;
+    pc.partition = partition_id;
+    pc.partitions = partitions;
     pc.db = db.get();
     pc.writer = writer;
     pc.cursor = cursor;
     pc.checkpoint_interval = std::chrono::seconds(1);
     pc.checkpoint_max_pending = 1000;
     pc.rules = rules;
-    pc.idle_advance = caf::timespan{0};  // wall clock plays no part in these tests
     pc.idle_timeout = std::chrono::seconds(10);
     partition = sys.spawn(partition_actor, pc);
     sched.run();
@@ -103,10 +122,11 @@ struct fixture {
   void ingest_ids(
     const std::vector<std::pair<std::uint64_t, std::vector<std::tuple<std::uint64_t, std::int64_t, std::uint64_t>>>>& msgs) {
     ingest_batch b;
-    b.partition = 3;
+    b.partition = partition_id;
     for (const auto& [seq, clicks] : msgs) {
       fetched_message m;
       m.stream_seq = seq;
+      m.publish_ms = now_ms();
       m.first_click = static_cast<std::uint32_t>(b.clicks.size());
       m.click_count = static_cast<std::uint32_t>(clicks.size());
       for (const auto& [ad, t, id] : clicks) {
@@ -127,9 +147,9 @@ struct fixture {
     sched.run();
   }
 
-  series query(std::uint64_t ad) {
+  series query(std::uint64_t ad, bool billing = false) {
     caf::scoped_actor self{sys};
-    self->send(partition, series_query{ad, t0 - 10 * minute_ms, t0 + 10 * minute_ms, granularity::minute});
+    self->send(partition, series_query{ad, t0 - 10 * minute_ms, t0 + 10 * minute_ms, granularity::minute, billing});
     sched.run();
     series out;
     self->receive([&](series& s) { out = std::move(s); }, [&](caf::error& e) { FAIL(adclick::describe(e)); });
@@ -182,7 +202,7 @@ TEST_CASE_METHOD(fixture, "nothing is acked before its checkpoint is durable", "
   CHECK(cursor->durable_seq == 2);
   CHECK(test::must(db->read_minute(10, t0)).count == 3);
   CHECK(test::must(db->read_minute(11, t0 + minute_ms)).count == 1);
-  auto pos = db->read_position(3);
+  auto pos = db->read_position(0);
   REQUIRE(pos);
   CHECK(pos->stream_seq == 2);
   CHECK(pos->outcomes[outcome::counted] == 4);
@@ -250,7 +270,7 @@ TEST_CASE_METHOD(fixture, "a restarted partition resumes from its checkpoint and
 TEST_CASE_METHOD(fixture, "a failed checkpoint acks nothing and its counts go into the next one",
                  "[actor][checkpoint]") {
   auto failures = std::make_shared<int>(1);
-  start(sys.spawn(flaky_writer, db.get(), failures));
+  start(sys.spawn(flaky_writer, db.get(), failures, std::make_shared<int>(0)));
   ingest({{1, {{10, t0}}}});
   tick();  // the write fails
   CHECK(cursor->durable_seq == 0);
@@ -279,6 +299,7 @@ struct quick_windows : fixture {
     rules.max_out_of_orderness_ms = 0;
     rules.allowed_lateness_ms = 0;
     rules.dedup_horizon_ms = 10 * minute_ms;
+    recreate_store();  // the store records the rules it was created with
   }
 };
 }  // namespace
@@ -305,7 +326,7 @@ TEST_CASE_METHOD(quick_windows, "the watermark finalizes buckets, and a late cli
   CHECK(stored.state == bucket_state::amended);
   CHECK(stored.version == 2);
   CHECK(stored.count == 3);
-  auto pos = test::must(db->read_position(3));
+  auto pos = test::must(db->read_position(0));
   CHECK(pos.watermark_ms == t0 + 2 * minute_ms);
 }
 
@@ -395,7 +416,7 @@ TEST_CASE_METHOD(fixture, "an idle ad is passivated once durable and comes back 
 
 TEST_CASE_METHOD(fixture, "nothing that is not yet durable is passivated", "[actor][passivation]") {
   auto failures = std::make_shared<int>(1000);  // the disk is full for the whole test
-  start(sys.spawn(flaky_writer, db.get(), failures));
+  start(sys.spawn(flaky_writer, db.get(), failures, std::make_shared<int>(0)));
   ingest_ids({{1, {{10, t0 + 1, 1}}}});
   for (int i = 0; i < 30; ++i) tick();  // 30 s idle, but no checkpoint ever succeeded
   CHECK(inspect(10).active);

@@ -8,12 +8,7 @@
 using namespace adclick;
 
 namespace {
-stream_spec spec_for(std::uint32_t partitions) {
-  stream_spec s;
-  s.subjects = "adclick.clicks.*";
-  s.partitions = partitions;
-  return s;
-}
+stream_spec spec_for(std::uint32_t partitions) { return clicks_stream_spec(subjects{}, partitions); }
 }  // namespace
 
 TEST_CASE("the stream is created once and a partition mismatch is a clear error", "[nats]") {
@@ -21,10 +16,14 @@ TEST_CASE("the stream is created once and a partition mismatch is a clear error"
   REQUIRE(server.ready());
   auto nc = nats_connection::connect(server.url(), "test");
   REQUIRE(nc);
-  REQUIRE_FALSE((*nc)->ensure_stream(spec_for(16)));
-  REQUIRE_FALSE((*nc)->ensure_stream(spec_for(16)));  // idempotent
-  auto err = (*nc)->ensure_stream(spec_for(8));
-  REQUIRE(err);
+  auto created = (*nc)->ensure_stream(spec_for(16));
+  REQUIRE(created);
+  auto again = (*nc)->ensure_stream(spec_for(16));  // idempotent: the same stream
+  REQUIRE(again);
+  CHECK(again->created_ns == created->created_ns);
+  auto mismatch = (*nc)->ensure_stream(spec_for(8));
+  REQUIRE_FALSE(mismatch);
+  const auto err = mismatch.error();
   CHECK(err.code() == static_cast<std::uint8_t>(errc::format_mismatch));
   CHECK(describe(err).find("partitions=16") != std::string::npos);
 }
@@ -34,7 +33,7 @@ TEST_CASE("publish, fetch from a start sequence, and ack", "[nats]") {
   REQUIRE(server.ready());
   auto nc = nats_connection::connect(server.url(), "test");
   REQUIRE(nc);
-  REQUIRE_FALSE((*nc)->ensure_stream(spec_for(4)));
+  REQUIRE((*nc)->ensure_stream(spec_for(4)));
   for (int i = 0; i < 10; ++i)
     REQUIRE_FALSE((*nc)->publish_async("adclick.clicks." + std::to_string(i % 2), "m" + std::to_string(i),
                                        "id-" + std::to_string(i)));

@@ -1,6 +1,7 @@
 // The LevelDB store, for real, in a temporary directory.
 #include <catch2/catch.hpp>
 
+#include "actors/checkpoint_writer.hpp"
 #include "common/errc.hpp"
 #include "persistence/store.hpp"
 #include "tests/support/test_support.hpp"
@@ -17,22 +18,33 @@ checkpoint make_checkpoint(std::uint32_t partition, std::uint64_t seq,
   for (auto [ad, minute, count] : rows) {
     ad_delta d;
     d.ad_id = ad;
-    d.minutes.push_back({minute, count});
+    d.minutes.push_back({minute, count, bucket_state::open, 0});
     cp.ads.push_back(std::move(d));
   }
   return cp;
+}
+store::options opts(std::uint32_t partitions = 16, bool sync = true) {
+  store::options o;
+  o.partitions = partitions;
+  o.sync = sync;
+  return o;
+}
+
+caf::error write(store& db, const checkpoint& cp) {
+  auto b = checkpoint_batch(cp);
+  return db.write(b);
 }
 }  // namespace
 
 TEST_CASE("a checkpoint survives close and reopen", "[store]") {
   test::temp_dir dir;
   {
-    auto db = store::open(dir.str("db"), {16, true});
+    auto db = store::open(dir.str("db"), opts(16, true));
     REQUIRE(db);
-    REQUIRE_FALSE((*db)->write(make_checkpoint(2, 77, {{5, 60'000, 3}, {5, 120'000, 4}, {6, 60'000, 1}})));
-    REQUIRE_FALSE((*db)->write(make_checkpoint(2, 78, {{5, 60'000, 9}})));  // absolute: overwrites
+    REQUIRE_FALSE(write(**db, make_checkpoint(2, 77, {{5, 60'000, 3}, {5, 120'000, 4}, {6, 60'000, 1}})));
+    REQUIRE_FALSE(write(**db, make_checkpoint(2, 78, {{5, 60'000, 9}})));  // absolute: overwrites
   }
-  auto db = store::open(dir.str("db"), {16, true});
+  auto db = store::open(dir.str("db"), opts(16, true));
   REQUIRE(db);
   auto pos = (*db)->read_position(2);
   REQUIRE(pos);
@@ -66,17 +78,17 @@ TEST_CASE("click ids are stored in chunks and read back per (ad, minute)", "[sto
     return x;
   };
   {
-    auto db = store::open(dir.str("db"), {16, true});
+    auto db = store::open(dir.str("db"), opts(16, true));
     REQUIRE(db);
     auto cp = make_checkpoint(1, 10, {});
     cp.ads.push_back({5, {}, {{60'000, {id(1), id(2)}}, {120'000, {id(3)}}}, 3, 0, 0, {}});
-    REQUIRE_FALSE((*db)->write(cp));
+    REQUIRE_FALSE(write(**db, cp));
     auto next = make_checkpoint(1, 11, {});
     next.ads.push_back({5, {}, {{60'000, {id(4)}}}, 1, 0, 0, {}});  // an appended chunk
     next.ads.push_back({6, {}, {{60'000, {id(9)}}}, 1, 0, 0, {}});  // another ad, same minute
-    REQUIRE_FALSE((*db)->write(next));
+    REQUIRE_FALSE(write(**db, next));
   }
-  auto db = store::open(dir.str("db"), {16, true});
+  auto db = store::open(dir.str("db"), opts(16, true));
   REQUIRE(db);
   std::vector<click_id> ids;
   REQUIRE_FALSE((*db)->read_ids(5, 60'000, ids));
@@ -94,9 +106,9 @@ TEST_CASE("click ids are stored in chunks and read back per (ad, minute)", "[sto
 
 TEST_CASE("a second open of the same directory is refused with a clear error", "[store]") {
   test::temp_dir dir;
-  auto first = store::open(dir.str("db"), {16, false});
+  auto first = store::open(dir.str("db"), opts(16, false));
   REQUIRE(first);
-  auto second = store::open(dir.str("db"), {16, false});
+  auto second = store::open(dir.str("db"), opts(16, false));
   REQUIRE_FALSE(second);
   CHECK(second.error().code() == static_cast<std::uint8_t>(errc::storage_locked));
   CHECK(describe(second.error()).find("in use by another process") != std::string::npos);
@@ -104,8 +116,8 @@ TEST_CASE("a second open of the same directory is refused with a clear error", "
 
 TEST_CASE("a directory created with another partition count is refused", "[store]") {
   test::temp_dir dir;
-  REQUIRE(store::open(dir.str("db"), {16, false}));
-  auto other = store::open(dir.str("db"), {8, false});
+  REQUIRE(store::open(dir.str("db"), opts(16, false)));
+  auto other = store::open(dir.str("db"), opts(8, false));
   REQUIRE_FALSE(other);
   CHECK(other.error().code() == static_cast<std::uint8_t>(errc::format_mismatch));
   CHECK(describe(other.error()).find("partitions.count=16") != std::string::npos);

@@ -43,24 +43,76 @@ TEST_CASE("bucket values round-trip and corrupt ones are refused", "[codec]") {
   CHECK_FALSE(keys::decode_bucket(bytes));
 }
 
-TEST_CASE("positions round-trip with their outcome counters", "[codec]") {
+TEST_CASE("positions round-trip with stream identity, outbox counter and outcome counters", "[codec]") {
   keys::position p;
   p.stream_seq = 987654321;
+  p.stream_created_ns = 1'764'300'000'123'456'789;
   p.watermark_ms = 1'764'300'000'000;
+  p.next_outbox_seq = 77;
   p.outcomes[outcome::counted] = 1000;
   p.outcomes[outcome::rejected_malformed] = 3;
-  auto back = keys::decode_position(keys::encode_position(p));
+  p.outcomes[outcome::rejected_wrong_partition] = 4;
+  const auto bytes = keys::encode_position(p);
+  auto back = keys::decode_position(bytes);
   REQUIRE(back);
   CHECK(back->stream_seq == p.stream_seq);
+  CHECK(back->stream_created_ns == p.stream_created_ns);
   CHECK(back->watermark_ms == p.watermark_ms);
+  CHECK(back->next_outbox_seq == 77);
   CHECK(back->outcomes.by_outcome == p.outcomes.by_outcome);
   CHECK_FALSE(keys::decode_position("short"));
+  CHECK_FALSE(keys::decode_position(bytes.substr(0, bytes.size() - 1)));
+  // A value written when there were fewer outcomes reads the newer ones as zero.
+  auto older = bytes.substr(0, 32);
+  older.push_back(2);
+  older += bytes.substr(33, 16);
+  back = keys::decode_position(older);
+  REQUIRE(back);
+  CHECK(back->outcomes[outcome::counted] == 1000);
+  CHECK(back->outcomes[outcome::rejected_malformed] == 0);
 }
 
-TEST_CASE("meta carries format version and partition count", "[codec]") {
-  std::uint32_t format = 0, partitions = 0;
-  REQUIRE(keys::decode_meta(keys::encode_meta(16), format, partitions));
-  CHECK(format == keys::format_version);
-  CHECK(partitions == 16);
-  CHECK_FALSE(keys::decode_meta("x", format, partitions));
+TEST_CASE("meta carries format version, partition count and window rules", "[codec]") {
+  keys::meta m;
+  m.partitions = 16;
+  m.rules.allowed_lateness_ms = 60'000;
+  m.rules.dedup_horizon_ms = 7'200'000;
+  keys::meta back;
+  REQUIRE(keys::decode_meta(keys::encode_meta(m), back));
+  CHECK(back.format == keys::format_version);
+  CHECK(back.partitions == 16);
+  CHECK(back.rules == m.rules);
+  CHECK_FALSE(keys::decode_meta("x", back));
+  // A version-2 value (format, partitions) decodes its version, for the error message.
+  std::string v2{"\x02\0\0\0\x10\0\0\0", 8};
+  REQUIRE(keys::decode_meta(v2, back));
+  CHECK(back.format == 2);
+}
+
+TEST_CASE("outbox keys sort by partition then sequence, and values round-trip", "[codec]") {
+  CHECK(keys::outbox_key(1, 255) < keys::outbox_key(1, 256));
+  CHECK(keys::outbox_key(1, ~0ULL) < keys::outbox_key(2, 0));
+  std::uint32_t partition = 0;
+  std::uint64_t seq = 0;
+  REQUIRE(keys::parse_outbox_key(keys::outbox_key(7, 123456789), partition, seq));
+  CHECK(partition == 7);
+  CHECK(seq == 123456789);
+  CHECK_FALSE(keys::parse_outbox_key(keys::position_key(7), partition, seq));
+  outbox_message m;
+  m.type = outbox_message::kind::dlq;
+  m.created_ms = 1'764'300'000'000;
+  m.subject = "adclick.dlq";
+  m.msg_id = "s1:42:0";
+  m.reason = "future";
+  m.payload = std::string("\0\x01binary", 8);
+  outbox_message back;
+  REQUIRE(keys::decode_outbox(keys::encode_outbox(m), back));
+  CHECK(back.type == m.type);
+  CHECK(back.created_ms == m.created_ms);
+  CHECK(back.subject == m.subject);
+  CHECK(back.msg_id == m.msg_id);
+  CHECK(back.reason == m.reason);
+  CHECK(back.payload == m.payload);
+  CHECK_FALSE(keys::decode_outbox(keys::encode_outbox(m) + "x", back));
+  CHECK_FALSE(keys::decode_outbox("", back));
 }

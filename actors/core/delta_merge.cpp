@@ -1,0 +1,38 @@
+#include "actors/core/delta_merge.hpp"
+
+#include <algorithm>
+#include <map>
+
+namespace adclick {
+
+namespace {
+/// Merges two lists of per-minute rows (each ordered by minute or not), `fold` deciding
+/// what happens to a minute present in both; the result is ordered by minute.
+template <class Row, class Fold>
+void merge_by_minute(std::vector<Row>& older, std::vector<Row>&& newer, Fold fold) {
+  std::map<std::int64_t, Row> rows;
+  for (auto& r : older) rows.emplace(r.minute_ms, std::move(r));
+  for (auto& r : newer) {
+    auto [it, fresh] = rows.try_emplace(r.minute_ms);
+    if (fresh) it->second = std::move(r);
+    else fold(it->second, std::move(r));
+  }
+  older.clear();
+  for (auto& [minute, r] : rows) older.push_back(std::move(r));
+}
+}  // namespace
+
+void merge_delta(ad_delta& older, ad_delta&& newer) {
+  auto newer_wins = [](auto& mine, auto&& theirs) { mine = std::move(theirs); };
+  merge_by_minute(older.minutes, std::move(newer.minutes), newer_wins);
+  merge_by_minute(older.filters, std::move(newer.filters), newer_wins);
+  merge_by_minute(older.ids, std::move(newer.ids), [](minute_ids& mine, minute_ids&& theirs) {
+    mine.ids.insert(mine.ids.end(), theirs.ids.begin(), theirs.ids.end());
+    std::sort(mine.ids.begin(), mine.ids.end());
+  });
+  older.counted += newer.counted;
+  older.duplicates += newer.duplicates;
+  older.amended += newer.amended;
+}
+
+}  // namespace adclick
