@@ -423,3 +423,150 @@ TEST_CASE_METHOD(fixture, "nothing that is not yet durable is passivated", "[act
   CHECK(status().passivated == 0);
   CHECK(count_at(query(10), t0) == 1);  // the count lives only in memory: still served
 }
+
+TEST_CASE_METHOD(fixture, "the ids of a failed checkpoint and of the next one for the same (ad, minute) are all stored",
+                 "[actor][checkpoint][dedup]") {
+  // Issue 6, item 2: the carried delta and the new one used to land in one checkpoint
+  // with the same id-chunk key, the second overwriting the first.
+  auto failures = std::make_shared<int>(1);
+  start(sys.spawn(flaky_writer, db.get(), failures, std::make_shared<int>(0)));
+  ingest_ids({{1, {{10, t0 + 1, 100}}}});  // id A
+  tick();                                  // the write fails: A is carried
+  ingest_ids({{2, {{10, t0 + 2, 101}}}});  // id B, same ad and minute
+  tick();                                  // the write succeeds
+  REQUIRE(cursor->durable_seq == 2);
+  std::vector<click_id> ids;
+  REQUIRE_FALSE(db->read_ids(10, t0, ids));
+  CHECK(ids.size() == 2);
+  stop();
+  reopen_store();
+  cursor = std::make_shared<ack_cursor>();
+  start();
+  ingest_ids({{3, {{10, t0 + 3, 100}}}});  // A republished: a duplicate
+  tick();
+  CHECK(count_at(query(10), t0) == 2);
+  CHECK(status().outcomes[outcome::duplicate] == 1);
+}
+
+TEST_CASE_METHOD(fixture, "failing checkpoints back off, are reported, and recover", "[actor][checkpoint]") {
+  auto failures = std::make_shared<int>(1'000'000);
+  auto attempts = std::make_shared<int>(0);
+  start(sys.spawn(flaky_writer, db.get(), failures, attempts));
+  ingest_ids({{1, {{10, t0 + 1, 1}}}});
+  for (int i = 0; i < 60; ++i) tick();  // a minute of a full disk
+  // 1 s, then 1, 2, 4, 8, 16, 30 s between attempts: 7 in a minute, not 60.
+  CHECK(*attempts >= 5);
+  CHECK(*attempts <= 8);
+  auto s = status();
+  CHECK(s.checkpoint_failures == static_cast<std::uint64_t>(*attempts));
+  CHECK(s.failing_since_ms != 0);
+  CHECK(s.last_checkpoint_error == "disk full");
+  CHECK(s.durable_seq == 0);
+  CHECK(now_ms() - s.durable_at_ms >= 0);
+  CHECK(cursor->durable_seq == 0);  // nothing acked
+  *failures = 0;                    // space is back
+  for (int i = 0; i < 31; ++i) tick();
+  s = status();
+  CHECK(s.failing_since_ms == 0);
+  CHECK(s.durable_seq == 1);
+  CHECK(cursor->durable_seq == 1);
+  CHECK(test::must(db->read_minute(10, t0)).count == 1);
+}
+
+TEST_CASE_METHOD(quick_windows, "the billing view shows a final bucket only once it is durable", "[actor][billing]") {
+  // Issue 6, item 5: queries overlaid memory on the store, so a minute final in memory
+  // was billed before a crash could still take it back.
+  auto failures = std::make_shared<int>(1);
+  start(sys.spawn(flaky_writer, db.get(), failures, std::make_shared<int>(0)));
+  ingest({{1, {{10, t0 + 1}}}, {2, {{11, t0 + 2 * minute_ms}}}});  // minute t0 final, in memory only
+  CHECK(point_at(query(10), t0).state == bucket_state::final);  // live shows it
+  CHECK(query(10, true).points.empty());                         // billing does not
+  tick();                                                        // the write fails
+  CHECK(query(10, true).points.empty());
+  tick();  // the retry succeeds
+  REQUIRE(cursor->durable_seq == 2);
+  auto billed = query(10, true);
+  REQUIRE(billed.points.size() == 1);
+  CHECK(billed.points[0].state == bucket_state::final);
+  CHECK(billed.points[0].count == 1);
+  CHECK(billed.final_before_ms == t0 + 2 * minute_ms);
+}
+
+TEST_CASE_METHOD(fixture, "a rebase makes the partition count in the new stream from its first message",
+                 "[actor][recovery]") {
+  start();
+  CHECK(cursor->stream_created_ns == 0);
+  caf::anon_send(partition, rebase_atom_v, std::int64_t{111});  // adopt the first stream
+  sched.run();
+  CHECK(cursor->stream_created_ns == 111);
+  ingest({{1, {{10, t0}}}, {2, {{10, t0}}}, {3, {{10, t0}}}});
+  tick();
+  REQUIRE(cursor->durable_seq == 3);
+  // The stream is recreated: its sequences start again at 1.
+  caf::anon_send(partition, rebase_atom_v, std::int64_t{222});
+  sched.run();
+  CHECK(cursor->stream_created_ns == 222);
+  CHECK(cursor->durable_seq == 0);
+  ingest({{1, {{10, t0}}}});  // not a redelivery: the first message of the new stream
+  CHECK(count_at(query(10), t0) == 4);
+  tick();
+  auto pos = test::must(db->read_position(0));
+  CHECK(pos.stream_seq == 1);
+  CHECK(pos.stream_created_ns == 222);
+  CHECK(pos.outcomes[outcome::counted] == 4);  // stored counts stay
+}
+
+namespace {
+struct sixteen_partitions : fixture {
+  sixteen_partitions() {
+    partition_id = 3;
+    partitions = 16;
+    recreate_store();
+  }
+};
+std::vector<outbox_message> outbox_of(store& db, std::uint32_t partition) {
+  std::vector<outbox_message> rows;
+  REQUIRE_FALSE(db.scan_outbox(partition, 0, 1000, rows));
+  return rows;
+}
+}  // namespace
+
+TEST_CASE_METHOD(sixteen_partitions, "a click on another partition's subject is rejected to the DLQ, never counted",
+                 "[actor][dlq]") {
+  start();
+  // Ad 19 belongs to partition 3 of 16; ad 10 to partition 10.
+  ingest_ids({{1, {{19, t0 + 1, 1}, {10, t0 + 2, 2}}}});
+  tick();
+  CHECK(count_at(query(19), t0) == 1);
+  CHECK(count_at(query(10), t0) == 0);
+  CHECK_FALSE(inspect(10).active);
+  auto s = status();
+  CHECK(s.outcomes[outcome::rejected_wrong_partition] == 1);
+  CHECK(s.outcomes.total() == 2);
+  auto rows = outbox_of(*db, 3);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].type == outbox_message::kind::dlq);
+  CHECK(rows[0].reason == "wrong_partition");
+  CHECK(rows[0].subject == "adclick.dlq");
+  CHECK(rows[0].msg_id == "0:1:0");  // stream (not adopted here: 0), sequence 1, first rejection
+}
+
+TEST_CASE_METHOD(quick_windows, "final and amended buckets become FinalCount rows in the checkpoint that decides them",
+                 "[actor][outbox]") {
+  start();
+  ingest({{1, {{10, t0 + 1}}}, {2, {{11, t0 + 2 * minute_ms}}}});  // minute t0 of ad 10 final
+  CHECK(outbox_of(*db, 0).empty());  // nothing durable yet
+  tick();
+  auto rows = outbox_of(*db, 0);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].type == outbox_message::kind::final_count);
+  CHECK(rows[0].subject == "adclick.final.10");
+  CHECK(rows[0].msg_id == "10:" + std::to_string(t0) + ":1");
+  ingest({{3, {{10, t0 + 5}}}});  // late: amended, version 2
+  tick();
+  rows = outbox_of(*db, 0);
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[1].msg_id == "10:" + std::to_string(t0) + ":2");
+  CHECK(rows[1].seq > rows[0].seq);
+  CHECK(test::must(db->read_position(0)).next_outbox_seq == rows[1].seq + 1);
+}
