@@ -230,6 +230,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   http_api::options ho;
   ho.checkpoint_max_age_ms = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.checkpoint_max_age).count();
   ho.rules = cfg.rules();
+  ho.partitions_count = cfg.partitions_count;
   http_api http{sys, gateway, outside, ho};
   if (!http.start(cfg.http_host(), cfg.http_port())) {
     log_error("http_bind_failed").kv("address", cfg.http_address);

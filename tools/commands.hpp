@@ -24,6 +24,8 @@ struct load_options {
   double late_rate = 0;            ///< share of clicks for a minute already final (amendments)
   double future_rate = 0;          ///< share of clicks a day ahead of the wall clock
   double malformed_rate = 0;       ///< share of publishes that are not a ClickBatch at all
+  double wrong_partition_rate = 0; ///< share of clicks published on another partition's subject
+  std::int64_t clock_skew_ms = 0;  ///< the publisher's clock is this far ahead (negative: behind)
   bool replay = false;             ///< the clicks were all published before: expect duplicates
   /// The service's event-time rules, which the truth must apply the same way.
   std::int64_t ooo_ms = 5'000;
@@ -51,8 +53,29 @@ struct verify_options {
   std::string view = "live";
   double wait_s = 0;               ///< keep retrying this long until everything matches
   bool digest = false;             ///< also print a SHA-256 of the view over the truth's ads
+  /// The service's idle advance may have finalized buckets the truth leaves open (its
+  /// markers are not in the truth): accept such a bucket as final, version 1, same count.
+  bool allow_idle_final = false;
 };
 int run_verify(const verify_options& opts);
+
+struct truth;
+/// Compares the service (opts.http, opts.view) with `t`, retrying for opts.wait_s; prints
+/// OK or the differences prefixed with `who`. Exit code: 0 on a match, 1 otherwise.
+int verify_truth(const truth& t, const verify_options& opts, const char* who);
+
+struct reconcile_options {
+  std::string nats = "nats://127.0.0.1:4222";
+  std::string http = "http://127.0.0.1:8080";
+  std::string prefix = "adclick";
+  std::string from, to;            ///< compare only buckets in [from, to) (RFC 3339 or epoch ms)
+  double wait_s = 60;              ///< wait this long for the service to be settled
+  bool keep = false;               ///< keep the scratch store (its path is printed)
+};
+/// Replays the clicks stream through the same counting code into a scratch store, without
+/// touching the service, and compares every (ad, minute) count, state and version and the
+/// outcome totals with the service's billing view. Exit 1 on any difference.
+int run_reconcile(const reconcile_options& opts);
 
 struct wait_options {
   std::string http = "http://127.0.0.1:8080";

@@ -21,11 +21,19 @@ int run_load(const load_options& opts) {
     std::fprintf(stderr, "load: %s\n", describe(nc.error()).c_str());
     return 1;
   }
+  // Every publish is retried with the same Nats-Msg-Id until the stream acknowledges it
+  // (a broker restart loses what was in flight): JetStream drops the copies it has.
+  auto publisher = (*nc)->make_publisher(true, 2000);
+  if (!publisher) {
+    std::fprintf(stderr, "load: %s\n", describe(publisher.error()).c_str());
+    return 1;
+  }
+  auto& pub = **publisher;
   generator_options go;
   go.ads = opts.ads;
   go.zipf = opts.zipf;
   go.seed = opts.seed;
-  go.start_ms = opts.start_ms != 0 ? opts.start_ms : now_ms();
+  go.start_ms = opts.start_ms != 0 ? opts.start_ms : now_ms() + opts.clock_skew_ms;
   go.event_rate = opts.event_rate;
   click_generator gen{go};
 
@@ -39,7 +47,7 @@ int run_load(const load_options& opts) {
 
   // The truth model costs the publisher time; skip it when nothing needs it (a benchmark
   // publishes without --truth and without late clicks, which aim at its watermarks).
-  const bool judge = !opts.truth.empty() || opts.late_rate > 0;
+  const bool judge = !opts.truth.empty() || opts.late_rate > 0 || opts.wrong_partition_rate > 0;
   std::vector<std::vector<click>> buffers(opts.partitions);
   std::vector<std::uint64_t> batch_no(opts.partitions, 0);
   const std::uint32_t batch = std::max<std::uint32_t>(1, opts.batch);
@@ -61,7 +69,7 @@ int run_load(const load_options& opts) {
     if (buf.empty()) return true;
     if (judge) model.message(p, buf, now_ms());
     auto bytes = encode_click_batch(buf.data(), buf.size());
-    if (auto err = (*nc)->publish_async(subject(p), bytes, next_id(p))) {
+    if (auto err = pub.publish(subject(p), bytes, next_id(p))) {
       std::fprintf(stderr, "load: %s\n", describe(err).c_str());
       return false;
     }
@@ -84,7 +92,7 @@ int run_load(const load_options& opts) {
       // Bytes that are not a ClickBatch, on some partition's subject.
       const auto p = static_cast<std::uint32_t>(rng() % opts.partitions);
       model.garbage();
-      if (auto err = (*nc)->publish_async(subject(p), std::string(1 + rng() % 64, '\xff'), next_id(p))) {
+      if (auto err = pub.publish(subject(p), std::string(1 + rng() % 64, '\xff'), next_id(p))) {
         std::fprintf(stderr, "load: %s\n", describe(err).c_str());
         return 1;
       }
@@ -107,6 +115,16 @@ int run_load(const load_options& opts) {
       if (opts.dup_rate > 0) history.push_back(c);
     }
     auto p = partition_of(c.ad_id, opts.partitions);
+    if (opts.partitions > 1 && chance(opts.wrong_partition_rate)) {
+      // Published alone on the next partition's subject: rejected there (wrong_partition).
+      const auto wrong = (p + 1) % opts.partitions;
+      model.message(wrong, {c}, now_ms());
+      if (auto err = pub.publish(subject(wrong), encode_click_batch(&c, 1), next_id(wrong))) {
+        std::fprintf(stderr, "load: %s\n", describe(err).c_str());
+        return 1;
+      }
+      continue;
+    }
     buffers[p].push_back(c);
     if (buffers[p].size() >= batch && !publish(p)) return 1;
     if (opts.rate > 0) {
@@ -123,13 +141,15 @@ int run_load(const load_options& opts) {
   }
   for (std::uint32_t p = 0; p < opts.partitions; ++p)
     if (!publish(p)) return 1;
-  if (auto err = (*nc)->publish_async_complete(60000)) {
-    std::fprintf(stderr, "load: %s\n", describe(err).c_str());
+  auto failed = pub.settle(600'000);
+  if (!failed) {
+    std::fprintf(stderr, "load: %s\n", describe(failed.error()).c_str());
     return 1;
   }
   const double secs = std::chrono::duration<double>(clock::now() - started).count();
-  if (auto failed = (*nc)->publish_async_failures(); failed != 0) {
-    std::fprintf(stderr, "load: %llu publishes failed; the truth would be wrong\n", static_cast<unsigned long long>(failed));
+  if (*failed != 0) {
+    std::fprintf(stderr, "load: %llu publishes were refused; the truth would be wrong\n",
+                 static_cast<unsigned long long>(*failed));
     return 1;
   }
   model.finish();
@@ -147,8 +167,11 @@ int run_load(const load_options& opts) {
     }
   }
   if (!opts.quiet) {
-    std::fprintf(stderr, "load: published %llu arrivals in %.2f s (%.0f/s), %zu (ad, minute) buckets; expected:",
-                 static_cast<unsigned long long>(opts.clicks), secs, opts.clicks / std::max(secs, 1e-9), t.counts.size());
+    std::fprintf(stderr,
+                 "load: published %llu arrivals in %.2f s (%.0f/s, %llu publishes sent again), %zu (ad, minute) buckets; "
+                 "expected:",
+                 static_cast<unsigned long long>(opts.clicks), secs, opts.clicks / std::max(secs, 1e-9),
+                 static_cast<unsigned long long>(pub.resent()), t.counts.size());
     for (std::size_t k = 0; k < outcome_count; ++k)
       if (t.outcomes.by_outcome[k] != 0)
         std::fprintf(stderr, " %s=%llu", to_string(static_cast<outcome>(k)),

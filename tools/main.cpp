@@ -29,6 +29,12 @@ int main(int argc, char** argv) {
     ->capture_default_str();
   l->add_option("--future-rate", load.future_rate, "share of clicks a day in the future (rejected)")->capture_default_str();
   l->add_option("--malformed-rate", load.malformed_rate, "share of publishes that are garbage bytes")->capture_default_str();
+  l->add_option("--wrong-partition-rate", load.wrong_partition_rate,
+                "share of clicks published on another partition's subject (rejected)")
+    ->capture_default_str();
+  l->add_option("--clock-skew-ms", load.clock_skew_ms,
+                "the publisher's clock is this far ahead of the real one (negative: behind); event times follow it")
+    ->capture_default_str();
   l->add_option("--ooo-ms", load.ooo_ms, "the service's windows.max-out-of-orderness, in ms")->capture_default_str();
   l->add_option("--lateness-ms", load.lateness_ms, "the service's windows.allowed-lateness, in ms")->capture_default_str();
   l->add_option("--horizon-ms", load.horizon_ms, "the service's dedup.horizon, in ms")->capture_default_str();
@@ -56,6 +62,8 @@ int main(int argc, char** argv) {
   v->add_option("--view", verify.view, "live or billing")->capture_default_str();
   v->add_option("--wait", verify.wait_s, "retry for up to this many seconds until it matches")->capture_default_str();
   v->add_flag("--digest", verify.digest, "print a SHA-256 of the view (every bucket of the truth's ads)");
+  v->add_flag("--allow-idle-final", verify.allow_idle_final,
+              "a bucket the truth leaves open may be final v1 (the service's idle advance closed it)");
 
   wait_options wait;
   auto* w = app.add_subcommand("wait", "wait until N clicks are accounted for, checkpointed and acked");
@@ -71,7 +79,21 @@ int main(int argc, char** argv) {
   n->add_option("--messages", null_consume.messages, "messages to consume")->required();
   n->add_option("--timeout", null_consume.timeout_s, "seconds")->capture_default_str();
 
+  reconcile_options reconcile;
+  auto* r = app.add_subcommand("reconcile",
+                               "replay the stream through the counting code into a scratch store and compare it with the "
+                               "service's billing view; exit 1 on any difference");
+  r->add_option("--nats", reconcile.nats, "NATS URL")->capture_default_str();
+  r->add_option("--http", reconcile.http, "service URL")->capture_default_str();
+  r->add_option("--prefix", reconcile.prefix, "subject prefix")->capture_default_str();
+  r->add_option("--from", reconcile.from, "compare buckets from this time (RFC 3339 or epoch ms)");
+  r->add_option("--to", reconcile.to, "compare buckets before this time");
+  r->add_option("--wait", reconcile.wait_s, "seconds to wait for the service to have checkpointed what it read")
+    ->capture_default_str();
+  r->add_flag("--keep", reconcile.keep, "keep the scratch store");
+
   CLI11_PARSE(app, argc, argv);
+  if (*r) return run_reconcile(reconcile);
   if (*l) return run_load(load);
   if (*q) return run_query(query);
   if (*v) return run_verify(verify);

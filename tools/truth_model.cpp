@@ -15,6 +15,10 @@ void truth_model::message(std::uint32_t partition, const std::vector<click>& cli
   std::int64_t newest = event_clock::no_watermark;
   for (const auto& c : clicks) {
     ++truth_.clicks;
+    if (partition_of(c.ad_id, static_cast<std::uint32_t>(clocks_.size())) != partition) {
+      truth_.outcomes[outcome::rejected_wrong_partition] += 1;
+      continue;
+    }
     const auto a = clock.classify(c.event_time_ms, wall_ms);
     if (a == arrival::future) {
       truth_.outcomes[outcome::rejected_future] += 1;

@@ -1,8 +1,9 @@
 // A deliberately simple reference model of what adclick must make of a click stream,
 // used by `adclick load` to write the ground truth. Fed the messages of each partition in
-// publish order, it applies the contract (DESIGN 4.1, 4.2): per partition, the clicks of a
-// message are judged against the watermark as it stood after the previous message
-// (future and too_old are rejected); an id already accepted is a duplicate; a click whose
+// publish order, it applies the contract (DESIGN 4.1, 4.2): a click on another partition's
+// subject is rejected (wrong_partition); per partition, the clicks of a message are judged
+// against the watermark as it stood after the previous message (future and too_old are
+// rejected); an id already accepted is a duplicate; a click whose
 // minute is final is an amendment; anything else is counted. Pure, no I/O.
 #pragma once
 

@@ -140,6 +140,7 @@ struct http_api::impl {
                          {"dispatched_seq", s.dispatched_seq},
                          {"durable_seq", s.durable_seq},
                          {"stream_created", s.stream_created_ns == 0 ? std::string{} : format_time(s.stream_created_ns / 1'000'000)},
+                         {"stream_created_ns", s.stream_created_ns},
                          {"watermark_ms", s.watermark_ms},
                          {"active_ads", s.active_ads},
                          {"passivated_ads", s.passivated},
@@ -165,7 +166,8 @@ struct http_api::impl {
       }
       const auto problems = readiness_problems(*st, out, opts.checkpoint_max_age_ms, now);
       send_json(res, 200,
-                json{{"partitions", parts},
+                json{{"partitions_count", opts.partitions_count},
+                     {"partitions", parts},
                      {"active_ads", active},
                      {"outcomes", outcomes_json(totals)},
                      {"undecided", undecided},

@@ -41,6 +41,7 @@ class http_api {
   struct options {
     std::int64_t checkpoint_max_age_ms = 30'000;
     window_rules rules;  ///< shown in the status
+    std::uint32_t partitions_count = 16;
   };
   /// `outside` reports the ingress threads and the outbox publisher of this node.
   http_api(caf::actor_system& sys, caf::actor gateway, std::function<outside_status()> outside, options opts);

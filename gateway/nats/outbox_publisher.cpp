@@ -186,18 +186,17 @@ bool outbox_publisher::publish_partition(std::uint32_t partition) {
     ++stats_.failures;
     return false;
   }
-  if (faults_ && faults_->active("outbox-keep")) {  // published, left in the outbox
-    next = rows.back().seq + 1;
-    return true;
+  next = rows.back().seq + 1;
+  {
+    std::lock_guard<std::mutex> lock{mutex_};
+    stats_.published += rows.size();
   }
+  if (faults_ && faults_->active("outbox-keep")) return true;  // published, left in the outbox
   store::batch done;
   for (const auto& m : rows) done.delete_outbox(partition, m.seq);
   // Unsynced: a removal lost in an OS crash only means a republish, which the stream or
   // the start-up check drops.
   if (auto werr = db_.write_unsynced(done)) set_error(describe(werr));
-  next = rows.back().seq + 1;
-  std::lock_guard<std::mutex> lock{mutex_};
-  stats_.published += rows.size();
   return true;
 }
 

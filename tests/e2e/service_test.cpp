@@ -16,116 +16,13 @@
 #include "tools/http_client.hpp"
 #include "gateway/nats/nats_client.hpp"
 #include "adclick/v1/query.pb.h"
-#include "tests/support/test_support.hpp"
+#include "tests/e2e/e2e_support.hpp"
 #include "tools/truth.hpp"
 
 using namespace adclick;
+using namespace adclick::test;
 using namespace std::chrono_literals;
 
-namespace {
-
-constexpr std::int64_t t0 = 1'764'300'000'000;
-
-/// adclickd on its own data directory and HTTP port, logging to a file.
-class service {
- public:
-  service(const test::nats_server& nats, const test::temp_dir& dir, std::vector<std::string> extra = {})
-    : nats_url_(nats.url()), dir_(dir), port_(free_loopback_port()), extra_(std::move(extra)) {}
-
-  std::string http() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  std::string log_path() const { return dir_.str("adclickd.log"); }
-
-  void start() {
-    std::vector<std::string> argv{test::adclickd_bin(), "--nats.url=" + nats_url_, "--storage.dir=" + dir_.str("data"),
-                                  "--http.address=127.0.0.1:" + std::to_string(port_), "--checkpoint.interval=200ms",
-                                  // Event times here are fixed in the past: the wall clock must not move them.
-                                  "--windows.idle-advance=0s"};
-    argv.insert(argv.end(), extra_.begin(), extra_.end());
-    proc_ = subprocess{argv, log_path()};
-    REQUIRE(proc_.started());
-    http_client client{http()};
-    for (auto deadline = std::chrono::steady_clock::now() + 30s; std::chrono::steady_clock::now() < deadline;) {
-      if (client.get("/readyz").status == 200) return;
-      REQUIRE(proc_.running());
-      std::this_thread::sleep_for(50ms);
-    }
-    FAIL("adclickd did not become ready; see " << log_path());
-  }
-
-  /// Stops with `sig`; returns the exit code. A failed stop shows the end of the log.
-  int stop(int sig) {
-    proc_.signal(sig);
-    REQUIRE(proc_.wait(30s));
-    const int code = proc_.exit_code();
-    if (sig == SIGTERM && code != 0) {
-      std::ifstream in{log_path()};
-      std::string text{std::istreambuf_iterator<char>{in}, {}};
-      UNSCOPED_INFO("adclickd exited " << code << "; end of its log:\n"
-                                       << text.substr(text.size() > 6000 ? text.size() - 6000 : 0));
-    }
-    return code;
-  }
-
-  subprocess& process() { return proc_; }
-
- private:
-  std::string nats_url_;
-  const test::temp_dir& dir_;
-  int port_;
-  std::vector<std::string> extra_;
-  subprocess proc_;
-};
-
-int load(const test::nats_server& nats, const std::string& truth, std::vector<std::string> extra) {
-  std::vector<std::string> argv{test::adclick_bin(), "load", "--nats", nats.url(), "--truth", truth,
-                                "--start-ms", std::to_string(t0), "--quiet"};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  std::string out;
-  int rc = test::run(argv, out);
-  INFO(out);
-  CHECK(rc == 0);
-  return rc;
-}
-
-int verify(const service& svc, const std::vector<std::string>& truths, std::string& out) {
-  std::vector<std::string> argv{test::adclick_bin(), "verify", "--http", svc.http(), "--wait", "30"};
-  for (const auto& t : truths) {
-    argv.push_back("--truth");
-    argv.push_back(t);
-  }
-  return test::run(argv, out);
-}
-
-/// A nats-server, a data directory and an adclickd on them, started.
-struct running {
-  test::nats_server nats;
-  test::temp_dir dir;
-  service svc;
-  explicit running(std::vector<std::string> extra = {}) : svc(nats, dir, std::move(extra)) {
-    REQUIRE(nats.ready());
-    svc.start();
-  }
-};
-
-/// kill -9 adclickd at random moments (at least 5, at most 12) while `loader` runs,
-/// restarting it each time; then waits for the loader to finish successfully.
-void crash_repeatedly(service& svc, subprocess& loader) {
-  const auto seed = std::random_device{}();
-  INFO("kill schedule seed " << seed);
-  std::mt19937 rng{seed};
-  int kills = 0;
-  while ((kills < 5 || loader.running()) && kills < 12) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 800));
-    svc.stop(SIGKILL);
-    ++kills;
-    svc.start();
-  }
-  REQUIRE(loader.wait(60s));
-  REQUIRE(loader.exit_code() == 0);
-  CHECK(kills >= 5);
-}
-
-}  // namespace
 
 TEST_CASE("counts are exact over HTTP, survive restarts and crashes, and catch up after downtime", "[e2e]") {
   running r;
@@ -190,17 +87,6 @@ TEST_CASE("duplicates are counted once, within a run and when a whole run is rep
 }
 
 namespace {
-/// The fault mix of issue 3: 10% duplicates, 20% out of order, 1% late, 0.1% future,
-/// 0.1% malformed, over ads with Zipf 1.1 skew, with a 1-minute allowed lateness so that
-/// most buckets are final (billing) by the end of the run.
-std::vector<std::string> fault_mix(const std::string& clicks, const std::string& ads, const std::string& seed,
-                                   const std::string& future_rate = "0.001", const std::string& malformed_rate = "0.001") {
-  return {"--clicks", clicks, "--ads", ads, "--batch", "200", "--zipf", "1.1", "--dup-rate", "0.1", "--ooo-rate",
-          "0.2", "--late-rate", "0.01", "--future-rate", future_rate, "--malformed-rate", malformed_rate, "--seed", seed,
-          "--event-rate", "1000", "--lateness-ms", "60000"};
-}
-const std::vector<std::string> fault_mix_service{"--windows.allowed-lateness=1min"};
-
 int verify_view(const service& svc, const std::string& truth, const std::string& view, std::string& out) {
   return test::run({test::adclick_bin(), "verify", "--http", svc.http(), "--truth", truth, "--view", view, "--wait", "60",
                     "--digest"},

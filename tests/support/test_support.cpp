@@ -1,5 +1,6 @@
 #include "tests/support/test_support.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -27,14 +28,31 @@ std::string temp_dir::str(const std::string& child) const {
 }
 
 nats_server::nats_server(const std::string& config) : port_(free_loopback_port()) {
-  std::vector<std::string> argv{"nats-server", "-js", "-a", "127.0.0.1", "-p", std::to_string(port_), "-sd", dir_.str("js")};
+  argv_ = {"nats-server", "-js", "-a", "127.0.0.1", "-p", std::to_string(port_), "-sd", dir_.str("js0")};
   if (!config.empty()) {
     std::ofstream{dir_.str("nats.conf")} << config << "\n";
-    argv.push_back("-c");
-    argv.push_back(dir_.str("nats.conf"));
+    argv_.push_back("-c");
+    argv_.push_back(dir_.str("nats.conf"));
   }
-  proc_ = subprocess{argv, dir_.str("nats-server.log")};
+  launch();
+}
+
+bool nats_server::launch() {
+  proc_ = subprocess{argv_, dir_.str("nats-server.log")};
   ready_ = proc_.started() && wait_for_port(port_, std::chrono::seconds(15));
+  return ready_;
+}
+
+void nats_server::kill() {
+  proc_.signal(SIGKILL);
+  proc_.wait(std::chrono::seconds(10));
+  ready_ = false;
+}
+
+bool nats_server::restart(bool fresh) {
+  if (proc_.running()) kill();
+  if (fresh) argv_[7] = dir_.str("js" + std::to_string(++incarnation_));
+  return launch();
 }
 
 std::string adclickd_bin() { return ADCLICKD_BIN; }

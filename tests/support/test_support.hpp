@@ -39,9 +39,20 @@ class nats_server {
   int port() const { return port_; }
   bool ready() const { return ready_; }
 
+  /// Sends `sig` to the server (SIGKILL: a crash; SIGSTOP/SIGCONT: a stall).
+  void signal(int sig) { proc_.signal(sig); }
+  /// Kills the server and waits until it is gone.
+  void kill();
+  /// Starts it again on the same port: with its store as it was, or (`fresh`) an empty
+  /// one, as a broker that comes back having lost its disk. Returns ready().
+  bool restart(bool fresh = false);
+
  private:
+  bool launch();
   temp_dir dir_;
   int port_;
+  std::vector<std::string> argv_;
+  int incarnation_ = 0;
   subprocess proc_;
   bool ready_ = false;
 };
