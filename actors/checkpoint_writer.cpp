@@ -24,6 +24,7 @@ store::batch checkpoint_batch(const checkpoint& cp) {
   pos.stream_seq = cp.stream_seq;
   pos.stream_created_ns = cp.stream_created_ns;
   pos.watermark_ms = cp.watermark_ms;
+  pos.last_publish_ms = cp.last_publish_ms;
   pos.next_outbox_seq = cp.next_outbox_seq;
   pos.outcomes = cp.outcomes;
   b.put_position(cp.partition, pos);

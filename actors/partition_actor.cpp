@@ -31,7 +31,7 @@ void fail(self_ptr self, const caf::error& err, const char* what) {
 
 std::int64_t final_before_of(const partition_state& st, std::int64_t watermark) {
   event_clock c{st.cfg.rules};
-  c.restore(watermark);
+  c.restore(watermark, 0);
   return c.final_before();
 }
 
@@ -156,6 +156,7 @@ void start_checkpoint(self_ptr self, bool forced) {
   st.building.stream_seq = st.dispatched_seq;
   st.building.stream_created_ns = st.stream_created_ns;
   st.building.watermark_ms = st.clock.watermark();
+  st.building.last_publish_ms = st.clock.last_publish_ms();
   st.building.outcomes = st.outcomes;
   // The previous checkpoint (the only one that can be outstanding) succeeded unless it
   // left rows to carry: then every earlier flush is durable.
@@ -261,7 +262,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
   st.next_outbox_seq = pos->next_outbox_seq;
   st.outcomes = pos->outcomes;
   st.clock = event_clock{st.cfg.rules};
-  if (pos->stream_seq > 0 || pos->stream_created_ns != 0) st.clock.restore(pos->watermark_ms);
+  if (pos->stream_seq > 0 || pos->stream_created_ns != 0) st.clock.restore(pos->watermark_ms, pos->last_publish_ms);
   st.durable_watermark_ms = st.clock.watermark();
   if (auto err = st.cfg.db->scan_open(st.cfg.partition, [&](std::int64_t minute, std::uint64_t ad) {
         st.open_index[minute].insert(ad);

@@ -167,6 +167,7 @@ struct checkpoint {
   std::uint64_t stream_seq = 0;
   std::int64_t stream_created_ns = 0;  ///< which stream stream_seq counts in (its creation time)
   std::int64_t watermark_ms = 0;  ///< the partition's watermark as of stream_seq
+  std::int64_t last_publish_ms = 0;  ///< publish time of its last publisher message, likewise
   outcome_counters outcomes;  ///< cumulative for the partition, persisted with the position
   std::uint64_t next_outbox_seq = 0;  ///< the first outbox seq the next checkpoint may use
   std::vector<ad_delta> ads;  ///< at most one per ad
@@ -313,8 +314,8 @@ typename Inspector::result_type inspect(Inspector& f, outbox_message& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, checkpoint& x) {
-  return f(x.partition, x.stream_seq, x.stream_created_ns, x.watermark_ms, x.outcomes, x.next_outbox_seq, x.ads,
-           x.outbox);
+  return f(x.partition, x.stream_seq, x.stream_created_ns, x.watermark_ms, x.last_publish_ms, x.outcomes,
+           x.next_outbox_seq, x.ads, x.outbox);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, checkpoint_result& x) {

@@ -159,7 +159,7 @@ std::string position_key(std::uint32_t partition) {
 }
 
 namespace {
-constexpr std::size_t position_head = 32;  // stream_seq, stream_created, watermark, next_outbox_seq
+constexpr std::size_t position_head = 40;  // stream_seq, stream_created, watermark, last_publish, next_outbox_seq
 }  // namespace
 
 std::string encode_position(const position& p) {
@@ -168,6 +168,7 @@ std::string encode_position(const position& p) {
   put_le64(out, p.stream_seq);
   put_le64(out, static_cast<std::uint64_t>(p.stream_created_ns));
   put_le64(out, static_cast<std::uint64_t>(p.watermark_ms));
+  put_le64(out, static_cast<std::uint64_t>(p.last_publish_ms));
   put_le64(out, p.next_outbox_seq);
   out.push_back(static_cast<char>(outcome_count));
   for (auto n : p.outcomes.by_outcome) put_le64(out, n);
@@ -183,7 +184,8 @@ std::optional<position> decode_position(std::string_view bytes) {
   p.stream_seq = get_le64(bytes.data());
   p.stream_created_ns = static_cast<std::int64_t>(get_le64(bytes.data() + 8));
   p.watermark_ms = static_cast<std::int64_t>(get_le64(bytes.data() + 16));
-  p.next_outbox_seq = get_le64(bytes.data() + 24);
+  p.last_publish_ms = static_cast<std::int64_t>(get_le64(bytes.data() + 24));
+  p.next_outbox_seq = get_le64(bytes.data() + 32);
   for (std::size_t i = 0; i < counters; ++i)
     p.outcomes.by_outcome[i] = get_le64(bytes.data() + position_head + 1 + 8 * i);
   return p;

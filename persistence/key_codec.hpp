@@ -20,6 +20,7 @@ struct position {
   std::uint64_t stream_seq = 0;
   std::int64_t stream_created_ns = 0;  ///< the identity of the stream stream_seq counts in
   std::int64_t watermark_ms = 0;
+  std::int64_t last_publish_ms = 0;  ///< of the last publisher message (idle markers need it)
   std::uint64_t next_outbox_seq = 0;
   outcome_counters outcomes;
 };

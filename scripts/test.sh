@@ -34,6 +34,6 @@ export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/
 suite release RelWithDebInfo "" "$@"
 if [ "${ADCLICK_TEST_QUICK:-0}" != 1 ]; then
   suite asan Debug address "$@"
-  suite tsan Debug thread -LE e2e "$@"
+  suite tsan Debug thread -LE "e2e|faults" "$@"
 fi
 echo "scripts/test.sh: all suites passed" >&2

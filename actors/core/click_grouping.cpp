@@ -25,12 +25,14 @@ std::uint64_t group_by_ad(const ingest_batch& batch, std::uint64_t dispatched_se
     dispatched_seq = msg.stream_seq;
     ++out.new_messages;
     if (msg.idle_advance_ms > 0) {
-      // This point of the stream was reached with nothing behind it for idle_advance:
-      // event time may move on with the broker's clock (DESIGN 4.1, idle means caught up).
+      // Idle means caught up (DESIGN 4.1): the marker's writer had read everything before
+      // it, and if the stream was quiet for idle_advance before it, event time may move
+      // on with the broker's clock.
       ++out.markers;
-      clock.advance_to(msg.publish_ms - msg.idle_advance_ms);
+      clock.idle_marker(msg.publish_ms, msg.idle_advance_ms);
       continue;
     }
+    clock.published(msg.publish_ms);
     out.rejected += msg.rejected;
     std::uint32_t ordinal = 0;
     for (std::uint32_t i = 0; i < msg.reject_count; ++i) {

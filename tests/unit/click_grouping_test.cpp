@@ -165,8 +165,10 @@ TEST_CASE("an idle-advance marker moves the watermark at its place in the stream
   // A click at t, then a marker published at t + 3 min with a 30 s idle advance, then a
   // click for minute t: after the marker minute t is final, so that click is late.
   auto b = make_batch({{1, {1}}, {2, {}}, {3, {1}}}, t + 5);
+  b.messages[0].publish_ms = t + 10;
   b.messages[1].idle_advance_ms = 30'000;
   b.messages[1].publish_ms = t + 3 * 60'000;
+  b.messages[2].publish_ms = t + 3 * 60'000 + 10;
   grouped_batch g;
   event_clock clock{r};
   CHECK(group_by_ad(b, 0, clock, 1, g) == 3);
@@ -177,6 +179,24 @@ TEST_CASE("an idle-advance marker moves the watermark at its place in the stream
   CHECK_FALSE(g.by_ad.at(1)[0].late);
   CHECK(g.by_ad.at(1)[1].late);
   CHECK(g.rejected.total() == 0);  // a marker is not an arrival
+}
+
+TEST_CASE("a marker right behind a backlog moves nothing", "[grouping][watermark]") {
+  window_rules r;
+  r.allowed_lateness_ms = 0;
+  r.max_out_of_orderness_ms = 0;
+  const std::int64_t t = wall - 30 * 60'000;
+  // Clicks published up to t + 3 min (a backlog the marker's writer had not read), then
+  // its marker: the stream was not quiet for 30 s before it.
+  auto b = make_batch({{1, {1}}, {2, {}}, {3, {1}}}, t + 5);
+  b.messages[0].publish_ms = t + 3 * 60'000 - 1'000;
+  b.messages[1].idle_advance_ms = 30'000;
+  b.messages[1].publish_ms = t + 3 * 60'000;
+  grouped_batch g;
+  event_clock clock{r};
+  group_by_ad(b, 0, clock, 1, g);
+  CHECK(clock.watermark() == t + 5);
+  CHECK_FALSE(g.by_ad.at(1)[1].late);
 }
 
 TEST_CASE("the decoder's rejections come first, then this step's, numbered per message", "[grouping]") {

@@ -54,13 +54,31 @@ TEST_CASE("the watermark never goes back, and restores and idle-advances forward
   c.observe(t0 + 100'000);
   c.observe(t0);  // an older click
   CHECK(c.watermark() == t0 + 95'000);
-  c.advance_to(t0 + 50'000);
+  CHECK_FALSE(c.idle_marker(t0 + 80'000, 30'000));  // behind the watermark: nothing moves
   CHECK(c.watermark() == t0 + 95'000);
-  c.advance_to(t0 + 200'000);
+  CHECK(c.idle_marker(t0 + 230'000, 30'000));
   CHECK(c.watermark() == t0 + 200'000);
   event_clock d{rules()};
-  d.restore(c.watermark());
+  d.restore(c.watermark(), c.last_publish_ms());
   CHECK(d.final_before() == c.final_before());
+}
+
+TEST_CASE("an idle marker moves the watermark only after that much quiet in the stream", "[time][watermark]") {
+  event_clock c{rules()};
+  c.published(t0);  // a publisher's message stored at t0
+  // A marker stored 10 s later with a 30 s idle advance: the stream was not quiet for
+  // 30 s before it (it may stand right behind a backlog its writer had not read).
+  CHECK_FALSE(c.idle_marker(t0 + 10'000, 30'000));
+  CHECK(c.watermark() == event_clock::no_watermark);
+  CHECK(c.idle_marker(t0 + 30'000, 30'000));
+  CHECK(c.watermark() == t0);
+  // The quiet is part of the checkpointed state: a restored clock decides the same.
+  c.published(t0 + 40'000);
+  event_clock d{rules()};
+  d.restore(c.watermark(), c.last_publish_ms());
+  CHECK_FALSE(d.idle_marker(t0 + 60'000, 30'000));
+  CHECK(d.idle_marker(t0 + 70'000, 30'000));
+  CHECK(d.watermark() == t0 + 40'000);
 }
 
 TEST_CASE("event_clock matches a naive model on random streams", "[time][watermark][model]") {
