@@ -455,7 +455,7 @@ TEST_CASE("nats-server killed and restarted during a load: every click counted o
                      "--batch", "100", "--event-rate", "10000", "--seed", "171", "--clock-skew-ms", "0", "--truth", truth,
                      "--quiet"},
                     dir.str("load.log")};
-  for (int i = 0; i < 2 * fault_scale() + (fault_scale() > 1 ? 1 : 0); ++i) {
+  for (int i = 0; i < (fault_scale() > 1 ? 5 : 2); ++i) {
     std::this_thread::sleep_for(1200ms);
     REQUIRE(nats.restart());
   }
