@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 
 #include "common/time.hpp"
@@ -40,7 +41,14 @@ log_line::log_line(const char* level, std::string_view event) {
   append_json_string(buf_, event);
 }
 
+namespace {
+std::atomic<bool> logging{true};
+}  // namespace
+
+void set_logging(bool on) { logging.store(on, std::memory_order_relaxed); }
+
 log_line::~log_line() {
+  if (!logging.load(std::memory_order_relaxed)) return;
   buf_ += "}\n";
   auto rc = ::write(STDERR_FILENO, buf_.data(), buf_.size());
   (void)rc;

@@ -34,6 +34,10 @@ inline log_line log_info(std::string_view event) { return log_line{"info", event
 inline log_line log_warn(std::string_view event) { return log_line{"warn", event}; }
 inline log_line log_error(std::string_view event) { return log_line{"error", event}; }
 
+/// Turns every log line of the process off (false) or on: for a CLI that runs the
+/// service's code (adclick reconcile) and reports in its own words.
+void set_logging(bool on);
+
 /// Appends `s` to `out` as a JSON string literal (with quotes).
 void append_json_string(std::string& out, std::string_view s);
 

@@ -2,7 +2,8 @@
 # The adclick demo, from nothing: installs what is missing, builds, starts a local
 # nats-server (loopback, JetStream, store in a temporary directory) unless one already
 # answers on 127.0.0.1:4222, starts adclickd, drives clicks for about 10 seconds with
-# `adclick load` while printing progress, verifies the counts, prints a query result and
+# `adclick load` while printing progress, verifies the counts, reconciles them with a replay
+# of the stream, prints a query result and
 # the URLs to open, then stops everything it started (on exit or Ctrl-C).
 #   scripts/demo.sh          run and clean up
 #   scripts/demo.sh --keep   leave nats-server and adclickd running (their PIDs are printed)
@@ -51,9 +52,11 @@ start_ms=$(( $(date +%s) * 1000 ))
 "$adclick" load --nats "$nats_url" --clicks 200000 --rate 20000 --ads 1000 --zipf 1.1 --batch 100 \
   --seed 42 --event-rate 20000 --dup-rate 0.05 --ooo-rate 0.1 --future-rate 0.001 --malformed-rate 0.001 \
   --truth "$work/truth.json"
-"$adclick" verify --http "$http" --truth "$work/truth.json" --wait 30
+"$adclick" verify --http "$http" --truth "$work/truth.json" --wait 30 --allow-idle-final
+echo "demo: replaying the stream through the counting code and comparing with what would be billed ..."
+"$adclick" reconcile --nats "$nats_url" --http "$http" --wait 30
 echo -n "demo: outcomes counted by adclickd: "
-curl -sf "$http/v1/admin/status" | python3 -c 'import json,sys; o=json.load(sys.stdin)["outcomes"]; print(", ".join(f"{k}={v}" for k,v in o.items() if v))'
+curl -sf "$http/v1/admin/status" | python3 -c 'import json,sys; s=json.load(sys.stdin); o=s["outcomes"]; n=s["outbox"]["published"]; print(", ".join(f"{k}={v}" for k,v in o.items() if v) + f"; {n} messages on ADCLICK_FINAL and ADCLICK_DLQ")'
 echo
 "$adclick" query --http "$http" --ad 1 --from "$start_ms" --to $((start_ms + 120000))
 echo

@@ -11,7 +11,7 @@ build_release() {
   scripts/install-deps.sh
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
   cmake --build "$dir" -j "$(nproc)" >/dev/null
-  adclickd="$(pwd)/$dir/adclickd"
+  adclickd="$(pwd)/$dir/main/adclickd"
   adclick="$(pwd)/$dir/tools/adclick"
 }
 

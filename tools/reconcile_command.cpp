@@ -18,6 +18,7 @@
 #include "actors/checkpoint_writer.hpp"
 #include "actors/partition_actor.hpp"
 #include "common/errc.hpp"
+#include "common/log.hpp"
 #include "common/time.hpp"
 #include "gateway/nats/nats_client.hpp"
 #include "gateway/nats/nats_ingress.hpp"
@@ -87,6 +88,7 @@ std::optional<service_view> read_service(http_client& http, double wait_s, std::
 }  // namespace
 
 int run_reconcile(const reconcile_options& opts) {
+  set_logging(false);  // the actors' and ingress's lines are the service's business
   http_client http{opts.http};
   std::string error;
   auto service = read_service(http, opts.wait_s, error);
