@@ -9,8 +9,8 @@
 // re-read at most every 50 ms.
 //
 // Fault names: storage-full (writes fail: no space), storage-sync-fail (fsync fails),
-// storage-torn-append (the next write is half written, then fails), storage-hang (fsync
-// blocks while listed), outbox-hold (nothing is published), outbox-keep (published but not
+// storage-torn-append (the next write is half written, then fails), storage-slow-append
+// (a log write takes 200 ms), storage-hang (fsync blocks while listed), outbox-hold (nothing is published), outbox-keep (published but not
 // removed from the outbox).
 //
 // Thread safety: every member may be called from any thread.

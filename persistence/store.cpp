@@ -35,6 +35,8 @@ class faulty_file final : public leveldb::WritableFile {
 
   leveldb::Status Append(const leveldb::Slice& data) override {
     if (faults_.active("storage-full")) return leveldb::Status::IOError(name_, "No space left on device (injected)");
+    if (is_log() && data.size() > 1 && faults_.active("storage-slow-append"))
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
     if (is_log() && data.size() > 1 && faults_.active("storage-torn-append")) {
       // Half of the data reaches the file, then the write fails: a torn log record.
       auto s = target_->Append(leveldb::Slice(data.data(), data.size() / 2));
@@ -136,7 +138,10 @@ struct store::impl {
   options opts;
   std::unique_ptr<leveldb::Env> env;  ///< with faults; else LevelDB's default
   std::unique_ptr<const leveldb::FilterPolicy> bloom;
-  /// Shared by reads and writes, exclusive for a reopen.
+  /// Writes one at a time: a write must never enter LevelDB behind one that is failing,
+  /// or it would be appended after a torn record and lost when the log is replayed.
+  std::mutex write_mutex;
+  /// Shared by reads and the write, exclusive for a reopen.
   std::shared_mutex mutex;
   std::unique_ptr<leveldb::DB> db;  ///< null after a reopen that failed
   std::atomic<bool> needs_reopen{false};
@@ -172,11 +177,12 @@ struct store::impl {
   }
 
   /// Reopens the database after a failed write, once the directory takes writes again.
+  /// Called with write_mutex held.
   caf::error reopen() {
-    std::unique_lock<std::shared_mutex> lock{mutex};
-    if (!needs_reopen.load()) return {};
+    // Probed without blocking reads: a slow or hung disk must not stall queries.
     if (auto s = probe_space(); !s.ok())
       return to_error(s, "the data directory does not take writes yet");
+    std::unique_lock<std::shared_mutex> lock{mutex};
     db.reset();  // releases the LOCK file
     auto s = open_db();
     if (!s.ok()) {
@@ -257,6 +263,7 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir, const 
 }
 
 caf::error store::apply(batch& b, bool sync) {
+  std::lock_guard<std::mutex> serial{impl_->write_mutex};
   if (impl_->needs_reopen.load())
     if (auto err = impl_->reopen()) return err;
   std::shared_lock<std::shared_mutex> lock{impl_->mutex};

@@ -13,8 +13,9 @@
 // reads; if the reopen itself fails, every read and write fails until it succeeds (the
 // actors then stop and the process exits, so that a restart replays from what is durable).
 //
-// Thread safety: a store may be used from many threads at once (reads and writes run
-// concurrently; a reopen waits for them). Ownership: open() hands the caller the only
+// Thread safety: a store may be used from many threads at once. Reads run concurrently
+// with each other and with the one write at a time (writes are serialized, so that no
+// write follows a failing one into the same log); a reopen waits for the reads. Ownership: open() hands the caller the only
 // handle; the database and its directory lock are released when it is destroyed.
 #pragma once
 

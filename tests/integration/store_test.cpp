@@ -1,6 +1,8 @@
 // The LevelDB store, for real, in a temporary directory.
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 #include "actors/checkpoint_writer.hpp"
 #include "common/errc.hpp"
 #include "common/fault_switch.hpp"
@@ -237,4 +239,24 @@ TEST_CASE("outbox rows are scanned in order from a sequence and deleted", "[stor
   REQUIRE_FALSE(db->scan_outbox(3, 0, 100, rows));  // another partition's rows are its own
   CHECK(rows.empty());
   CHECK(test::must(db->read_position(2)).next_outbox_seq == 15);
+}
+
+TEST_CASE("a write that waits behind a torn one from another thread is not reported durable and then lost",
+          "[store][faults]") {
+  // Two threads write (the checkpoint writer, and the outbox publisher removing rows). If
+  // the second entered LevelDB while the first tore the log, it would be appended after
+  // the torn record, reported durable, and dropped when the log is replayed.
+  faulty f;
+  REQUIRE_FALSE(f.checkpoint_of(1, 10));
+  f.faults->arm("storage-torn-append", 1);
+  f.faults->arm("storage-slow-append", 1);  // the torn write takes its time
+  std::thread torn{[&] { CHECK(f.checkpoint_of(2, 20)); }};
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  store::batch b;
+  b.put_bucket(1, 3, {0, 30, bucket_state::open, 0});
+  const auto err = f.db->write(b);  // reported durable, or failed: never a lie
+  torn.join();
+  f.reopen();
+  if (!err) CHECK(f.count_of(3) == 30);
+  CHECK(f.count_of(1) == 10);
 }
