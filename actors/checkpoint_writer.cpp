@@ -13,10 +13,10 @@ store::batch checkpoint_batch(const checkpoint& cp) {
   store::batch b;
   for (const auto& ad : cp.ads) {
     for (const auto& m : ad.minutes) b.put_bucket(cp.partition, ad.ad_id, m);
-    // Chunk numbers are the checkpoint's stream sequence: unique and increasing per
-    // partition (an ad belongs to one partition), and a checkpoint holds one delta per ad
-    // with one id list per minute, so no chunk is written twice.
-    for (const auto& m : ad.ids) b.put_ids(ad.ad_id, m.minute_ms, m.ids, cp.stream_seq);
+    // Chunk numbers are the checkpoint's number: unique per partition, whatever the stream
+    // (an ad belongs to one partition), and a checkpoint holds one delta per ad with one
+    // id list per minute, so no chunk is written twice.
+    for (const auto& m : ad.ids) b.put_ids(ad.ad_id, m.minute_ms, m.ids, cp.number);
     for (const auto& f : ad.filters) b.put_filter(ad.ad_id, f);
   }
   for (const auto& m : cp.outbox) b.put_outbox(cp.partition, m);
@@ -26,6 +26,7 @@ store::batch checkpoint_batch(const checkpoint& cp) {
   pos.watermark_ms = cp.watermark_ms;
   pos.last_publish_ms = cp.last_publish_ms;
   pos.next_outbox_seq = cp.next_outbox_seq;
+  pos.next_checkpoint = cp.number + 1;
   pos.outcomes = cp.outcomes;
   b.put_position(cp.partition, pos);
   return b;

@@ -153,6 +153,7 @@ void start_checkpoint(self_ptr self, bool forced) {
   st.in_flight_since_ms = now_ms();
   st.building = checkpoint{};
   st.building.partition = st.cfg.partition;
+  st.building.number = st.next_checkpoint++;
   st.building.stream_seq = st.dispatched_seq;
   st.building.stream_created_ns = st.stream_created_ns;
   st.building.watermark_ms = st.clock.watermark();
@@ -260,6 +261,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
   st.dispatched_seq = st.durable_seq = pos->stream_seq;
   st.stream_created_ns = st.durable_created_ns = pos->stream_created_ns;
   st.next_outbox_seq = pos->next_outbox_seq;
+  st.next_checkpoint = pos->next_checkpoint;
   st.outcomes = pos->outcomes;
   st.clock = event_clock{st.cfg.rules};
   if (pos->stream_seq > 0 || pos->stream_created_ns != 0) st.clock.restore(pos->watermark_ms, pos->last_publish_ms);

@@ -99,6 +99,7 @@ struct partition_state {
   std::uint64_t undecided = 0;
   std::uint64_t pending_messages = 0; ///< messages taken since the last checkpoint started
   std::uint64_t next_outbox_seq = 0;
+  std::uint64_t next_checkpoint = 0;  ///< the number of the next checkpoint attempt
   /// DLQ rows of the messages taken since the last checkpoint started.
   std::vector<outbox_message> dlq;
   std::uint64_t passivated = 0;

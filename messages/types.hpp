@@ -164,6 +164,9 @@ struct outbox_message {
 /// partition actor -> checkpoint writer: one atomic write of counts and stream position.
 struct checkpoint {
   std::uint32_t partition = 0;
+  /// Numbers the partition's checkpoints, failed attempts included (never reused, also
+  /// across a rebase): the key of the id chunks it writes.
+  std::uint64_t number = 0;
   std::uint64_t stream_seq = 0;
   std::int64_t stream_created_ns = 0;  ///< which stream stream_seq counts in (its creation time)
   std::int64_t watermark_ms = 0;  ///< the partition's watermark as of stream_seq
@@ -314,7 +317,7 @@ typename Inspector::result_type inspect(Inspector& f, outbox_message& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, checkpoint& x) {
-  return f(x.partition, x.stream_seq, x.stream_created_ns, x.watermark_ms, x.last_publish_ms, x.outcomes,
+  return f(x.partition, x.number, x.stream_seq, x.stream_created_ns, x.watermark_ms, x.last_publish_ms, x.outcomes,
            x.next_outbox_seq, x.ads, x.outbox);
 }
 template <class Inspector>

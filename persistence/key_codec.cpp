@@ -159,7 +159,8 @@ std::string position_key(std::uint32_t partition) {
 }
 
 namespace {
-constexpr std::size_t position_head = 40;  // stream_seq, stream_created, watermark, last_publish, next_outbox_seq
+// stream_seq, stream_created, watermark, last_publish, next_outbox_seq, next_checkpoint
+constexpr std::size_t position_head = 48;
 }  // namespace
 
 std::string encode_position(const position& p) {
@@ -170,6 +171,7 @@ std::string encode_position(const position& p) {
   put_le64(out, static_cast<std::uint64_t>(p.watermark_ms));
   put_le64(out, static_cast<std::uint64_t>(p.last_publish_ms));
   put_le64(out, p.next_outbox_seq);
+  put_le64(out, p.next_checkpoint);
   out.push_back(static_cast<char>(outcome_count));
   for (auto n : p.outcomes.by_outcome) put_le64(out, n);
   return out;
@@ -186,6 +188,7 @@ std::optional<position> decode_position(std::string_view bytes) {
   p.watermark_ms = static_cast<std::int64_t>(get_le64(bytes.data() + 16));
   p.last_publish_ms = static_cast<std::int64_t>(get_le64(bytes.data() + 24));
   p.next_outbox_seq = get_le64(bytes.data() + 32);
+  p.next_checkpoint = get_le64(bytes.data() + 40);
   for (std::size_t i = 0; i < counters; ++i)
     p.outcomes.by_outcome[i] = get_le64(bytes.data() + position_head + 1 + 8 * i);
   return p;

@@ -22,6 +22,8 @@ struct position {
   std::int64_t watermark_ms = 0;
   std::int64_t last_publish_ms = 0;  ///< of the last publisher message (idle markers need it)
   std::uint64_t next_outbox_seq = 0;
+  /// The number the next checkpoint of the partition takes (it keys its id chunks).
+  std::uint64_t next_checkpoint = 0;
   outcome_counters outcomes;
 };
 

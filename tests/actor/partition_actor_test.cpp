@@ -570,3 +570,28 @@ TEST_CASE_METHOD(quick_windows, "final and amended buckets become FinalCount row
   CHECK(rows[1].seq > rows[0].seq);
   CHECK(test::must(db->read_position(0)).next_outbox_seq == rows[1].seq + 1);
 }
+
+TEST_CASE_METHOD(fixture, "ids counted before and after a rebase at the same stream sequence are all kept",
+                 "[actor][recovery][dedup]") {
+  // Id chunks were keyed by the checkpoint's stream sequence, which a rebase starts again.
+  start();
+  caf::anon_send(partition, rebase_atom_v, std::int64_t{111});
+  sched.run();
+  ingest_ids({{1, {{10, t0 + 1, 100}}}});  // id A at sequence 1 of the first stream
+  tick();
+  caf::anon_send(partition, rebase_atom_v, std::int64_t{222});
+  sched.run();
+  ingest_ids({{1, {{10, t0 + 2, 101}}}});  // id B at sequence 1 of the new stream
+  tick();
+  std::vector<click_id> ids;
+  REQUIRE_FALSE(db->read_ids(10, t0, ids));
+  CHECK(ids.size() == 2);
+  stop();
+  reopen_store();
+  cursor = std::make_shared<ack_cursor>();
+  start();
+  ingest_ids({{2, {{10, t0 + 3, 100}}}});  // A republished
+  tick();
+  CHECK(count_at(query(10), t0) == 2);
+  CHECK(status().outcomes[outcome::duplicate] == 1);
+}

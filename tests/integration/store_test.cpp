@@ -16,6 +16,7 @@ checkpoint make_checkpoint(std::uint32_t partition, std::uint64_t seq,
                            std::vector<std::tuple<std::uint64_t, std::int64_t, std::uint64_t>> rows) {
   checkpoint cp;
   cp.partition = partition;
+  cp.number = seq;  // one checkpoint per sequence here
   cp.stream_seq = seq;
   cp.outcomes[outcome::counted] = seq * 10;
   for (auto [ad, minute, count] : rows) {

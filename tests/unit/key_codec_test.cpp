@@ -63,9 +63,9 @@ TEST_CASE("positions round-trip with stream identity, outbox counter and outcome
   CHECK_FALSE(keys::decode_position("short"));
   CHECK_FALSE(keys::decode_position(bytes.substr(0, bytes.size() - 1)));
   // A value written when there were fewer outcomes reads the newer ones as zero.
-  auto older = bytes.substr(0, 40);
+  auto older = bytes.substr(0, 48);
   older.push_back(2);
-  older += bytes.substr(41, 16);
+  older += bytes.substr(49, 16);
   back = keys::decode_position(older);
   REQUIRE(back);
   CHECK(back->outcomes[outcome::counted] == 1000);
