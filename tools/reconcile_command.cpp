@@ -128,6 +128,7 @@ int run_reconcile(const reconcile_options& opts) {
   }
   const auto started = std::chrono::steady_clock::now();
   outcome_counters replayed;
+  bool done = false;
   {
     replay_config cfg;
     caf::actor_system sys{cfg};
@@ -156,11 +157,19 @@ int run_reconcile(const reconcile_options& opts) {
       ingress.push_back(std::make_unique<nats_ingress>(**nc, partitions.back(), cursor, ic));
       ingress.back()->start();
     }
-    // Wait until every partition has checkpointed what it was sent.
+    // Wait until every partition has checkpointed what it was sent, as long as the replay
+    // makes progress.
     caf::scoped_actor self{sys};
-    const auto deadline = std::chrono::steady_clock::now() + 30min;
-    for (bool done = false; !done && std::chrono::steady_clock::now() < deadline;) {
+    std::uint64_t last_progress = 0;
+    auto progressed_at = std::chrono::steady_clock::now();
+    while (!done && std::chrono::steady_clock::now() - progressed_at < 60s) {
       std::this_thread::sleep_for(100ms);
+      std::uint64_t progress = 0;
+      for (const auto& in : ingress) progress += in->status().last_forwarded;
+      if (progress != last_progress) {
+        last_progress = progress;
+        progressed_at = std::chrono::steady_clock::now();
+      }
       done = std::all_of(ingress.begin(), ingress.end(), [](const auto& in) { return in->done(); });
       replayed = {};
       for (std::size_t i = 0; done && i < partitions.size(); ++i) {
@@ -182,6 +191,13 @@ int run_reconcile(const reconcile_options& opts) {
     }
     for (auto& p : partitions) caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
+  }
+  if (!done) {
+    db->reset();
+    std::filesystem::remove_all(scratch);
+    std::fprintf(stderr, "reconcile: the replay stopped short of where the service stands (messages removed from "
+                         "the stream?)\n");
+    return 2;
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 

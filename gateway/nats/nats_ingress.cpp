@@ -230,7 +230,7 @@ class nats_ingress::session {
     const auto max_in_flight = static_cast<std::size_t>(cfg_.max_ack_pending);
     while (!in_.stop_) {
       ack_durable();
-      if (cfg_.stop_at_seq != 0 && last_forwarded_ >= cfg_.stop_at_seq) {
+      if (in_.done_ || (cfg_.stop_at_seq != 0 && last_forwarded_ >= cfg_.stop_at_seq)) {
         in_.done_ = true;
         return;
       }
@@ -242,7 +242,11 @@ class nats_ingress::session {
       batch.partition = cfg_.partition;
       bool gap = false, marker_seen = false;
       auto got = sub_->fetch(cfg_.fetch_batch, cfg_.fetch_max_bytes, 100, [&](const pull_subscription::message& m) {
-        if (gap) return;
+        if (gap || in_.done_) return;
+        if (cfg_.stop_at_seq != 0 && m.stream_seq > cfg_.stop_at_seq) {
+          in_.done_ = true;  // the end of the range: nothing past it is forwarded
+          return;
+        }
         if (m.consumer_seq != last_consumer_seq_ + 1) {
           // A delivery went missing (e.g. the server cut a slow connection). Forwarding
           // anything after it would let the partition skip the lost message when it is
@@ -290,6 +294,7 @@ class nats_ingress::session {
         if (marker_seen) marker_sent_ = false;
         caf::anon_send(in_.partition_, std::move(batch));
       }
+      if (in_.done_) return;
       if (!gap && in_.nc_.epoch() != epoch_) {
         // The connection dropped since we subscribed: deliveries may be lost, possibly the
         // last ones, which no later delivery would reveal before AckWait. Re-bind now.

@@ -93,7 +93,9 @@ struct ingress_config {
   bool accept_new_stream = false;     ///< rebase onto a recreated stream instead of halting
   std::int64_t idle_advance_ms = 0;   ///< 0: publish no idle-advance markers
   std::int64_t health_interval_ms = 5000;
-  std::uint64_t stop_at_seq = 0;      ///< non-zero: stop once this stream sequence is forwarded (reconcile)
+  /// Non-zero: forward nothing past this stream sequence, and stop once it is reached or
+  /// passed (reconcile replays exactly as far as the service has counted).
+  std::uint64_t stop_at_seq = 0;
 };
 
 class nats_ingress {
