@@ -244,6 +244,10 @@ outbox_message dlq_row(const partition_state& st, rejection&& r) {
   row.msg_id = std::to_string(st.stream_created_ns) + ":" + std::to_string(r.stream_seq) + ":" +
                std::to_string(r.ordinal);
   row.reason = to_string(r.reason);
+  if (r.bytes.size() > dlq_max_payload) {
+    row.original_bytes = r.bytes.size();
+    r.bytes.resize(dlq_max_payload);
+  }
   row.payload = std::move(r.bytes);
   return row;
 }
@@ -386,6 +390,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
       s.undecided = st.undecided;
       s.watermark_ms = st.clock.watermark();
       s.outbox_pending = st.dlq.size() + st.carried_dlq.size();
+      s.carried = st.carried.size();
       return s;
     },
   };

@@ -68,7 +68,8 @@ void final_checkpoint(caf::actor_system& sys, caf::actor gateway, const std::vec
       .receive(
         [&](std::vector<partition_status>& xs) {
           done = std::all_of(xs.begin(), xs.end(), [](auto& s) {
-            return s.durable_seq == s.dispatched_seq && s.outbox_pending == 0 && s.in_flight_since_ms == 0;
+            return s.durable_seq == s.dispatched_seq && s.outbox_pending == 0 && s.carried == 0 &&
+                   s.in_flight_since_ms == 0;
           });
         },
         [&](caf::error&) {});

@@ -159,7 +159,14 @@ struct outbox_message {
   std::string msg_id;
   std::string reason;           ///< DLQ: the Adclick-Reason header
   std::string payload;
+  /// Non-zero: the payload was cut to dlq_max_payload from this many bytes (header
+  /// Adclick-Truncated-From), so that the row can always be published.
+  std::uint64_t original_bytes = 0;
 };
+
+/// The most of a rejected message a DLQ row keeps: well below NATS's default max_payload
+/// (1 MiB), which a message as it came plus headers could otherwise exceed.
+constexpr std::size_t dlq_max_payload = 256 * 1024;
 
 /// partition actor -> checkpoint writer: one atomic write of counts and stream position.
 struct checkpoint {
@@ -242,6 +249,7 @@ struct partition_status {
   std::uint64_t undecided = 0;       ///< clicks dispatched whose outcome is not yet reported
   std::int64_t watermark_ms = 0;
   std::uint64_t outbox_pending = 0;  ///< DLQ rows waiting for the next checkpoint
+  std::uint64_t carried = 0;         ///< ad deltas of a failed checkpoint waiting for the next
 };
 
 /// What an ingress thread reports (status, readiness); it lives outside the actor system.
@@ -313,7 +321,7 @@ typename Inspector::result_type inspect(Inspector& f, ad_delta& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, outbox_message& x) {
-  return f(x.type, x.seq, x.created_ms, x.subject, x.msg_id, x.reason, x.payload);
+  return f(x.type, x.seq, x.created_ms, x.subject, x.msg_id, x.reason, x.payload, x.original_bytes);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, checkpoint& x) {
@@ -345,7 +353,7 @@ typename Inspector::result_type inspect(Inspector& f, partition_status& x) {
   return f(x.partition, x.recovered, x.dispatched_seq, x.durable_seq, x.stream_created_ns, x.active_ads,
            x.passivated, x.checkpoints, x.checkpoint_failures, x.failing_since_ms, x.last_checkpoint_error,
            x.durable_at_ms, x.last_checkpoint_ms, x.in_flight_since_ms, x.outcomes, x.undecided, x.watermark_ms,
-           x.outbox_pending);
+           x.outbox_pending, x.carried);
 }
 
 }  // namespace adclick

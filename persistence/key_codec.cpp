@@ -233,6 +233,7 @@ std::string encode_outbox(const outbox_message& m) {
   out.reserve(9 + 16 + m.subject.size() + m.msg_id.size() + m.reason.size() + m.payload.size());
   out.push_back(static_cast<char>(m.type));
   put_le64(out, static_cast<std::uint64_t>(m.created_ms));
+  put_le64(out, m.original_bytes);
   put_text(out, m.subject);
   put_text(out, m.msg_id);
   put_text(out, m.reason);
@@ -241,11 +242,12 @@ std::string encode_outbox(const outbox_message& m) {
 }
 
 bool decode_outbox(std::string_view bytes, outbox_message& m) {
-  if (bytes.size() < 9 || static_cast<unsigned char>(bytes[0]) > static_cast<unsigned char>(outbox_message::kind::dlq))
+  if (bytes.size() < 17 || static_cast<unsigned char>(bytes[0]) > static_cast<unsigned char>(outbox_message::kind::dlq))
     return false;
   m.type = static_cast<outbox_message::kind>(bytes[0]);
   m.created_ms = static_cast<std::int64_t>(get_le64(bytes.data() + 1));
-  bytes.remove_prefix(9);
+  m.original_bytes = get_le64(bytes.data() + 9);
+  bytes.remove_prefix(17);
   return get_text(bytes, m.subject) && get_text(bytes, m.msg_id) && get_text(bytes, m.reason) &&
          get_text(bytes, m.payload) && bytes.empty();
 }

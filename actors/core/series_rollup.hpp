@@ -15,8 +15,9 @@ constexpr std::int64_t bucket_width(granularity g) {
 }
 
 /// Sums ordered minute `points` into buckets of `g`. A rolled-up bucket is open if any of
-/// its minutes is open, amended if any is amended, final otherwise; its version is the
-/// highest of its minutes'.
+/// its minutes is open, amended if any is amended, final otherwise. Its version is 0 while
+/// open, else 1 plus the amendments of all its minutes (the sum of their versions minus
+/// one each): every late click raises its count and, by one, its version.
 std::vector<series_point> rollup(const std::vector<series_point>& points, granularity g);
 
 }  // namespace adclick

@@ -277,6 +277,8 @@ std::uint64_t nats_connection::epoch() const { return impl_->epoch.load(std::mem
 
 bool nats_connection::connected() const { return natsConnection_Status(impl_->nc) == NATS_CONN_STATUS_CONNECTED; }
 
+std::int64_t nats_connection::max_payload() const { return natsConnection_GetMaxPayload(impl_->nc); }
+
 std::uint64_t nats_connection::publish_async_failures() const {
   return impl_->async_failures.load(std::memory_order_relaxed);
 }
@@ -324,6 +326,7 @@ struct js_publisher::impl {
   /// owner's thread (resend mode): a resend from nats.c's callback thread could spin.
   std::mutex mutex;
   std::vector<natsMsg*> to_resend;
+  std::vector<js_publisher::failure> failures;
 
   ~impl() {
     for (auto* m : to_resend) natsMsg_Destroy(m);
@@ -359,13 +362,19 @@ struct js_publisher::impl {
 namespace {
 void on_publisher_error(jsCtx*, jsPubAckErr* pae, void* closure) {
   auto* p = static_cast<js_publisher::impl*>(closure);
+  std::lock_guard<std::mutex> lock{p->mutex};
   if (p->resend && pae->Msg != nullptr) {
-    std::lock_guard<std::mutex> lock{p->mutex};
     p->to_resend.push_back(pae->Msg);
     pae->Msg = nullptr;  // ours now (see _handleAsyncReply)
     return;
   }
   p->failed.fetch_add(1, std::memory_order_relaxed);
+  js_publisher::failure f;
+  const char* id = nullptr;
+  if (pae->Msg != nullptr && natsMsgHeader_Get(pae->Msg, "Nats-Msg-Id", &id) == NATS_OK && id != nullptr) f.msg_id = id;
+  // A refusal is an answer from the stream; no answer (a timeout) leaves it open.
+  f.maybe_stored = pae->Err == NATS_TIMEOUT || pae->Err == NATS_CONNECTION_CLOSED;
+  p->failures.push_back(std::move(f));
 }
 }  // namespace
 
@@ -422,6 +431,13 @@ caf::expected<std::uint64_t> js_publisher::settle(std::int64_t timeout_ms) {
 }
 
 std::uint64_t js_publisher::resent() const { return impl_->resent.load(std::memory_order_relaxed); }
+
+std::vector<js_publisher::failure> js_publisher::take_failures() {
+  std::lock_guard<std::mutex> lock{impl_->mutex};
+  std::vector<failure> out;
+  out.swap(impl_->failures);
+  return out;
+}
 
 // -- core_subscription ----------------------------------------------------------------------
 

@@ -134,6 +134,8 @@ class nats_connection {
 
   /// True while the connection is up (not reconnecting or closed).
   bool connected() const;
+  /// The largest payload the server takes (its max_payload).
+  std::int64_t max_payload() const;
 
   struct impl;  ///< opaque; public only so that nats.c's callbacks can name it
 
@@ -163,6 +165,16 @@ class js_publisher {
   caf::expected<std::uint64_t> settle(std::int64_t timeout_ms);
   /// Publishes sent again after a failure (resend mode).
   std::uint64_t resent() const;
+
+  /// A publish that failed (not in resend mode).
+  struct failure {
+    std::string msg_id;
+    /// Not acknowledged in time (or the connection was lost): the stream may have stored
+    /// it. Otherwise the server refused it or nobody stores its subject.
+    bool maybe_stored = false;
+  };
+  /// The failed publishes since the last call, by Nats-Msg-Id.
+  std::vector<failure> take_failures();
 
   struct impl;  ///< opaque; public only so that nats.c's callbacks can name it
 

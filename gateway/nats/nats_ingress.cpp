@@ -228,6 +228,10 @@ class nats_ingress::session {
   /// Reads until a re-bind is needed, a stop is asked for, or stop_at_seq is reached.
   void pump() {
     const auto max_in_flight = static_cast<std::size_t>(cfg_.max_ack_pending);
+    // A fetch asks for at least the largest message the server takes, with room for its
+    // subject and headers: JetStream never delivers a message larger than a fetch's
+    // max_bytes (it answers 409), and the partition would wait for it forever.
+    const auto fetch_bytes = std::max<std::int64_t>(cfg_.fetch_max_bytes, in_.nc_.max_payload() + 64 * 1024);
     while (!in_.stop_) {
       ack_durable();
       if (in_.done_ || (cfg_.stop_at_seq != 0 && last_forwarded_ >= cfg_.stop_at_seq)) {
@@ -241,7 +245,7 @@ class nats_ingress::session {
       ingest_batch batch;
       batch.partition = cfg_.partition;
       bool gap = false, marker_seen = false;
-      auto got = sub_->fetch(cfg_.fetch_batch, cfg_.fetch_max_bytes, 100, [&](const pull_subscription::message& m) {
+      auto got = sub_->fetch(cfg_.fetch_batch, fetch_bytes, 100, [&](const pull_subscription::message& m) {
         if (gap || in_.done_) return;
         if (cfg_.stop_at_seq != 0 && m.stream_seq > cfg_.stop_at_seq) {
           in_.done_ = true;  // the end of the range: nothing past it is forwarded

@@ -35,26 +35,31 @@ caf::expected<std::set<std::string>> published_msg_ids(nats_connection& nc, cons
   spec.inactive_threshold_ms = 60'000;  // gone by itself if this process dies
   auto sub = nc.pull_subscribe(spec);
   if (!sub) return sub.error();
+  // Read until the consumer has nothing left to deliver (nothing at all if the stream got
+  // no message since `since_ns`), or until the stream's last sequence at the start.
+  auto finish = [&](caf::error err) -> caf::expected<std::set<std::string>> {
+    sub->reset();
+    nc.delete_consumer(stream, spec.durable);
+    if (err) return err;
+    return ids;
+  };
   std::uint64_t seen = 0;
-  for (int idle = 0; seen < info->last_seq && idle < 20;) {
+  for (int round = 0; seen < info->last_seq; ++round) {
     std::string last_reply;
     auto got = (*sub)->fetch(1000, 8 << 20, 250, [&](const pull_subscription::message& m) {
       if (auto id = m.header("Nats-Msg-Id"); !id.empty()) ids.emplace(id);
       seen = std::max(seen, m.stream_seq);
       last_reply.assign(m.reply);
     });
-    if (!got) {
-      nc.delete_consumer(stream, spec.durable);
-      return got.error();
-    }
-    idle = *got == 0 ? idle + 1 : 0;
+    if (!got) return finish(got.error());
     if (!last_reply.empty()) (*sub)->ack(last_reply);
+    if (*got != 0) continue;
+    auto left = nc.consumer_info(stream, spec.durable);
+    if (!left) return finish(left.error());
+    if (left->num_pending == 0 && left->num_ack_pending == 0) break;
+    if (round > 10'000) return finish(make_error(errc::timeout, "could not read " + stream));
   }
-  sub->reset();
-  nc.delete_consumer(stream, spec.durable);
-  if (seen < info->last_seq)
-    return make_error(errc::timeout, "could not read " + stream + " up to sequence " + std::to_string(info->last_seq));
-  return ids;
+  return finish({});
 }
 
 outbox_publisher::outbox_publisher(nats_connection& nc, store& db, std::vector<std::uint32_t> partitions,
@@ -151,7 +156,9 @@ bool outbox_publisher::check_published() {
   return true;
 }
 
-/// Publishes the next batch of `partition`'s rows. False if it could not (try again later).
+/// Publishes the next batch of `partition`'s rows, removing each row its stream has
+/// acknowledged. False if any failed (they are published again later; those that may have
+/// been stored without an acknowledgement are checked against the stream first).
 bool outbox_publisher::publish_partition(std::uint32_t partition) {
   std::vector<outbox_message> rows;
   auto& next = next_seq_[partition];
@@ -168,35 +175,59 @@ bool outbox_publisher::publish_partition(std::uint32_t partition) {
     }
     pub_ = std::move(*pub);
   }
+  std::size_t sent = 0;
   caf::error err;
   for (const auto& m : rows) {
     nats_headers headers;
     if (!m.reason.empty()) headers.emplace_back("Adclick-Reason", m.reason);
+    if (m.original_bytes != 0) headers.emplace_back("Adclick-Truncated-From", std::to_string(m.original_bytes));
     if ((err = pub_->publish(m.subject, m.payload, m.msg_id, headers))) break;
+    ++sent;
   }
-  auto failed = pub_->settle(10'000);
-  if (!err && !failed) err = failed.error();
-  if (!err && *failed != 0)
-    err = make_error(errc::nats, std::to_string(*failed) + " of " + std::to_string(rows.size()) +
-                                   " publishes were refused or not acknowledged");
-  if (err) {
-    // Published again, same ids, next time: the streams drop what they already have.
+  auto settled = pub_->settle(10'000);
+  if (!err && !settled) err = settled.error();
+  if (!settled) {
+    // Some acknowledgements are still out: any of these may be stored. Nothing is
+    // removed; the check before the next attempt removes what the stream has.
+    recheck_ = true;
     set_error(describe(err));
     std::lock_guard<std::mutex> lock{mutex_};
     ++stats_.failures;
     return false;
   }
-  next = rows.back().seq + 1;
-  {
-    std::lock_guard<std::mutex> lock{mutex_};
-    stats_.published += rows.size();
+  std::set<std::string> failed;
+  for (auto& f : pub_->take_failures()) {
+    recheck_ = recheck_ || f.maybe_stored;
+    failed.insert(std::move(f.msg_id));
   }
-  if (faults_ && faults_->active("outbox-keep")) return true;  // published, left in the outbox
+  // Every row published and not failed is acknowledged: remove it now, so that a retry
+  // of the others never publishes it again.
   store::batch done;
-  for (const auto& m : rows) done.delete_outbox(partition, m.seq);
+  std::uint64_t first_left = rows.back().seq + 1;
+  std::size_t published = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (i >= sent || failed.count(rows[i].msg_id) != 0) {
+      first_left = std::min(first_left, rows[i].seq);
+      continue;
+    }
+    done.delete_outbox(partition, rows[i].seq);
+    ++published;
+  }
+  next = first_left;
+  const bool keep = faults_ && faults_->active("outbox-keep");  // published, left in the outbox
+  if (keep && first_left > rows.back().seq) next = rows.back().seq + 1;
   // Unsynced: a removal lost in an OS crash only means a republish, which the stream or
   // the start-up check drops.
-  if (auto werr = db_.write_unsynced(done)) set_error(describe(werr));
+  if (!keep && !done.empty())
+    if (auto werr = db_.write_unsynced(done)) set_error(describe(werr));
+  std::lock_guard<std::mutex> lock{mutex_};
+  stats_.published += published;
+  if (first_left <= rows.back().seq) {
+    ++stats_.failures;
+    stats_.last_error = std::to_string(rows.size() - published) + " of " + std::to_string(rows.size()) +
+                        " publishes were refused or not acknowledged" + (err ? ": " + describe(err) : std::string{});
+    return false;
+  }
   return true;
 }
 
@@ -221,6 +252,18 @@ void outbox_publisher::run() {
   pause = std::chrono::milliseconds(100);
   while (wait(std::chrono::milliseconds(200))) {
     if (faults_ && faults_->active("outbox-hold")) continue;
+    if (recheck_) {
+      // Publishes that may have been stored without an acknowledgement: remove what the
+      // streams have before publishing the rest again (beyond the duplicate window, the
+      // streams would store them twice).
+      if (!check_published()) {
+        fail("outbox_check_failed");
+        if (!wait(pause)) return;
+        continue;
+      }
+      recheck_ = false;
+      for (auto& [p, next] : next_seq_) next = 0;
+    }
     bool ok = true;
     for (auto p : partitions_) {
       // Drain the partition before the next one, as long as batches succeed.

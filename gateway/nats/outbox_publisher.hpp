@@ -12,8 +12,10 @@
 // received since the oldest row was written (less a margin for clock skew) and removes the
 // rows already there without publishing them.
 //
-// Rows are published per partition in outbox order, a batch at a time; a batch is removed
-// only when every publish in it was acknowledged, else it is published again (same ids).
+// Rows are published per partition in outbox order, a batch at a time; each row is
+// removed as soon as its stream acknowledges it. A row that failed is published again
+// later (same id); if its publish may have been stored without an acknowledgement (a
+// timeout, a lost connection), the streams are checked for it first, as at start.
 //
 // Thread safety: poke() and status() from any thread; the rest from the owner.
 #pragma once
@@ -68,6 +70,7 @@ class outbox_publisher {
   std::shared_ptr<fault_switch> faults_;
   std::map<std::uint32_t, std::uint64_t> next_seq_;  ///< per partition: the first row not yet published
   std::unique_ptr<js_publisher> pub_;
+  bool recheck_ = false;  ///< a publish may be stored unacknowledged: check before retrying
   std::thread thread_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;

@@ -595,3 +595,25 @@ TEST_CASE_METHOD(fixture, "ids counted before and after a rebase at the same str
   CHECK(count_at(query(10), t0) == 2);
   CHECK(status().outcomes[outcome::duplicate] == 1);
 }
+
+TEST_CASE_METHOD(fixture, "a huge rejected message is cut for the DLQ, so that its row can always be published",
+                 "[actor][dlq]") {
+  start();
+  ingest_batch b;
+  fetched_message m;
+  m.stream_seq = 1;
+  m.publish_ms = now_ms();
+  m.reject_count = 1;
+  m.rejected[outcome::rejected_malformed] = 1;
+  b.messages.push_back(m);
+  b.rejects.push_back({outcome::rejected_malformed, std::string(1'000'000, '\xff')});
+  caf::anon_send(partition, std::move(b));
+  sched.run();
+  tick();
+  std::vector<outbox_message> rows;
+  REQUIRE_FALSE(db->scan_outbox(0, 0, 10, rows));
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].payload.size() == dlq_max_payload);
+  CHECK(rows[0].original_bytes == 1'000'000);
+  CHECK(status().outcomes[outcome::rejected_malformed] == 1);
+}

@@ -528,3 +528,29 @@ TEST_CASE("stop signals at random moments during a load: every stop is clean and
   require_exact(nats, svc, {truth});
   CHECK(svc.stop(SIGTERM) == 0);
 }
+
+TEST_CASE("a message as large as the server takes is read, rejected, and does not stop its partition",
+          "[e2e][faults][dlq]") {
+  // With ingest.fetch-max-bytes at 1 MiB, JetStream would never deliver a message of
+  // nearly 1 MiB (subject and headers make it larger than the fetch allows).
+  running r{service::options{{}, false, false}};
+  auto& [nats, dir, svc] = r;
+  auto nc = must(nats_connection::connect(nats.url(), "garbage"));
+  // As large as the server takes with its header (about 40 bytes): with its subject it is
+  // larger than max_payload.
+  const auto big = static_cast<std::size_t>(nc->max_payload()) - 48;
+  REQUIRE_FALSE(nc->publish_async("adclick.clicks.3", std::string(big, '\xff'), "big-garbage"));
+  REQUIRE_FALSE(nc->publish_async_complete(5000));
+  const auto clicks = dir.str("clicks.json"), garbage = dir.str("garbage.json");
+  REQUIRE(load(nats, clicks, {"--clicks", "3000", "--ads", "64", "--seed", "231", "--clock-skew-ms", "0"}) == 0);
+  std::ofstream{garbage} << nlohmann::json{{"version", 2},  {"seed", 0}, {"clicks", 1},
+                                           {"outcomes", {{"malformed", 1}}}, {"counts", nlohmann::json::array()}}
+                              .dump();
+  require_exact(nats, svc, {clicks, garbage}, {"--allow-idle-final"});
+  // On the DLQ, cut to 256 KiB, saying how large it was.
+  REQUIRE(eventually([&] { return !read_stream(nats, subjects::dlq_stream).empty(); }));
+  auto dlq = read_stream(nats, subjects::dlq_stream);
+  REQUIRE(dlq.size() == 1);
+  CHECK(dlq[0].data.size() == dlq_max_payload);
+  CHECK(svc.stop(SIGTERM) == 0);
+}
