@@ -122,6 +122,7 @@ void commit_checkpoint(self_ptr self) {
   for (auto& row : cp.outbox) {
     row.seq = st.next_outbox_seq++;
     row.created_ms = now;
+    row.check_since_ms = st.failing_since_ms;  // non-zero after failed attempts
   }
   cp.next_outbox_seq = st.next_outbox_seq;
   checkpoint head;  // the position, without the rows

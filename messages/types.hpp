@@ -162,6 +162,10 @@ struct outbox_message {
   /// Non-zero: the payload was cut to dlq_max_payload from this many bytes (header
   /// Adclick-Truncated-From), so that the row can always be published.
   std::uint64_t original_bytes = 0;
+  /// Non-zero: written by a checkpoint that followed failed ones (since this wall-clock
+  /// time). A failed write may have reached the log anyway and its rows been published
+  /// since, under other seqs: the publisher first checks the stream for this id.
+  std::int64_t check_since_ms = 0;
 };
 
 /// The most of a rejected message a DLQ row keeps: well below NATS's default max_payload
@@ -321,7 +325,8 @@ typename Inspector::result_type inspect(Inspector& f, ad_delta& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, outbox_message& x) {
-  return f(x.type, x.seq, x.created_ms, x.subject, x.msg_id, x.reason, x.payload, x.original_bytes);
+  return f(x.type, x.seq, x.created_ms, x.subject, x.msg_id, x.reason, x.payload, x.original_bytes,
+           x.check_since_ms);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, checkpoint& x) {

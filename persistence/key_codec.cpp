@@ -234,6 +234,7 @@ std::string encode_outbox(const outbox_message& m) {
   out.push_back(static_cast<char>(m.type));
   put_le64(out, static_cast<std::uint64_t>(m.created_ms));
   put_le64(out, m.original_bytes);
+  put_le64(out, static_cast<std::uint64_t>(m.check_since_ms));
   put_text(out, m.subject);
   put_text(out, m.msg_id);
   put_text(out, m.reason);
@@ -242,12 +243,13 @@ std::string encode_outbox(const outbox_message& m) {
 }
 
 bool decode_outbox(std::string_view bytes, outbox_message& m) {
-  if (bytes.size() < 17 || static_cast<unsigned char>(bytes[0]) > static_cast<unsigned char>(outbox_message::kind::dlq))
+  if (bytes.size() < 25 || static_cast<unsigned char>(bytes[0]) > static_cast<unsigned char>(outbox_message::kind::dlq))
     return false;
   m.type = static_cast<outbox_message::kind>(bytes[0]);
   m.created_ms = static_cast<std::int64_t>(get_le64(bytes.data() + 1));
   m.original_bytes = get_le64(bytes.data() + 9);
-  bytes.remove_prefix(17);
+  m.check_since_ms = static_cast<std::int64_t>(get_le64(bytes.data() + 17));
+  bytes.remove_prefix(25);
   return get_text(bytes, m.subject) && get_text(bytes, m.msg_id) && get_text(bytes, m.reason) &&
          get_text(bytes, m.payload) && bytes.empty();
 }

@@ -107,8 +107,9 @@ bool outbox_publisher::wait(std::chrono::milliseconds timeout) {
 
 /// The start-up check (see the header): removes rows whose message a stream already has.
 bool outbox_publisher::check_published() {
-  // The oldest row of each stream, over every owned partition.
-  std::map<std::string, std::int64_t> oldest;  // stream -> created_ms
+  // Per stream, the earliest time a row's message may have been published: the oldest
+  // row's creation, or the first failed checkpoint before it (see check_since_ms).
+  std::map<std::string, std::int64_t> oldest;  // stream -> ms
   std::vector<std::pair<std::uint32_t, outbox_message>> rows;
   for (auto p : partitions_) {
     for (std::uint64_t from = 0;;) {
@@ -119,10 +120,12 @@ bool outbox_publisher::check_published() {
       }
       if (chunk.empty()) break;
       from = chunk.back().seq + 1;
+      checked_before_[p] = from;
       for (auto& m : chunk) {
         const std::string stream = m.type == outbox_message::kind::dlq ? subjects::dlq_stream : subjects::final_stream;
-        auto [it, fresh] = oldest.try_emplace(stream, m.created_ms);
-        if (!fresh) it->second = std::min(it->second, m.created_ms);
+        const auto since = m.check_since_ms != 0 ? std::min(m.check_since_ms, m.created_ms) : m.created_ms;
+        auto [it, fresh] = oldest.try_emplace(stream, since);
+        if (!fresh) it->second = std::min(it->second, since);
         rows.emplace_back(p, std::move(m));
       }
     }
@@ -167,6 +170,13 @@ bool outbox_publisher::publish_partition(std::uint32_t partition) {
     return false;
   }
   if (rows.empty()) return true;
+  for (const auto& m : rows)
+    if (m.check_since_ms != 0 && m.seq >= checked_before_[partition]) {
+      // Rows of a checkpoint that followed failed ones: check the streams first.
+      recheck_ = true;
+      check_first_ = true;
+      return false;
+    }
   if (!pub_) {
     auto pub = nc_.make_publisher(false, 5000);
     if (!pub) {
@@ -276,6 +286,10 @@ void outbox_publisher::run() {
     }
     if (ok) {
       pause = std::chrono::milliseconds(100);
+      continue;
+    }
+    if (check_first_) {  // not a failure: the check comes first, in the next round
+      check_first_ = false;
       continue;
     }
     fail("outbox_publish_failed");

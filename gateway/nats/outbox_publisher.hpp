@@ -71,6 +71,8 @@ class outbox_publisher {
   std::map<std::uint32_t, std::uint64_t> next_seq_;  ///< per partition: the first row not yet published
   std::unique_ptr<js_publisher> pub_;
   bool recheck_ = false;  ///< a publish may be stored unacknowledged: check before retrying
+  bool check_first_ = false;  ///< rows after failed checkpoints wait for a check
+  std::map<std::uint32_t, std::uint64_t> checked_before_;  ///< per partition: rows below it were checked
   std::thread thread_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;
