@@ -99,6 +99,15 @@ struct fixture {
     sched.run();
   }
 
+  /// Stops the partition, reopens the store and starts again: what a restart keeps is
+  /// what is durable.
+  void restart() {
+    stop();
+    reopen_store();
+    cursor = std::make_shared<ack_cursor>();
+    start();
+  }
+
   void stop() {
     if (partition) caf::anon_send_exit(partition, caf::exit_reason::user_shutdown);
     if (writer) caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
@@ -230,10 +239,7 @@ TEST_CASE_METHOD(fixture, "a click id seen before in its (ad, minute) is a dupli
   CHECK(status().outcomes[outcome::duplicate] == 1);
 
   // The ids are durable with the counts: after a restart the same id is still known.
-  stop();
-  reopen_store();
-  cursor = std::make_shared<ack_cursor>();
-  start();
+  restart();
   ingest_ids({{3, {{10, t0 + 5, 101}, {10, t0 + 6, 102}}}});
   CHECK(count_at(query(10), t0) == 3);
   tick();
@@ -249,11 +255,7 @@ TEST_CASE_METHOD(fixture, "a restarted partition resumes from its checkpoint and
   tick();
   REQUIRE(cursor->durable_seq == 2);
   ingest({{3, {{10, t0}}}});  // counted in memory, never checkpointed: lost with the crash
-  stop();
-  reopen_store();
-
-  cursor = std::make_shared<ack_cursor>();
-  start();
+  restart();
   CHECK(cursor->durable_seq == 2);
   CHECK(status().outcomes[outcome::counted] == 3);
   // Served from the store before any ad actor exists again.
@@ -349,10 +351,7 @@ TEST_CASE_METHOD(quick_windows, "after a restart, buckets left open in the store
   ingest({{1, {{20, t0 + 5}}}});
   tick();
   CHECK(test::must(db->read_minute(20, t0)).state == bucket_state::open);
-  stop();
-  reopen_store();
-  cursor = std::make_shared<ack_cursor>();
-  start();
+  restart();
   ingest({{2, {{21, t0 + 3 * minute_ms}}}});  // only ad 21 has clicks; ad 20 has no actor
   tick();
   auto stored = test::must(db->read_minute(20, t0));
@@ -360,10 +359,7 @@ TEST_CASE_METHOD(quick_windows, "after a restart, buckets left open in the store
   CHECK(stored.version == 1);
   CHECK(stored.count == 1);
   // And the finalization survives another restart without being repeated or lost.
-  stop();
-  reopen_store();
-  cursor = std::make_shared<ack_cursor>();
-  start();
+  restart();
   CHECK(point_at(query(20), t0).state == bucket_state::final);
 }
 
@@ -438,10 +434,7 @@ TEST_CASE_METHOD(fixture, "the ids of a failed checkpoint and of the next one fo
   std::vector<click_id> ids;
   REQUIRE_FALSE(db->read_ids(10, t0, ids));
   CHECK(ids.size() == 2);
-  stop();
-  reopen_store();
-  cursor = std::make_shared<ack_cursor>();
-  start();
+  restart();
   ingest_ids({{3, {{10, t0 + 3, 100}}}});  // A republished: a duplicate
   tick();
   CHECK(count_at(query(10), t0) == 2);
@@ -592,10 +585,7 @@ TEST_CASE_METHOD(fixture, "ids counted before and after a rebase at the same str
   std::vector<click_id> ids;
   REQUIRE_FALSE(db->read_ids(10, t0, ids));
   CHECK(ids.size() == 2);
-  stop();
-  reopen_store();
-  cursor = std::make_shared<ack_cursor>();
-  start();
+  restart();
   ingest_ids({{2, {{10, t0 + 3, 100}}}});  // A republished
   tick();
   CHECK(count_at(query(10), t0) == 2);

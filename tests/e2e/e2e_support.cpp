@@ -132,6 +132,28 @@ void crash_repeatedly(service& svc, subprocess& loader, int min_kills, int max_k
   CHECK(kills >= min_kills);
 }
 
+std::size_t check_finals(const final_counts& last, const truth& t, bool idle_final) {
+  std::size_t billable = 0;
+  for (const auto& [key, b] : t.counts) {
+    INFO("ad " << key.first << " minute " << key.second);
+    auto f = last.find(key);
+    if (b.state() == bucket_state::open) {
+      if (f == last.end()) continue;
+      CHECK(idle_final);
+      CHECK(f->second.count() == b.count);
+      CHECK(f->second.version() == 1);
+      continue;
+    }
+    ++billable;
+    REQUIRE(f != last.end());
+    CHECK(f->second.count() == b.count);
+    CHECK(f->second.version() == b.version());
+    CHECK(f->second.amended() == (b.state() == bucket_state::amended));
+  }
+  for (const auto& [key, f] : last) CHECK(t.counts.count(key) == 1);  // nothing the truth does not have
+  return billable;
+}
+
 int fault_scale() {
   const char* s = std::getenv("ADCLICK_FAULT_SCALE");
   return s != nullptr && std::atoi(s) > 1 ? std::atoi(s) : 1;

@@ -8,12 +8,15 @@
 #include <signal.h>
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "adclick/v1/query.pb.h"
 #include "common/subprocess.hpp"
+#include "tools/truth.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace adclick::test {
@@ -96,6 +99,14 @@ inline const std::vector<std::string> fault_mix_service{"--windows.allowed-laten
 /// kill -9 adclickd at random moments (at least `min_kills`, at most `max_kills`) while
 /// `loader` runs, restarting it each time; then waits for the loader to finish.
 void crash_repeatedly(service& svc, subprocess& loader, int min_kills = 5, int max_kills = 12);
+
+/// The FinalCount each bucket ended with (the highest version seen).
+using final_counts = std::map<std::pair<std::uint64_t, std::int64_t>, v1::FinalCount>;
+/// Checks `last` against the truth: every bucket the truth bills has its FinalCount with
+/// the truth's count, version and amended flag; a bucket the truth leaves open has none,
+/// or (`idle_final`: the service's idle advance closed it) the truth's count as version 1.
+/// Returns how many buckets the truth bills.
+std::size_t check_finals(const final_counts& last, const truth& t, bool idle_final);
 
 /// How hard the fault tests push: 1 in scripts/test.sh, more in scripts/faults.sh
 /// (ADCLICK_FAULT_SCALE).

@@ -23,12 +23,16 @@ TEST_CASE("partition sets parse ranges and lists", "[config]") {
 }
 
 namespace {
-std::string load(std::vector<std::string> args) {
+/// Loads `args` as adclickd's command line into `cfg`; the problems, or empty.
+std::string load(std::vector<std::string> args, adclick_config& cfg) {
   args.insert(args.begin(), "adclickd");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
-  adclick_config cfg;
   return cfg.load(static_cast<int>(argv.size()), argv.data());
+}
+std::string load(std::vector<std::string> args) {
+  adclick_config cfg;
+  return load(std::move(args), cfg);
 }
 }  // namespace
 
@@ -73,27 +77,21 @@ TEST_CASE("INI values are read", "[config]") {
 }
 
 TEST_CASE("boolean options accept --key, --key=true and --key=false, and flags beat the file", "[config]") {
-  auto parsed = [](std::vector<std::string> args, adclick_config& cfg) {
-    args.insert(args.begin(), "adclickd");
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    return cfg.load(static_cast<int>(argv.size()), argv.data());
-  };
   {
     adclick_config cfg;
-    CHECK(parsed({"--nats.embedded=false", "--storage.sync=false"}, cfg) == "");
+    CHECK(load({"--nats.embedded=false", "--storage.sync=false"}, cfg) == "");
     CHECK_FALSE(cfg.nats_embedded);
     CHECK_FALSE(cfg.storage_sync);
   }
   {
     adclick_config cfg;
-    CHECK(parsed({"--nats.embedded=true", "--storage.sync"}, cfg) == "");
+    CHECK(load({"--nats.embedded=true", "--storage.sync"}, cfg) == "");
     CHECK(cfg.nats_embedded);
     CHECK(cfg.storage_sync);
   }
   {
     adclick_config cfg;
-    CHECK(parsed({"--storage.sync=maybe"}, cfg).find("storage.sync") != std::string::npos);
+    CHECK(load({"--storage.sync=maybe"}, cfg).find("storage.sync") != std::string::npos);
   }
   char path[] = "/tmp/adclick-config-XXXXXX";
   int fd = mkstemp(path);
@@ -103,7 +101,7 @@ TEST_CASE("boolean options accept --key, --key=true and --key=false, and flags b
   close(fd);
   {
     adclick_config cfg;
-    CHECK(parsed({std::string{"--config-file="} + path, "--storage.sync=false"}, cfg) == "");
+    CHECK(load({std::string{"--config-file="} + path, "--storage.sync=false"}, cfg) == "");
     CHECK_FALSE(cfg.storage_sync);   // the flag wins over the file
     CHECK_FALSE(cfg.nats_embedded);  // the file wins over the default
   }
