@@ -283,12 +283,6 @@ std::uint64_t nats_connection::publish_async_failures() const {
   return impl_->async_failures.load(std::memory_order_relaxed);
 }
 
-caf::error nats_connection::publish(const std::string& subject, std::string_view data) {
-  return to_error(natsConnection_Publish(impl_->nc, subject.c_str(), data.data(),
-                                         static_cast<int>(data.size())),
-                  "publish to " + subject);
-}
-
 namespace {
 /// A message with headers, owned.
 caf::expected<std::unique_ptr<natsMsg, msg_deleter>> make_msg(const std::string& subject, std::string_view data,
@@ -302,13 +296,6 @@ caf::expected<std::unique_ptr<natsMsg, msg_deleter>> make_msg(const std::string&
   return owned;
 }
 }  // namespace
-
-caf::error nats_connection::publish_with_headers(const std::string& subject, std::string_view data,
-                                                const std::vector<std::pair<std::string, std::string>>& headers) {
-  auto m = make_msg(subject, data, headers);
-  if (!m) return m.error();
-  return to_error(natsConnection_PublishMsg(impl_->nc, m->get()), "publish to " + subject);
-}
 
 caf::error nats_connection::flush(std::int64_t timeout_ms) {
   return to_error(natsConnection_FlushTimeout(impl_->nc, timeout_ms), "flush");

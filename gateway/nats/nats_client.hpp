@@ -117,15 +117,8 @@ class nats_connection {
   /// Publishes that the server rejected or that timed out, since the connection opened.
   std::uint64_t publish_async_failures() const;
 
-  /// Core NATS publish (no JetStream), e.g. acks and live updates.
-  caf::error publish(const std::string& subject, std::string_view data);
-
   /// A plain (core NATS) subscription, e.g. to watch the DLQ or final counts.
   caf::expected<std::unique_ptr<core_subscription>> subscribe(const std::string& subject);
-
-  /// Core NATS publish with headers (e.g. the DLQ's Adclick-Reason).
-  caf::error publish_with_headers(const std::string& subject, std::string_view data,
-                                  const std::vector<std::pair<std::string, std::string>>& headers);
 
   /// Grows each time deliveries in flight may have been lost: a disconnect, or the client
   /// dropping messages of a slow subscription. Consumers compare it across fetches.
