@@ -2,6 +2,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/core/rollup.hpp"
 #include "common/errc.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
@@ -24,6 +25,14 @@ caf::error load_ids(ad_state& st, std::int64_t minute) {
 /// that LevelDB's own Bloom filter usually answers without a disk read), the id filter if
 /// it is final (late clicks with new ids then need no read of the ids), else the ids.
 caf::error seed_minute(ad_state& st, std::int64_t minute) {
+  // The minute's hour and day first: every change of the minute moves them.
+  for (auto g : {granularity::hour, granularity::day}) {
+    const auto start = bucket_start(minute, bucket_width(g));
+    if (st.counts.has_rollup(g, start)) continue;
+    auto rolled = st.db->read_rollup(st.ad_id, g, start);
+    if (!rolled) return rolled.error();
+    st.counts.seed_rollup(g, start, *rolled);
+  }
   auto stored = st.db->read_minute(st.ad_id, minute);
   if (!stored) return stored.error();
   st.counts.seed(*stored);
@@ -53,6 +62,22 @@ caf::expected<bool> record_id(ad_state& st, std::int64_t minute, const click_id&
   return r == recent_ids::insert_result::added;
 }
 
+/// Learns whom the ad's counts roll up into: the store's answer, else the first click's.
+caf::error learn_owner(ad_state& st, const click& first) {
+  auto stored = st.db->read_owner(st.ad_id);
+  if (!stored) return stored.error();
+  if (*stored) {
+    st.campaign_id = (*stored)->campaign_id;
+    st.advertiser_id = (*stored)->advertiser_id;
+  } else {
+    st.campaign_id = first.campaign_id;
+    st.advertiser_id = first.advertiser_id;
+    st.new_owner = true;
+  }
+  st.owner_known = true;
+  return {};
+}
+
 }  // namespace
 
 caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id, store* db) {
@@ -61,7 +86,15 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
   return {
     [=](ad_clicks& batch) {
       auto& st = self->state;
+      if (!st.owner_known && !batch.clicks.empty()) {
+        if (auto err = learn_owner(st, batch.clicks.front())) {
+          log_error("ad_owner_failed").kv("ad", st.ad_id).kv("error", describe(err));
+          self->quit(err);
+          return;
+        }
+      }
       for (const auto& c : batch.clicks) {
+        if (c.campaign_id != st.campaign_id || c.advertiser_id != st.advertiser_id) ++st.owner_conflicts;
         auto minute = minute_of(c.event_time_ms);
         if (!st.counts.has(minute)) {
           if (auto err = seed_minute(st, minute)) {
@@ -105,8 +138,21 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
       // Everything taken by earlier flushes is durable: settled final buckets (and their
       // ids) can leave memory; a late click brings them back from the store.
       if (previous_durable) st.ids.drop(st.counts.drop_settled());
-      ad_delta d{st.ad_id, st.counts.take_changes(), st.ids.take_changes(), st.counted, st.duplicates, st.amended, {}};
-      st.counted = st.duplicates = st.amended = 0;
+      ad_delta d;
+      d.ad_id = st.ad_id;
+      d.minutes = st.counts.take_changes();
+      d.ids = st.ids.take_changes();
+      d.counted = st.counted;
+      d.duplicates = st.duplicates;
+      d.amended = st.amended;
+      d.rollups = st.counts.take_rollup_changes();
+      d.changes = st.counts.take_moves();
+      d.campaign_id = st.campaign_id;
+      d.advertiser_id = st.advertiser_id;
+      d.new_owner = st.new_owner;
+      d.owner_conflicts = st.owner_conflicts;
+      st.counted = st.duplicates = st.amended = st.owner_conflicts = 0;
+      st.new_owner = false;
       // A bucket that became final or was amended gets the filter a late click will read.
       for (const auto& b : d.minutes)
         if (b.state != bucket_state::open) d.filters.push_back({b.minute_ms, st.ids.filter(b.minute_ms)});
@@ -119,9 +165,16 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
     [=](const series_query& q) -> caf::result<series> {
       auto& st = self->state;
       series out;
-      out.ad_id = st.ad_id;  // the partition stamps the watermark
-      if (auto err = st.db->scan_minutes(st.ad_id, q.from_ms, q.to_ms, out.points)) return err;
-      st.counts.overlay(q.from_ms, q.to_ms, out.points);
+      out.id = st.ad_id;  // the partition stamps the watermark and turns `rolled` into points
+      if (q.gran == granularity::minute) {
+        if (auto err = st.db->scan_minutes(st.ad_id, q.from_ms, q.to_ms, out.points)) return err;
+        st.counts.overlay(q.from_ms, q.to_ms, out.points);
+        return out;
+      }
+      std::vector<std::pair<std::int64_t, rollup_value>> rolled;
+      if (auto err = st.db->scan_rollups(st.ad_id, q.gran, q.from_ms, q.to_ms, rolled)) return err;
+      st.counts.overlay_rollups(q.gran, q.from_ms, q.to_ms, rolled);
+      for (const auto& [start, v] : rolled) out.rolled.push_back({q.gran, start, v});
       return out;
     },
   };

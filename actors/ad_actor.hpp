@@ -16,7 +16,12 @@
 //                         The bool says every earlier flush is durable: final buckets
 //                         unchanged since then leave memory (the hot horizon).
 //   series_query       -> series: stored buckets overlaid with what memory knows (the
-//                         live view; the partition answers billing from the store).
+//                         live view; the partition answers billing from the store):
+//                         minute points, or hour/day buckets as `rolled` values.
+// It also keeps its hour and day buckets in step with its minutes (minute_counts), and
+// learns its campaign and advertiser from its first click (or the store): each flush
+// carries the changed hours and days and the minute moves its partition rolls up into
+// the campaign and advertiser.
 // State lives in minute_counts and recent_ids; a minute not yet in memory is seeded from
 // the store first (its count and its ids), so a restarted actor continues from what is
 // durable and still recognises every id counted before.
@@ -42,6 +47,13 @@ struct ad_state {
   std::uint64_t counted = 0;     ///< since the last flush
   std::uint64_t duplicates = 0;  ///< since the last flush
   std::uint64_t amended = 0;     ///< since the last flush
+  /// Whom the counts roll up into: the stored owner, else the first click's (first seen
+  /// wins; a click naming others is counted for the ad and its owner, and reported).
+  bool owner_known = false;
+  std::uint64_t campaign_id = 0;
+  std::uint64_t advertiser_id = 0;
+  bool new_owner = false;            ///< not stored yet
+  std::uint64_t owner_conflicts = 0; ///< since the last flush
   static inline const char* name = "adclick.ad";
 };
 

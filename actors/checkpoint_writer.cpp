@@ -18,7 +18,11 @@ store::batch checkpoint_batch(const checkpoint& cp) {
     // id list per minute, so no chunk is written twice.
     for (const auto& m : ad.ids) b.put_ids(ad.ad_id, m.minute_ms, m.ids, cp.number);
     for (const auto& f : ad.filters) b.put_filter(ad.ad_id, f);
+    for (const auto& r : ad.rollups) b.put_rollup(ad.ad_id, r);
+    if (ad.new_owner) b.put_owner(ad.ad_id, ad.campaign_id, ad.advertiser_id);
   }
+  for (const auto& g : cp.groups) b.put_group(cp.partition, g);
+  for (const auto& r : cp.rankings) b.put_ranking(cp.partition, r);
   for (const auto& m : cp.outbox) b.put_outbox(cp.partition, m);
   keys::position pos;
   pos.stream_seq = cp.stream_seq;

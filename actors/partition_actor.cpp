@@ -1,11 +1,13 @@
 #include "actors/partition_actor.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 #include <caf/all.hpp>
 
 #include "actors/ad_actor.hpp"
 #include "actors/core/delta_merge.hpp"
+#include "actors/core/query_rules.hpp"
 #include "common/errc.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
@@ -21,6 +23,22 @@ using self_ptr = caf::stateful_actor<partition_state>*;
 
 /// The longest pause between checkpoint attempts after failures.
 constexpr auto max_backoff = std::chrono::seconds(30);
+/// Campaign shares and rankings unchanged for this many checkpoints leave memory.
+constexpr std::uint64_t idle_takes = 60;
+
+/// Rows keyed by `key_of`, older first: one row per key, the newest winning.
+template <class Row, class Key>
+void merge_newest(std::vector<Row>& older, std::vector<Row>&& newer, Key key_of) {
+  if (older.empty()) {
+    older = std::move(newer);
+    return;
+  }
+  std::map<decltype(key_of(older.front())), Row> rows;
+  for (auto* side : {&older, &newer})
+    for (auto& r : *side) rows[key_of(r)] = std::move(r);
+  older.clear();
+  for (auto& [k, r] : rows) older.push_back(std::move(r));
+}
 
 void start_checkpoint(self_ptr self, bool forced);
 
@@ -33,6 +51,16 @@ std::int64_t final_before_of(const partition_state& st, std::int64_t watermark) 
   event_clock c{st.cfg.rules};
   c.restore(watermark, 0);
   return c.final_before();
+}
+
+/// Turns what the store and memory gave into the view's points (query_rules.hpp).
+void finish_series(series& s, const series_query& q) {
+  if (q.gran == granularity::minute) {
+    keep_view(s.points, q.billing);
+  } else {
+    s.points = points_of(s.rolled, q.gran, s.final_before_ms, q.billing);
+    s.rolled.clear();
+  }
 }
 
 /// Folds `delta` into the checkpoint being built (at most one delta per ad).
@@ -82,6 +110,8 @@ void on_written(self_ptr self, const checkpoint& cp, checkpoint_result& r) {
     st.carried = std::move(r.rows.ads);
     for (auto& m : r.rows.outbox)
       if (m.type == outbox_message::kind::dlq) st.carried_dlq.push_back(std::move(m));
+    st.carried_groups = std::move(r.rows.groups);
+    st.carried_rankings = std::move(r.rows.rankings);
   } else {
     if (st.consecutive_failures != 0)
       log_info("checkpoint_recovered").kv("partition", st.cfg.partition).kv("failures", st.consecutive_failures);
@@ -90,7 +120,12 @@ void on_written(self_ptr self, const checkpoint& cp, checkpoint_result& r) {
     st.durable_seq = cp.stream_seq;
     st.durable_created_ns = cp.stream_created_ns;
     st.durable_watermark_ms = cp.watermark_ms;
+    st.durable_final_before_ms = final_before_of(st, cp.watermark_ms);
     st.durable_at_ms = started;
+    // Every take so far is durable: shares and rankings idle for a minute of checkpoints
+    // leave memory (a later change reads them back).
+    st.groups.drop_settled(idle_takes);
+    st.rankings.drop_settled(idle_takes);
     st.last_write_ms = r.write_ms;
     st.cfg.cursor->durable_seq.store(cp.stream_seq, std::memory_order_release);
     ++st.checkpoints;
@@ -104,9 +139,38 @@ void on_written(self_ptr self, const checkpoint& cp, checkpoint_result& r) {
   }
 }
 
+/// Fills the checkpoint's campaign and advertiser shares and the rankings its buckets
+/// changed. False if a stored ranking could not be read.
+bool add_rollups(self_ptr self) {
+  auto& st = self->state;
+  auto& cp = st.building;
+  auto seed = [&](ranking& r) { return !st.cfg.db->read_ranking(st.cfg.partition, r); };
+  for (const auto& ad : cp.ads)
+    for (const auto& r : ad.rollups)
+      if (!st.rankings.update(entity::ad, r.gran, r.start_ms, ad.ad_id, r.value.count, seed)) return false;
+  auto groups = st.groups.take_changes();
+  for (const auto& g : groups)
+    if (g.gran != granularity::minute && !st.rankings.update(g.kind, g.gran, g.start_ms, g.id, g.value.count, seed))
+      return false;
+  using group_key = std::tuple<entity, std::uint64_t, granularity, std::int64_t>;
+  cp.groups = std::move(st.carried_groups);
+  st.carried_groups.clear();
+  merge_newest(cp.groups, std::move(groups),
+               [](const group_count& g) { return group_key{g.kind, g.id, g.gran, g.start_ms}; });
+  cp.rankings = std::move(st.carried_rankings);
+  st.carried_rankings.clear();
+  merge_newest(cp.rankings, st.rankings.take_changes(),
+               [](const ranking& r) { return std::make_tuple(r.by, r.gran, r.start_ms); });
+  return true;
+}
+
 void commit_checkpoint(self_ptr self) {
   auto& st = self->state;
   auto& cp = st.building;
+  if (!add_rollups(self)) {
+    fail(self, make_error(errc::storage, "cannot read a stored ranking"), "ranking_read_failed");
+    return;
+  }
   // FinalCount rows for billing: every bucket that became final or was amended.
   for (const auto& ad : cp.ads)
     for (const auto& m : ad.minutes)
@@ -145,7 +209,8 @@ void start_checkpoint(self_ptr self, bool forced) {
   if (!forced && self->clock().now() < st.retry_at) return;
   const bool nothing = st.dispatched_seq == st.durable_seq && st.stream_created_ns == st.durable_created_ns &&
                        st.clock.watermark() == st.durable_watermark_ms && st.changed_ads.empty() &&
-                       st.carried.empty() && st.carried_dlq.empty() && st.dlq.empty();
+                       st.carried.empty() && st.carried_dlq.empty() && st.dlq.empty() &&
+                       st.carried_groups.empty() && st.carried_rankings.empty();
   if (nothing) {
     st.durable_at_ms = now_ms();  // everything dispatched is durable as of now
     return;
@@ -162,7 +227,8 @@ void start_checkpoint(self_ptr self, bool forced) {
   st.building.outcomes = st.outcomes;
   // The previous checkpoint (the only one that can be outstanding) succeeded unless it
   // left rows to carry: then every earlier flush is durable.
-  const bool previous_durable = st.carried.empty() && st.carried_dlq.empty() && st.consecutive_failures == 0;
+  const bool previous_durable = st.carried.empty() && st.carried_dlq.empty() && st.carried_groups.empty() &&
+                               st.carried_rankings.empty() && st.consecutive_failures == 0;
   st.building_index.clear();
   for (auto& d : st.carried) add_delta(st, std::move(d));
   st.carried.clear();
@@ -186,7 +252,20 @@ void start_checkpoint(self_ptr self, bool forced) {
             (*o)[outcome::late_amended] += delta.amended;
           }
           st.undecided -= delta.counted + delta.duplicates + delta.amended;
-          if (!delta.minutes.empty() || !delta.ids.empty()) add_delta(st, std::move(delta));
+          st.owner_conflicts += delta.owner_conflicts;
+          // The ad's minute moves roll up into its campaign and advertiser now, once: a
+          // carried delta is not applied again.
+          auto seed = [&](const group_rollups::key& k) -> std::optional<rollup_value> {
+            auto v = st.cfg.db->read_group(k.kind, k.id, k.gran, k.start_ms, st.cfg.partition);
+            if (!v) return std::nullopt;
+            return *v;
+          };
+          for (const auto& move : delta.changes)
+            if (!st.groups.apply(delta.campaign_id, delta.advertiser_id, move, seed)) {
+              fail(self, make_error(errc::storage, "cannot read a campaign rollup"), "group_read_failed");
+              return;
+            }
+          if (!delta.minutes.empty() || !delta.ids.empty() || delta.new_owner) add_delta(st, std::move(delta));
           if (--st.awaiting_flushes == 0) commit_checkpoint(self);
         },
         [=](caf::error& err) { fail(self, err, "flush_failed"); });
@@ -221,7 +300,7 @@ void finalize_due(self_ptr self) {
 void passivate_idle(self_ptr self) {
   auto& st = self->state;
   // The last flushes may not be durable.
-  if (st.checkpointing || !st.carried.empty() || st.consecutive_failures != 0) return;
+  if (st.checkpointing || !st.carried.empty() || !st.carried_groups.empty() || st.consecutive_failures != 0) return;
   const auto now = self->clock().now();
   for (auto it = st.ads.begin(); it != st.ads.end();) {
     auto& ref = it->second;
@@ -271,6 +350,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
   st.clock = event_clock{st.cfg.rules};
   if (pos->stream_seq > 0 || pos->stream_created_ns != 0) st.clock.restore(pos->watermark_ms, pos->last_publish_ms);
   st.durable_watermark_ms = st.clock.watermark();
+  st.durable_final_before_ms = final_before_of(st, st.durable_watermark_ms);
   if (auto err = st.cfg.db->scan_open(st.cfg.partition, [&](std::int64_t minute, std::uint64_t ad) {
         st.open_index[minute].insert(ad);
       })) {
@@ -333,32 +413,40 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
     [=](const series_query& q) -> caf::result<series> {
       auto& st = self->state;
       series out;
-      out.ad_id = q.ad_id;
-      if (q.billing) {
-        // Only what a crash cannot take back: final and amended buckets in the store, and
-        // the watermark of the last durable checkpoint.
-        out.watermark_ms = st.durable_watermark_ms;
-        out.final_before_ms = final_before_of(st, st.durable_watermark_ms);
-        if (auto err = st.cfg.db->scan_minutes(q.ad_id, q.from_ms, q.to_ms, out.points)) return err;
-        out.points.erase(std::remove_if(out.points.begin(), out.points.end(),
-                                        [](const series_point& p) { return p.state == bucket_state::open; }),
-                         out.points.end());
+      out.kind = entity::ad;
+      out.id = q.id;
+      auto i = st.ads.find(q.id);
+      if (i == st.ads.end()) {
+        auto owner = st.cfg.db->read_owner(q.id);
+        if (!owner) return owner.error();
+        if (!*owner) return make_error(errc::not_found, "ad " + std::to_string(q.id) + " has counted no click");
+      }
+      if (q.billing || i == st.ads.end()) {
+        // Billing: only what a crash cannot take back: the store, as of the last durable
+        // checkpoint. Live, for an ad with no actor: the store is all there is.
+        out.watermark_ms = q.billing ? st.durable_watermark_ms : st.clock.watermark();
+        out.final_before_ms = q.billing ? st.durable_final_before_ms : st.clock.final_before();
+        if (q.gran == granularity::minute) {
+          if (auto err = st.cfg.db->scan_minutes(q.id, q.from_ms, q.to_ms, out.points)) return err;
+        } else {
+          std::vector<std::pair<std::int64_t, rollup_value>> rolled;
+          if (auto err = st.cfg.db->scan_rollups(q.id, q.gran, q.from_ms, q.to_ms, rolled)) return err;
+          for (const auto& [start, v] : rolled) out.rolled.push_back({q.gran, start, v});
+        }
+        finish_series(out, q);
         return out;
       }
       out.watermark_ms = st.clock.watermark();
       out.final_before_ms = st.clock.final_before();
-      auto i = st.ads.find(q.ad_id);
-      if (i == st.ads.end()) {
-        if (auto err = st.cfg.db->scan_minutes(q.ad_id, q.from_ms, q.to_ms, out.points)) return err;
-        return out;
-      }
       i->second.last_active = self->clock().now();
       auto rp = self->make_response_promise<series>();
       self->request(i->second.handle, caf::infinite, q)
         .then(
           [=](series& s) mutable {
+            s.kind = entity::ad;
             s.watermark_ms = out.watermark_ms;
             s.final_before_ms = out.final_before_ms;
+            finish_series(s, q);
             rp.deliver(std::move(s));
           },
           [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
@@ -390,6 +478,8 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
       s.outcomes = st.outcomes;
       s.undecided = st.undecided;
       s.watermark_ms = st.clock.watermark();
+      s.durable_final_before_ms = st.durable_final_before_ms;
+      s.owner_conflicts = st.owner_conflicts;
       s.outbox_pending = st.dlq.size() + st.carried_dlq.size();
       s.carried = st.carried.size();
       return s;

@@ -16,10 +16,11 @@
 //                  at `created_ns` from now on, starting before its first message. Once
 //                  applied, ack_cursor::stream_created_ns says so.
 //   inspect_atom, ad -> ad_status (from the gateway or tests).
-//   series_query   (from the gateway actor) -> series. Live: routed to the ad actor if
-//                  active (stored buckets overlaid with memory), else answered from the
-//                  store. Billing: answered from the store only, so that a bucket final in
-//                  memory but not yet durable is never billed.
+//   series_query   (from the gateway actor, kind ad) -> series. Live: routed to the ad
+//                  actor if active (stored buckets overlaid with memory), else answered
+//                  from the store. Billing: answered from the store only, so that a bucket
+//                  final in memory but not yet durable is never billed. errc::not_found
+//                  for an ad that never counted a click.
 //   status_atom    (from the gateway actor) -> partition_status.
 // Passivation: an ad idle for idle_timeout is stopped only when all its state is durable
 // (no change since its last flush, no checkpoint in flight, none left to carry); a click,
@@ -30,7 +31,10 @@
 // the dispatched position), then one checkpoint to the writer with at most one delta per
 // ad (a failed attempt's rows are merged in) and the outbox rows (DLQ rows of the messages
 // taken, FinalCount rows of buckets that became final or were amended); when it is
-// durable, ack_cursor::durable_seq advances and the ingress acks up to it. A failed write
+// durable, ack_cursor::durable_seq advances and the ingress acks up to it. The checkpoint
+// also carries the campaign and advertiser shares the flushes moved (group_rollups) and the
+// hour and day rankings they changed (ranking_book), so that stored rollups always match
+// the stored minutes. A failed write
 // acks nothing and is retried with backoff (interval x 2^n, at most 30 s).
 #pragma once
 
@@ -49,6 +53,8 @@
 #include "actors/ack_cursor.hpp"
 #include "actors/core/click_grouping.hpp"
 #include "actors/core/event_clock.hpp"
+#include "actors/core/group_rollups.hpp"
+#include "actors/core/ranking.hpp"
 #include "common/log_limiter.hpp"
 #include "messages/subjects.hpp"
 #include "messages/types.hpp"
@@ -113,6 +119,16 @@ struct partition_state {
   /// The rows of a checkpoint whose write failed, carried into the next one.
   std::vector<ad_delta> carried;
   std::vector<outbox_message> carried_dlq;
+  std::vector<group_count> carried_groups;
+  std::vector<ranking> carried_rankings;
+
+  /// This partition's shares of its campaigns and advertisers, fed by the ads' minute
+  /// moves as flushes arrive, and its rankings of hours and days, fed by each checkpoint's
+  /// ad and group buckets.
+  group_rollups groups;
+  ranking_book rankings;
+  std::uint64_t owner_conflicts = 0;
+  std::int64_t durable_final_before_ms = 0;
   /// A rebase that arrived while a checkpoint was in flight.
   std::int64_t pending_rebase_ns = 0;
 

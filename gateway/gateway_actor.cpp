@@ -2,46 +2,101 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
+#include <functional>
 #include <memory>
 #include <vector>
 
-#include "messages/click_codec.hpp"
 #include "common/errc.hpp"
+#include "gateway/query_engine.hpp"
+#include "messages/click_codec.hpp"
 #include "messages/type_ids.hpp"
 
 namespace adclick {
 
-caf::behavior gateway_actor(caf::stateful_actor<gateway_state>* self, std::uint32_t partitions_count,
-                            std::map<std::uint32_t, caf::actor> owned) {
+namespace {
+
+using self_ptr = caf::stateful_actor<gateway_state>*;
+using statuses = std::vector<partition_status>;
+
+/// Asks every owned partition for its status, then calls `done` with them (in partition
+/// order) or delivers the first error to `rp`.
+template <class T>
+void with_statuses(self_ptr self, caf::response_promise rp, std::function<caf::expected<T>(statuses&)> done) {
+  const auto& owned = self->state.owned;
+  auto results = std::make_shared<statuses>(owned.size());
+  auto remaining = std::make_shared<std::size_t>(owned.size());
+  auto finish = [rp, results, done]() mutable {
+    auto r = done(*results);
+    if (r) rp.deliver(std::move(*r));
+    else rp.deliver(r.error());
+  };
+  if (owned.empty()) return finish();
+  std::size_t slot = 0;
+  for (const auto& [id, handle] : owned) {
+    self->request(handle, std::chrono::seconds(5), status_atom_v)
+      .then(
+        [=](partition_status& s) mutable {
+          (*results)[slot] = std::move(s);
+          if (--*remaining == 0) finish();
+        },
+        [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+    ++slot;
+  }
+}
+
+/// The lowest watermark and final_before of the partitions' durable checkpoints, or
+/// errc::recovering.
+caf::error durable_edge(const statuses& xs, std::int64_t& watermark, std::int64_t& final_before) {
+  watermark = final_before = INT64_MAX;
+  for (const auto& s : xs) {
+    if (!s.recovered) return make_error(errc::recovering, "partition " + std::to_string(s.partition) + " is recovering");
+    watermark = std::min(watermark, s.watermark_ms);
+    final_before = std::min(final_before, s.durable_final_before_ms);
+  }
+  if (xs.empty()) watermark = final_before = 0;
+  return {};
+}
+
+}  // namespace
+
+caf::behavior gateway_actor(self_ptr self, std::uint32_t partitions_count, std::map<std::uint32_t, caf::actor> owned,
+                            store* db) {
   self->state.partitions_count = partitions_count;
   self->state.owned = std::move(owned);
+  self->state.db = db;
   return {
     [=](const series_query& q) -> caf::result<series> {
-      auto p = partition_of(q.ad_id, self->state.partitions_count);
-      auto i = self->state.owned.find(p);
-      if (i == self->state.owned.end())
-        return make_error(errc::bad_request,
-                          "partition " + std::to_string(p) + " is not owned by this node");
-      self->delegate(i->second, q);
-      return caf::delegated<series>{};
-    },
-    [=](status_atom) -> caf::result<std::vector<partition_status>> {
-      auto rp = self->make_response_promise<std::vector<partition_status>>();
-      const auto& owned = self->state.owned;
-      auto results = std::make_shared<std::vector<partition_status>>(owned.size());
-      auto remaining = std::make_shared<std::size_t>(owned.size());
-      std::size_t slot = 0;
-      for (const auto& [id, handle] : owned) {
-        self->request(handle, std::chrono::seconds(5), status_atom_v)
-          .then(
-            [=](partition_status& s) mutable {
-              (*results)[slot] = std::move(s);
-              if (--*remaining == 0) rp.deliver(std::move(*results));
-            },
-            [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
-        ++slot;
+      if (q.kind == entity::ad) {
+        auto p = partition_of(q.id, self->state.partitions_count);
+        auto i = self->state.owned.find(p);
+        if (i == self->state.owned.end())
+          return make_error(errc::bad_request, "partition " + std::to_string(p) + " is not owned by this node");
+        self->delegate(i->second, q);
+        return caf::delegated<series>{};
       }
-      if (owned.empty()) rp.deliver(std::vector<partition_status>{});
+      auto rp = self->make_response_promise<series>();
+      with_statuses<series>(self, rp, [=](statuses& xs) -> caf::expected<series> {
+        std::int64_t watermark = 0, final_before = 0;
+        if (auto err = durable_edge(xs, watermark, final_before)) return err;
+        return group_series(*self->state.db, q, watermark, final_before);
+      });
+      return rp;
+    },
+    [=](const top_query& q) -> caf::result<top_list> {
+      auto rp = self->make_response_promise<top_list>();
+      with_statuses<top_list>(self, rp, [=](statuses& xs) -> caf::expected<top_list> {
+        std::int64_t watermark = 0, final_before = 0;
+        if (auto err = durable_edge(xs, watermark, final_before)) return err;
+        std::vector<std::uint32_t> partitions;
+        for (const auto& s : xs) partitions.push_back(s.partition);
+        return top(*self->state.db, q, partitions, watermark, final_before);
+      });
+      return rp;
+    },
+    [=](status_atom) -> caf::result<statuses> {
+      auto rp = self->make_response_promise<statuses>();
+      with_statuses<statuses>(self, rp, [](statuses& xs) -> caf::expected<statuses> { return std::move(xs); });
       return rp;
     },
   };

@@ -1,10 +1,16 @@
-// The gateway actor: the one entry for queries and admin verbs from HTTP (and later NATS).
+// The gateway actor: the one entry for queries and admin verbs from every door (HTTP and
+// NATS request/reply call it the same way, and render what it answers).
 //
-// Accepts (from HTTP handler threads, via scoped actors):
-//   series_query -> series. Routed to the partition actor of ad_id mod partitions; a
-//                   partition this node does not own answers errc::bad_request for now
-//                   (scale-out forwards over adclick.query.<partition> later).
+// Accepts (from door threads, via scoped actors):
+//   series_query -> series. An ad's: routed to the partition actor of ad_id mod
+//                   partitions (a partition this node does not own answers
+//                   errc::bad_request until scale-out forwards it). A campaign's or an
+//                   advertiser's: summed from the store's shares (query_engine), as of the
+//                   partitions' last durable checkpoints. errc::not_found for an id that
+//                   never counted a click, errc::recovering while a partition recovers.
+//   top_query    -> top_list: the exact top-K (query_engine), likewise.
 //   status_atom  -> std::vector<partition_status>, one per owned partition, in order.
+// Store reads for campaigns and top-K run on the CAF worker that handles the request.
 #pragma once
 
 #include <cstdint>
@@ -16,13 +22,16 @@
 
 namespace adclick {
 
+class store;
+
 struct gateway_state {
   std::uint32_t partitions_count = 0;
   std::map<std::uint32_t, caf::actor> owned;  ///< partition id -> partition actor
+  store* db = nullptr;
   static inline const char* name = "adclick.gateway";
 };
 
 caf::behavior gateway_actor(caf::stateful_actor<gateway_state>* self, std::uint32_t partitions_count,
-                            std::map<std::uint32_t, caf::actor> owned);
+                            std::map<std::uint32_t, caf::actor> owned, store* db);
 
 }  // namespace adclick

@@ -214,7 +214,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     ic.idle_advance_ms = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.windows_idle_advance).count();
     ingress.push_back(std::make_unique<nats_ingress>(**nc, actor, cursor, std::move(ic)));
   }
-  auto gateway = sys.spawn(gateway_actor, cfg.partitions_count, owned);
+  auto gateway = sys.spawn(gateway_actor, cfg.partitions_count, owned, db->get());
 
   // A watcher learns when any partition dies: that is fatal (nothing more may be acked).
   auto watcher = std::make_unique<caf::scoped_actor>(sys);

@@ -45,6 +45,23 @@ bool from_string(const std::string& text, granularity& out) {
   return true;
 }
 
+const char* to_string(entity x) {
+  switch (x) {
+    case entity::ad: return "ad";
+    case entity::campaign: return "campaign";
+    case entity::advertiser: return "advertiser";
+  }
+  return "?";
+}
+
+bool from_string(const std::string& text, entity& out) {
+  if (text == "ad") out = entity::ad;
+  else if (text == "campaign") out = entity::campaign;
+  else if (text == "advertiser") out = entity::advertiser;
+  else return false;
+  return true;
+}
+
 const char* to_string(bucket_state x) {
   switch (x) {
     case bucket_state::open: return "open";

@@ -70,6 +70,11 @@ enum class granularity : std::uint8_t { minute, hour, day };
 const char* to_string(granularity x);
 bool from_string(const std::string& text, granularity& out);
 
+/// What a series or a ranking is of: one ad, or every ad of a campaign or an advertiser.
+enum class entity : std::uint8_t { ad, campaign, advertiser };
+const char* to_string(entity x);
+bool from_string(const std::string& text, entity& out);
+
 /// One JetStream message as the ingress saw it: its clicks are
 /// `ingest_batch::clicks[first_click, first_click + click_count)`, the decoder's
 /// rejections `ingest_batch::rejects[first_reject, first_reject + reject_count)`.
@@ -123,6 +128,61 @@ struct minute_count {
   std::uint32_t version = 0;  ///< 0 while open, 1 when final, +1 per amendment
 };
 
+/// A rolled-up bucket: an ad's hour or day, or one partition's share of a campaign's or an
+/// advertiser's minute, hour or day. It is the sum of its minute buckets' contributions
+/// (actors/core/rollup.hpp), from which its state and version follow at query time.
+struct rollup_value {
+  std::uint64_t count = 0;
+  std::uint32_t open_minutes = 0;  ///< minute buckets in it that are open and have clicks
+  std::uint32_t amendments = 0;    ///< late clicks counted into its final minutes
+  bool operator==(const rollup_value& o) const {
+    return count == o.count && open_minutes == o.open_minutes && amendments == o.amendments;
+  }
+};
+
+/// One rolled-up bucket of an ad (hour or day), absolute.
+struct rollup_count {
+  granularity gran = granularity::hour;
+  std::int64_t start_ms = 0;
+  rollup_value value;
+};
+
+/// How one minute bucket's contribution changed since the last flush: what the campaign
+/// and advertiser rollups of its partition add (counts only grow; a minute leaves `open`
+/// once).
+struct minute_change {
+  std::int64_t minute_ms = 0;
+  std::uint64_t count = 0;
+  std::int32_t open_minutes = 0;
+  std::uint32_t amendments = 0;
+};
+
+/// One partition's share of a campaign's or advertiser's bucket, absolute.
+struct group_count {
+  entity kind = entity::campaign;
+  std::uint64_t id = 0;
+  granularity gran = granularity::minute;
+  std::int64_t start_ms = 0;
+  rollup_value value;
+};
+
+/// One entry of a ranking: an ad, campaign or advertiser and its count in the bucket.
+struct ranked {
+  std::uint64_t id = 0;
+  std::uint64_t count = 0;
+};
+
+/// One partition's ranking of the ads, campaigns or advertisers of an hour or a day: the
+/// top entries exactly (count descending, then id ascending), and a bound on the count of
+/// anything not listed (actors/core/ranking.hpp).
+struct ranking {
+  entity by = entity::ad;
+  granularity gran = granularity::hour;
+  std::int64_t start_ms = 0;
+  std::vector<ranked> top;
+  std::uint64_t unlisted_max = 0;  ///< no entity missing from `top` has a higher count
+};
+
 /// The click ids one (ad, minute) gained since the last flush, sorted: one storage chunk.
 struct minute_ids {
   std::int64_t minute_ms = 0;
@@ -144,6 +204,13 @@ struct ad_delta {
   std::uint64_t duplicates = 0;       ///< clicks dropped as duplicates since the last flush
   std::uint64_t amended = 0;          ///< late clicks counted as amendments since the last flush
   std::vector<minute_filter> filters; ///< for buckets that became final or were amended
+  std::vector<rollup_count> rollups;  ///< changed hour and day buckets, absolute
+  std::vector<minute_change> changes; ///< how the changed minutes' contributions moved
+  std::uint64_t campaign_id = 0;      ///< the ad's campaign and advertiser (first seen wins)
+  std::uint64_t advertiser_id = 0;
+  bool new_owner = false;             ///< they were first seen since the last flush: store them
+  /// Clicks since the last flush whose campaign or advertiser differed from the ad's.
+  std::uint64_t owner_conflicts = 0;
 };
 
 /// A message for the outside world (a FinalCount for billing, a rejected click for the
@@ -186,6 +253,8 @@ struct checkpoint {
   std::uint64_t next_outbox_seq = 0;  ///< the first outbox seq the next checkpoint may use
   std::vector<ad_delta> ads;  ///< at most one per ad
   std::vector<outbox_message> outbox;
+  std::vector<group_count> groups;  ///< campaign and advertiser shares that changed, absolute
+  std::vector<ranking> rankings;    ///< hour and day rankings that changed, whole
 };
 
 /// checkpoint writer -> partition actor: how a checkpoint write went. A failed write hands
@@ -197,9 +266,11 @@ struct checkpoint_result {
   checkpoint rows;             ///< when not durable: what to carry
 };
 
-/// A query for one ad's series, [from_ms, to_ms) in event time.
+/// A query for the series of one ad, campaign or advertiser, [from_ms, to_ms) in event
+/// time, aligned to whole buckets of `gran` (actors/core/query_rules.hpp checks it).
 struct series_query {
-  std::uint64_t ad_id = 0;
+  entity kind = entity::ad;
+  std::uint64_t id = 0;
   std::int64_t from_ms = 0;
   std::int64_t to_ms = 0;
   granularity gran = granularity::minute;
@@ -215,11 +286,32 @@ struct series_point {
 };
 
 struct series {
-  std::uint64_t ad_id = 0;
+  entity kind = entity::ad;
+  std::uint64_t id = 0;
   std::int64_t watermark_ms = 0;
   /// Start of the first minute that is not final (billing: not durably final).
   std::int64_t final_before_ms = 0;
   std::vector<series_point> points;
+  /// Hour and day buckets as stored (ad actor -> partition, which turns them into points).
+  std::vector<rollup_count> rolled;
+};
+
+/// A query for the top `k` ads, campaigns or advertisers by count over [from_ms, to_ms),
+/// aligned to whole hours.
+struct top_query {
+  entity by = entity::ad;
+  std::int64_t from_ms = 0;
+  std::int64_t to_ms = 0;
+  std::uint32_t k = 10;
+  bool billing = false;
+};
+
+struct top_list {
+  top_query query;
+  std::int64_t watermark_ms = 0;  ///< the lowest durable watermark of the partitions
+  std::vector<ranked> top;        ///< in rank order: count descending, then id ascending
+  std::uint32_t depth = 0;        ///< how deep into the rankings the proof had to read
+  bool scanned = false;           ///< the rankings could not prove it: all rollups were summed
 };
 
 /// What an ad actor holds in memory (admin inspect, tests).
@@ -252,6 +344,10 @@ struct partition_status {
   outcome_counters outcomes;         ///< cumulative, including what was recovered
   std::uint64_t undecided = 0;       ///< clicks dispatched whose outcome is not yet reported
   std::int64_t watermark_ms = 0;
+  /// The first minute that is not final as of the last durable checkpoint: what the
+  /// store's campaign, advertiser and ranking rows are final before.
+  std::int64_t durable_final_before_ms = 0;
+  std::uint64_t owner_conflicts = 0;  ///< clicks naming another campaign or advertiser than their ad's
   std::uint64_t outbox_pending = 0;  ///< DLQ rows waiting for the next checkpoint
   std::uint64_t carried = 0;         ///< ad deltas of a failed checkpoint waiting for the next
 };
@@ -320,8 +416,33 @@ typename Inspector::result_type inspect(Inspector& f, minute_filter& x) {
   return f(x.minute_ms, x.bytes);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rollup_value& x) {
+  return f(x.count, x.open_minutes, x.amendments);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rollup_count& x) {
+  return f(x.gran, x.start_ms, x.value);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, minute_change& x) {
+  return f(x.minute_ms, x.count, x.open_minutes, x.amendments);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, group_count& x) {
+  return f(x.kind, x.id, x.gran, x.start_ms, x.value);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ranked& x) {
+  return f(x.id, x.count);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ranking& x) {
+  return f(x.by, x.gran, x.start_ms, x.top, x.unlisted_max);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ad_delta& x) {
-  return f(x.ad_id, x.minutes, x.ids, x.counted, x.duplicates, x.amended, x.filters);
+  return f(x.ad_id, x.minutes, x.ids, x.counted, x.duplicates, x.amended, x.filters, x.rollups, x.changes,
+           x.campaign_id, x.advertiser_id, x.new_owner, x.owner_conflicts);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, outbox_message& x) {
@@ -331,7 +452,7 @@ typename Inspector::result_type inspect(Inspector& f, outbox_message& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, checkpoint& x) {
   return f(x.partition, x.number, x.stream_seq, x.stream_created_ns, x.watermark_ms, x.last_publish_ms, x.outcomes,
-           x.next_outbox_seq, x.ads, x.outbox);
+           x.next_outbox_seq, x.ads, x.outbox, x.groups, x.rankings);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, checkpoint_result& x) {
@@ -339,7 +460,15 @@ typename Inspector::result_type inspect(Inspector& f, checkpoint_result& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, series_query& x) {
-  return f(x.ad_id, x.from_ms, x.to_ms, x.gran, x.billing);
+  return f(x.kind, x.id, x.from_ms, x.to_ms, x.gran, x.billing);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, top_query& x) {
+  return f(x.by, x.from_ms, x.to_ms, x.k, x.billing);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, top_list& x) {
+  return f(x.query, x.watermark_ms, x.top, x.depth, x.scanned);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, series_point& x) {
@@ -347,7 +476,7 @@ typename Inspector::result_type inspect(Inspector& f, series_point& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, series& x) {
-  return f(x.ad_id, x.watermark_ms, x.final_before_ms, x.points);
+  return f(x.kind, x.id, x.watermark_ms, x.final_before_ms, x.points, x.rolled);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ad_status& x) {
@@ -358,7 +487,7 @@ typename Inspector::result_type inspect(Inspector& f, partition_status& x) {
   return f(x.partition, x.recovered, x.dispatched_seq, x.durable_seq, x.stream_created_ns, x.active_ads,
            x.passivated, x.checkpoints, x.checkpoint_failures, x.failing_since_ms, x.last_checkpoint_error,
            x.durable_at_ms, x.last_checkpoint_ms, x.in_flight_since_ms, x.outcomes, x.undecided, x.watermark_ms,
-           x.outbox_pending, x.carried);
+           x.durable_final_before_ms, x.owner_conflicts, x.outbox_pending, x.carried);
 }
 
 }  // namespace adclick

@@ -93,6 +93,132 @@ std::optional<bucket_value> decode_bucket(std::string_view bytes) {
                       get_le32(bytes.data() + 9)};
 }
 
+std::string encode_rollup(const rollup_value& v) {
+  std::string out;
+  out.reserve(16);
+  put_le64(out, v.count);
+  put_le32(out, v.open_minutes);
+  put_le32(out, v.amendments);
+  return out;
+}
+
+std::optional<rollup_value> decode_rollup(std::string_view bytes) {
+  if (bytes.size() != 16) return std::nullopt;
+  return rollup_value{get_le64(bytes.data()), get_le32(bytes.data() + 8), get_le32(bytes.data() + 12)};
+}
+
+std::string owner_key(std::uint64_t ad_id) {
+  std::string key{"a"};
+  put_be64(key, ad_id);
+  return key;
+}
+
+std::string encode_owner(std::uint64_t campaign_id, std::uint64_t advertiser_id) {
+  std::string out;
+  put_le64(out, campaign_id);
+  put_le64(out, advertiser_id);
+  return out;
+}
+
+bool decode_owner(std::string_view bytes, std::uint64_t& campaign_id, std::uint64_t& advertiser_id) {
+  if (bytes.size() != 16) return false;
+  campaign_id = get_le64(bytes.data());
+  advertiser_id = get_le64(bytes.data() + 8);
+  return true;
+}
+
+bool parse_owner_key(std::string_view key, std::uint64_t& ad_id) {
+  if (key.size() != 9 || key[0] != 'a') return false;
+  ad_id = get_be64(key.data() + 1);
+  return true;
+}
+
+namespace {
+char entity_tag(entity e) {
+  switch (e) {
+    case entity::ad: return 'a';
+    case entity::campaign: return 'c';
+    case entity::advertiser: return 'v';
+  }
+  return '?';
+}
+bool entity_of(char tag, entity& out) {
+  switch (tag) {
+    case 'a': out = entity::ad; return true;
+    case 'c': out = entity::campaign; return true;
+    case 'v': out = entity::advertiser; return true;
+    default: return false;
+  }
+}
+bool granularity_of(char tag, granularity& out) {
+  switch (tag) {
+    case 'm': out = granularity::minute; return true;
+    case 'h': out = granularity::hour; return true;
+    case 'd': out = granularity::day; return true;
+    default: return false;
+  }
+}
+}  // namespace
+
+std::string group_prefix(entity kind, std::uint64_t id) {
+  std::string key{"r"};
+  key.push_back(entity_tag(kind));
+  put_be64(key, id);
+  return key;
+}
+
+std::string group_key(entity kind, std::uint64_t id, granularity g, std::int64_t bucket_start_ms,
+                      std::uint32_t partition) {
+  auto key = group_prefix(kind, id);
+  key.push_back(granularity_tag(g));
+  put_be64(key, static_cast<std::uint64_t>(bucket_start_ms) ^ sign_bit);
+  put_be32(key, partition);
+  return key;
+}
+
+std::optional<group_key_parts> parse_group_key(std::string_view key) {
+  if (key.size() != 23 || key[0] != 'r') return std::nullopt;
+  group_key_parts parts{};
+  if (!entity_of(key[1], parts.kind) || parts.kind == entity::ad || !granularity_of(key[10], parts.gran))
+    return std::nullopt;
+  parts.id = get_be64(key.data() + 2);
+  parts.bucket_start_ms = static_cast<std::int64_t>(get_be64(key.data() + 11) ^ sign_bit);
+  parts.partition = get_be32(key.data() + 19);
+  return parts;
+}
+
+std::string ranking_key(entity by, granularity g, std::int64_t bucket_start_ms, std::uint32_t partition) {
+  std::string key{"t"};
+  key.push_back(entity_tag(by));
+  key.push_back(granularity_tag(g));
+  put_be64(key, static_cast<std::uint64_t>(bucket_start_ms) ^ sign_bit);
+  put_be32(key, partition);
+  return key;
+}
+
+std::string encode_ranking(const ranking& r) {
+  std::string out;
+  out.reserve(12 + 16 * r.top.size());
+  put_le64(out, r.unlisted_max);
+  put_le32(out, static_cast<std::uint32_t>(r.top.size()));
+  for (const auto& e : r.top) {
+    put_le64(out, e.id);
+    put_le64(out, e.count);
+  }
+  return out;
+}
+
+bool decode_ranking(std::string_view bytes, ranking& r) {
+  if (bytes.size() < 12) return false;
+  const auto n = get_le32(bytes.data() + 8);
+  if (bytes.size() != 12 + 16 * std::size_t{n}) return false;
+  r.unlisted_max = get_le64(bytes.data());
+  r.top.resize(n);
+  for (std::size_t i = 0; i < n; ++i)
+    r.top[i] = {get_le64(bytes.data() + 12 + 16 * i), get_le64(bytes.data() + 20 + 16 * i)};
+  return true;
+}
+
 namespace {
 /// tag ad_id(be64) minute(be64, sign bit flipped): the head of every per-(ad, minute) key.
 std::string ad_minute_key(char tag, std::uint64_t ad_id, std::int64_t minute_ms) {

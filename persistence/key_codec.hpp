@@ -13,7 +13,7 @@
 namespace adclick::keys {
 
 /// Bumped on any incompatible change of this file; stored under meta_key().
-constexpr std::uint32_t format_version = 3;
+constexpr std::uint32_t format_version = 4;
 
 /// Where a partition's consumer stands and what it has seen, as of its last checkpoint.
 struct position {
@@ -53,6 +53,41 @@ std::optional<count_key_parts> parse_count_key(std::string_view key);
 
 std::string encode_bucket(const bucket_value& v);
 std::optional<bucket_value> decode_bucket(std::string_view bytes);
+
+/// The value of an hour or day count key: count(le64) open_minutes(le32) amendments(le32).
+std::string encode_rollup(const rollup_value& v);
+std::optional<rollup_value> decode_rollup(std::string_view bytes);
+
+/// "a" ad_id(be64) -> campaign(le64) advertiser(le64): whom the ad's counts roll up into.
+std::string owner_key(std::uint64_t ad_id);
+std::string encode_owner(std::uint64_t campaign_id, std::uint64_t advertiser_id);
+bool decode_owner(std::string_view bytes, std::uint64_t& campaign_id, std::uint64_t& advertiser_id);
+/// Decodes an owner key's ad; false if `key` is not one.
+bool parse_owner_key(std::string_view key, std::uint64_t& ad_id);
+
+/// "r" kind('c' campaign, 'v' advertiser) id(be64) granularity bucket_start(be64, sign bit
+/// flipped) partition(be32) -> rollup value: one partition's share of the bucket. All
+/// shares of a bucket, and a group's buckets in time order, are one range.
+std::string group_key(entity kind, std::uint64_t id, granularity g, std::int64_t bucket_start_ms,
+                      std::uint32_t partition);
+/// The first 10 bytes of every group key of (kind, id).
+std::string group_prefix(entity kind, std::uint64_t id);
+struct group_key_parts {
+  entity kind;
+  std::uint64_t id;
+  granularity gran;
+  std::int64_t bucket_start_ms;
+  std::uint32_t partition;
+};
+std::optional<group_key_parts> parse_group_key(std::string_view key);
+
+/// "t" by('a', 'c', 'v') granularity bucket_start(be64, sign bit flipped) partition(be32)
+/// -> unlisted_max(le64) n(le32) then n x (id le64, count le64): one partition's ranking
+/// of an hour or a day.
+std::string ranking_key(entity by, granularity g, std::int64_t bucket_start_ms, std::uint32_t partition);
+std::string encode_ranking(const ranking& r);
+/// Fills `r.top` and `r.unlisted_max`; false if `bytes` is not a ranking.
+bool decode_ranking(std::string_view bytes, ranking& r);
 
 /// "d" ad_id(be64) minute(be64, sign bit flipped) chunk(be64): sorted 16-byte click ids
 /// first seen in that (ad, minute) by the checkpoint with stream sequence `chunk`.

@@ -114,6 +114,26 @@ void store::batch::put_filter(std::uint64_t ad_id, const minute_filter& f) {
   ++impl_->puts;
 }
 
+void store::batch::put_rollup(std::uint64_t ad_id, const rollup_count& r) {
+  impl_->wb.Put(keys::count_key(ad_id, r.gran, r.start_ms), keys::encode_rollup(r.value));
+  ++impl_->puts;
+}
+
+void store::batch::put_owner(std::uint64_t ad_id, std::uint64_t campaign_id, std::uint64_t advertiser_id) {
+  impl_->wb.Put(keys::owner_key(ad_id), keys::encode_owner(campaign_id, advertiser_id));
+  ++impl_->puts;
+}
+
+void store::batch::put_group(std::uint32_t partition, const group_count& g) {
+  impl_->wb.Put(keys::group_key(g.kind, g.id, g.gran, g.start_ms, partition), keys::encode_rollup(g.value));
+  ++impl_->puts;
+}
+
+void store::batch::put_ranking(std::uint32_t partition, const ranking& r) {
+  impl_->wb.Put(keys::ranking_key(r.by, r.gran, r.start_ms, partition), keys::encode_ranking(r));
+  ++impl_->puts;
+}
+
 void store::batch::put_outbox(std::uint32_t partition, const outbox_message& m) {
   impl_->wb.Put(keys::outbox_key(partition, m.seq), keys::encode_outbox(m));
   ++impl_->puts;
@@ -364,11 +384,137 @@ caf::error store::scan_all_minutes(const std::function<void(std::uint64_t, const
   std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(leveldb::ReadOptions{})};
   for (it->Seek("c"); it->Valid() && it->key().starts_with("c"); it->Next()) {
     auto k = keys::parse_count_key({it->key().data(), it->key().size()});
+    if (!k) return make_error(errc::storage, "corrupt bucket key");
+    if (k->gran != granularity::minute) continue;
     auto v = keys::decode_bucket({it->value().data(), it->value().size()});
-    if (!k || !v) return make_error(errc::storage, "corrupt bucket");
-    if (k->gran == granularity::minute) visit(k->ad_id, {k->bucket_start_ms, v->count, v->state, v->version});
+    if (!v) return make_error(errc::storage, "corrupt bucket");
+    visit(k->ad_id, {k->bucket_start_ms, v->count, v->state, v->version});
   }
   return to_error(it->status(), "scan failed");
+}
+
+namespace {
+/// Reads one rollup value; all zero if absent.
+caf::expected<rollup_value> get_rollup(leveldb::DB& db, const std::string& key, const char* what) {
+  std::string value;
+  auto s = db.Get(leveldb::ReadOptions{}, key, &value);
+  if (s.IsNotFound()) return rollup_value{};
+  if (!s.ok()) return to_error(s, std::string{"cannot read "} + what);
+  auto v = keys::decode_rollup(value);
+  if (!v) return make_error(errc::storage, std::string{"corrupt "} + what);
+  return *v;
+}
+}  // namespace
+
+caf::expected<rollup_value> store::read_rollup(std::uint64_t ad_id, granularity g, std::int64_t start_ms) {
+  std::shared_lock<std::shared_mutex> lock{impl_->mutex};
+  if (!impl_->db) return closed_error(impl_->dir);
+  return get_rollup(*impl_->db, keys::count_key(ad_id, g, start_ms), "rollup");
+}
+
+caf::error store::scan_rollups(std::uint64_t ad_id, granularity g, std::int64_t from_ms, std::int64_t to_ms,
+                               std::vector<std::pair<std::int64_t, rollup_value>>& out) {
+  std::shared_lock<std::shared_mutex> lock{impl_->mutex};
+  if (!impl_->db) return closed_error(impl_->dir);
+  const auto last = keys::count_key(ad_id, g, to_ms);  // exclusive
+  std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(leveldb::ReadOptions{})};
+  for (it->Seek(keys::count_key(ad_id, g, from_ms)); it->Valid() && it->key().compare(last) < 0; it->Next()) {
+    auto k = keys::parse_count_key({it->key().data(), it->key().size()});
+    auto v = keys::decode_rollup({it->value().data(), it->value().size()});
+    if (!k || !v) return make_error(errc::storage, "corrupt rollup of ad " + std::to_string(ad_id));
+    out.emplace_back(k->bucket_start_ms, *v);
+  }
+  return to_error(it->status(), "rollup scan failed");
+}
+
+caf::expected<std::optional<store::owner>> store::read_owner(std::uint64_t ad_id) {
+  std::shared_lock<std::shared_mutex> lock{impl_->mutex};
+  if (!impl_->db) return closed_error(impl_->dir);
+  std::string value;
+  auto s = impl_->db->Get(leveldb::ReadOptions{}, keys::owner_key(ad_id), &value);
+  if (s.IsNotFound()) return std::optional<owner>{};
+  if (!s.ok()) return to_error(s, "cannot read the owner of an ad");
+  owner o;
+  if (!keys::decode_owner(value, o.campaign_id, o.advertiser_id))
+    return make_error(errc::storage, "corrupt owner of ad " + std::to_string(ad_id));
+  return std::optional<owner>{o};
+}
+
+caf::error store::scan_owners(const std::function<void(std::uint64_t, const owner&)>& visit) {
+  std::shared_lock<std::shared_mutex> lock{impl_->mutex};
+  if (!impl_->db) return closed_error(impl_->dir);
+  std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(leveldb::ReadOptions{})};
+  for (it->Seek("a"); it->Valid() && it->key().starts_with("a"); it->Next()) {
+    std::uint64_t ad = 0;
+    owner o;
+    if (!keys::parse_owner_key({it->key().data(), it->key().size()}, ad) ||
+        !keys::decode_owner({it->value().data(), it->value().size()}, o.campaign_id, o.advertiser_id))
+      return make_error(errc::storage, "corrupt owner row");
+    visit(ad, o);
+  }
+  return to_error(it->status(), "owner scan failed");
+}
+
+caf::expected<rollup_value> store::read_group(entity kind, std::uint64_t id, granularity g, std::int64_t start_ms,
+                                              std::uint32_t partition) {
+  std::shared_lock<std::shared_mutex> lock{impl_->mutex};
+  if (!impl_->db) return closed_error(impl_->dir);
+  return get_rollup(*impl_->db, keys::group_key(kind, id, g, start_ms, partition), "group rollup");
+}
+
+caf::error store::scan_group(entity kind, std::uint64_t id, granularity g, std::int64_t from_ms, std::int64_t to_ms,
+                             const std::function<void(std::int64_t, std::uint32_t, const rollup_value&)>& visit) {
+  std::shared_lock<std::shared_mutex> lock{impl_->mutex};
+  if (!impl_->db) return closed_error(impl_->dir);
+  const auto last = keys::group_key(kind, id, g, to_ms, 0);  // exclusive
+  std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(leveldb::ReadOptions{})};
+  for (it->Seek(keys::group_key(kind, id, g, from_ms, 0)); it->Valid() && it->key().compare(last) < 0; it->Next()) {
+    auto k = keys::parse_group_key({it->key().data(), it->key().size()});
+    auto v = keys::decode_rollup({it->value().data(), it->value().size()});
+    if (!k || !v) return make_error(errc::storage, "corrupt group rollup");
+    visit(k->bucket_start_ms, k->partition, *v);
+  }
+  return to_error(it->status(), "group scan failed");
+}
+
+caf::expected<bool> store::group_exists(entity kind, std::uint64_t id) {
+  std::shared_lock<std::shared_mutex> lock{impl_->mutex};
+  if (!impl_->db) return closed_error(impl_->dir);
+  const auto prefix = keys::group_prefix(kind, id);
+  std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(leveldb::ReadOptions{})};
+  it->Seek(prefix);
+  if (it->Valid() && it->key().starts_with(prefix)) return true;
+  if (!it->status().ok()) return to_error(it->status(), "group lookup failed");
+  return false;
+}
+
+caf::error store::scan_group_ids(entity kind, const std::function<void(std::uint64_t)>& visit) {
+  std::shared_lock<std::shared_mutex> lock{impl_->mutex};
+  if (!impl_->db) return closed_error(impl_->dir);
+  const auto prefix = keys::group_prefix(kind, 0).substr(0, 2);
+  std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(leveldb::ReadOptions{})};
+  it->Seek(prefix);
+  while (it->Valid() && it->key().starts_with(prefix)) {
+    auto k = keys::parse_group_key({it->key().data(), it->key().size()});
+    if (!k) return make_error(errc::storage, "corrupt group key");
+    visit(k->id);
+    if (k->id == UINT64_MAX) break;
+    it->Seek(keys::group_prefix(kind, k->id + 1));  // the next group
+  }
+  return to_error(it->status(), "group scan failed");
+}
+
+caf::error store::read_ranking(std::uint32_t partition, ranking& r) {
+  std::shared_lock<std::shared_mutex> lock{impl_->mutex};
+  if (!impl_->db) return closed_error(impl_->dir);
+  std::string value;
+  r.top.clear();
+  r.unlisted_max = 0;
+  auto s = impl_->db->Get(leveldb::ReadOptions{}, keys::ranking_key(r.by, r.gran, r.start_ms, partition), &value);
+  if (s.IsNotFound()) return {};
+  if (!s.ok()) return to_error(s, "cannot read a ranking");
+  if (!keys::decode_ranking(value, r)) return make_error(errc::storage, "corrupt ranking");
+  return {};
 }
 
 caf::error store::scan_outbox(std::uint32_t partition, std::uint64_t from_seq, std::size_t limit,

@@ -22,6 +22,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -59,6 +61,14 @@ class store {
     /// The click ids an (ad, minute) gained, as chunk `chunk` (unique per (ad, minute)).
     void put_ids(std::uint64_t ad_id, std::int64_t minute_ms, const std::vector<click_id>& ids, std::uint64_t chunk);
     void put_filter(std::uint64_t ad_id, const minute_filter& f);
+    /// An ad's hour or day bucket (absolute).
+    void put_rollup(std::uint64_t ad_id, const rollup_count& r);
+    /// The campaign and advertiser an ad's counts roll up into.
+    void put_owner(std::uint64_t ad_id, std::uint64_t campaign_id, std::uint64_t advertiser_id);
+    /// One partition's share of a campaign's or advertiser's bucket (absolute).
+    void put_group(std::uint32_t partition, const group_count& g);
+    /// One partition's ranking of an hour or a day (whole).
+    void put_ranking(std::uint32_t partition, const ranking& r);
     void put_outbox(std::uint32_t partition, const outbox_message& m);
     void delete_outbox(std::uint32_t partition, std::uint64_t seq);
     void put_position(std::uint32_t partition, const keys::position& p);
@@ -106,6 +116,38 @@ class store {
   std::uint64_t id_reads() const;
   /// How many times the database was reopened after a failed write.
   std::uint64_t reopens() const;
+
+  /// An ad's stored hour or day bucket; all zero if absent.
+  caf::expected<rollup_value> read_rollup(std::uint64_t ad_id, granularity g, std::int64_t start_ms);
+  /// Appends an ad's stored hour or day buckets with start in [from_ms, to_ms), in order.
+  caf::error scan_rollups(std::uint64_t ad_id, granularity g, std::int64_t from_ms, std::int64_t to_ms,
+                          std::vector<std::pair<std::int64_t, rollup_value>>& out);
+
+  struct owner {
+    std::uint64_t campaign_id = 0;
+    std::uint64_t advertiser_id = 0;
+  };
+  /// The campaign and advertiser of an ad; nullopt if the ad never counted a click.
+  caf::expected<std::optional<owner>> read_owner(std::uint64_t ad_id);
+  /// Calls `visit(ad, owner)` for every ad that counted a click, in ad order.
+  caf::error scan_owners(const std::function<void(std::uint64_t ad_id, const owner&)>& visit);
+
+  /// One partition's stored share of a group's bucket; all zero if absent.
+  caf::expected<rollup_value> read_group(entity kind, std::uint64_t id, granularity g, std::int64_t start_ms,
+                                         std::uint32_t partition);
+  /// Calls `visit(start, partition, share)` for every stored share of a group's buckets of
+  /// granularity `g` with start in [from_ms, to_ms), in start order.
+  caf::error scan_group(entity kind, std::uint64_t id, granularity g, std::int64_t from_ms, std::int64_t to_ms,
+                        const std::function<void(std::int64_t start_ms, std::uint32_t partition,
+                                                 const rollup_value&)>& visit);
+  /// True if the group has any stored bucket (it counted a click).
+  caf::expected<bool> group_exists(entity kind, std::uint64_t id);
+  /// Calls `visit(id)` for every group of `kind` that counted a click, in id order.
+  caf::error scan_group_ids(entity kind, const std::function<void(std::uint64_t id)>& visit);
+
+  /// One partition's stored ranking of an hour or a day; empty if absent. `r`'s by, gran
+  /// and start_ms name it.
+  caf::error read_ranking(std::uint32_t partition, ranking& r);
 
   /// Appends the stored minute buckets of `ad_id` with start in [from_ms, to_ms), in order.
   caf::error scan_minutes(std::uint64_t ad_id, std::int64_t from_ms, std::int64_t to_ms,

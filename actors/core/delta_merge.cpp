@@ -30,6 +30,20 @@ void merge_delta(ad_delta& older, ad_delta&& newer) {
     mine.ids.insert(mine.ids.end(), theirs.ids.begin(), theirs.ids.end());
     std::sort(mine.ids.begin(), mine.ids.end());
   });
+  merge_by_minute(older.changes, std::move(newer.changes), [](minute_change& mine, minute_change&& theirs) {
+    mine.count += theirs.count;
+    mine.open_minutes += theirs.open_minutes;
+    mine.amendments += theirs.amendments;
+  });
+  std::map<std::pair<granularity, std::int64_t>, rollup_count> rolled;
+  for (auto* side : {&older.rollups, &newer.rollups})
+    for (auto& r : *side) rolled[{r.gran, r.start_ms}] = r;  // newer last: it wins
+  older.rollups.clear();
+  for (auto& [k, r] : rolled) older.rollups.push_back(r);
+  older.campaign_id = newer.campaign_id;
+  older.advertiser_id = newer.advertiser_id;
+  older.new_owner = older.new_owner || newer.new_owner;
+  older.owner_conflicts += newer.owner_conflicts;
   older.counted += newer.counted;
   older.duplicates += newer.duplicates;
   older.amended += newer.amended;

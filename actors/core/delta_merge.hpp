@@ -12,7 +12,8 @@ namespace adclick {
 
 /// Folds `newer` into `older` (deltas of the same ad, `older` taken first): buckets and
 /// filters by minute with the newer absolute value winning, the ids of a minute joined
-/// and sorted, the outcome counters summed.
+/// and sorted, minute moves summed, hour and day buckets by start with the newer winning,
+/// the owner the newer one's, the outcome counters summed.
 void merge_delta(ad_delta& older, ad_delta&& newer);
 
 }  // namespace adclick

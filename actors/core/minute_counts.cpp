@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "actors/core/rollup.hpp"
+
 namespace adclick {
 
 void minute_counts::seed(const minute_count& stored) { buckets_.emplace(stored.minute_ms, bucket{stored, false}); }
@@ -16,14 +18,44 @@ minute_counts::bucket& minute_counts::touch(std::int64_t minute) {
   return b;
 }
 
-void minute_counts::add(std::int64_t minute) { touch(minute).value.count += 1; }
+bool minute_counts::has_rollup(granularity g, std::int64_t start) const { return rollups(g).count(start) != 0; }
+
+void minute_counts::seed_rollup(granularity g, std::int64_t start, const rollup_value& stored) {
+  rollups(g).emplace(start, rolled{stored, false});
+}
+
+void minute_counts::roll(std::int64_t minute, const rollup_value& before, const minute_count& now) {
+  const auto after = contribution(now);
+  if (after == before) return;
+  const auto move = change_between(minute, before, after);
+  for (auto g : {granularity::hour, granularity::day}) {
+    auto& r = rollups(g)[bucket_start(minute, bucket_width(g))];
+    add_change(r.value, move);
+    r.changed = true;
+  }
+  auto [it, fresh] = moves_.try_emplace(minute, move);
+  if (!fresh) {
+    it->second.count += move.count;
+    it->second.open_minutes += move.open_minutes;
+    it->second.amendments += move.amendments;
+  }
+}
+
+void minute_counts::add(std::int64_t minute) {
+  auto& v = touch(minute).value;
+  const auto before = contribution(v);
+  v.count += 1;
+  roll(minute, before, v);
+}
 
 void minute_counts::add_late(std::int64_t minute) {
   auto& v = touch(minute).value;
+  const auto before = contribution(v);
   if (v.state == bucket_state::open) v.version = 1;  // final first
   v.count += 1;
   v.state = bucket_state::amended;
   v.version += 1;
+  roll(minute, before, v);
 }
 
 std::size_t minute_counts::finalize_before(std::int64_t final_before) {
@@ -31,8 +63,10 @@ std::size_t minute_counts::finalize_before(std::int64_t final_before) {
   for (auto it = buckets_.begin(); it != buckets_.end() && it->first < final_before; ++it) {
     if (it->second.value.state != bucket_state::open) continue;
     auto& v = touch(it->first).value;
+    const auto before = contribution(v);
     v.state = bucket_state::final;
     v.version = 1;
+    roll(it->first, before, v);
     ++n;
   }
   return n;
@@ -48,7 +82,54 @@ std::vector<std::int64_t> minute_counts::drop_settled() {
     dropped.push_back(it->first);
     it = buckets_.erase(it);
   }
+  for (auto g : {granularity::hour, granularity::day}) {
+    auto& rs = rollups(g);
+    const auto width = bucket_width(g);
+    for (auto it = rs.begin(); it != rs.end();) {
+      auto first = buckets_.lower_bound(it->first);
+      const bool minutes_left = first != buckets_.end() && first->first < it->first + width;
+      if (it->second.changed || minutes_left) ++it;
+      else it = rs.erase(it);
+    }
+  }
   return dropped;
+}
+
+std::vector<rollup_count> minute_counts::take_rollup_changes() {
+  std::vector<rollup_count> out;
+  for (auto g : {granularity::hour, granularity::day})
+    for (auto& [start, r] : rollups(g)) {
+      if (!r.changed) continue;
+      out.push_back({g, start, r.value});
+      r.changed = false;
+    }
+  return out;
+}
+
+std::vector<minute_change> minute_counts::take_moves() {
+  std::vector<minute_change> out;
+  out.reserve(moves_.size());
+  for (const auto& [minute, m] : moves_) out.push_back(m);
+  moves_.clear();
+  return out;
+}
+
+void minute_counts::overlay_rollups(granularity g, std::int64_t from_ms, std::int64_t to_ms,
+                                    std::vector<std::pair<std::int64_t, rollup_value>>& stored) const {
+  const auto& rs = rollups(g);
+  auto first = rs.lower_bound(from_ms);
+  auto last = rs.lower_bound(to_ms);
+  if (first == last) return;
+  std::vector<std::pair<std::int64_t, rollup_value>> merged;
+  merged.reserve(stored.size() + static_cast<std::size_t>(std::distance(first, last)));
+  auto p = stored.begin();
+  for (auto r = first; r != last; ++r) {
+    while (p != stored.end() && p->first < r->first) merged.push_back(*p++);
+    if (p != stored.end() && p->first == r->first) ++p;  // memory is newer
+    if (r->second.value.count != 0) merged.emplace_back(r->first, r->second.value);
+  }
+  merged.insert(merged.end(), p, stored.end());
+  stored.swap(merged);
 }
 
 minute_count minute_counts::get(std::int64_t minute) const {

@@ -6,10 +6,17 @@
 //
 // States (DESIGN 4.1): open (version 0) -> final (version 1) -> amended (version + 1 for
 // each late click counted).
+//
+// It also keeps the ad's hour and day buckets (rollup.hpp) in step with every change of a
+// minute, and sums how each minute's contribution moved since the last take, for the
+// campaign and advertiser rollups of its partition. An hour or day is seeded from the store
+// before any minute in it changes (the ad actor does it with the minute); one never seeded
+// starts at zero.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <utility>
 #include <vector>
 
 #include "messages/types.hpp"
@@ -23,6 +30,11 @@ class minute_counts {
 
   /// Puts the durable value of a bucket that is not in memory yet. Not a change.
   void seed(const minute_count& stored);
+
+  /// True if the hour or day bucket starting at `start` is in memory.
+  bool has_rollup(granularity g, std::int64_t start) const;
+  /// Puts the durable value of an hour or day bucket that is not in memory yet.
+  void seed_rollup(granularity g, std::int64_t start, const rollup_value& stored);
 
   /// Counts an on-time click into `minute` and marks it changed.
   void add(std::int64_t minute);
@@ -40,15 +52,26 @@ class minute_counts {
   /// The buckets changed since the previous call, absolute values, in order. Absolute
   /// values make a checkpoint idempotent.
   std::vector<minute_count> take_changes();
+  /// The hour and day buckets changed since the previous call, absolute values.
+  std::vector<rollup_count> take_rollup_changes();
+  /// How each minute's contribution moved since the previous call (only minutes whose
+  /// contribution did), in order.
+  std::vector<minute_change> take_moves();
 
   /// Replaces or inserts, in `points` (ordered by start, from storage), the buckets in
   /// [from_ms, to_ms) that memory knows, so the answer shows counted-but-not-yet-durable
   /// clicks and states. Keeps `points` ordered.
   void overlay(std::int64_t from_ms, std::int64_t to_ms, std::vector<series_point>& points) const;
 
+  /// Like overlay(), for an ad's hour or day buckets (ordered by start).
+  void overlay_rollups(granularity g, std::int64_t from_ms, std::int64_t to_ms,
+                       std::vector<std::pair<std::int64_t, rollup_value>>& stored) const;
+
   /// Drops final or amended buckets with no change since the last take_changes: the
-  /// caller knows those values are durable. Returns the minutes dropped.
+  /// caller knows those values are durable. Hours and days with no change since the last
+  /// take_rollup_changes and no minute left in memory go too. Returns the minutes dropped.
   std::vector<std::int64_t> drop_settled();
+  std::size_t rollups_in_memory() const { return hours_.size() + days_.size(); }
 
   std::size_t size() const { return buckets_.size(); }
 
@@ -57,10 +80,21 @@ class minute_counts {
     minute_count value;
     bool changed = false;
   };
+  struct rolled {
+    rollup_value value;
+    bool changed = false;
+  };
   bucket& touch(std::int64_t minute);
+  /// Adds the move of `minute`'s contribution from `before` to its value `now`.
+  void roll(std::int64_t minute, const rollup_value& before, const minute_count& now);
+  std::map<std::int64_t, rolled>& rollups(granularity g) { return g == granularity::hour ? hours_ : days_; }
+  const std::map<std::int64_t, rolled>& rollups(granularity g) const { return g == granularity::hour ? hours_ : days_; }
 
   std::map<std::int64_t, bucket> buckets_;
   std::size_t changed_ = 0;
+  std::map<std::int64_t, rolled> hours_;
+  std::map<std::int64_t, rolled> days_;
+  std::map<std::int64_t, minute_change> moves_;
 };
 
 }  // namespace adclick

@@ -13,7 +13,7 @@
 #include "common/log.hpp"
 #include "common/time.hpp"
 #include "messages/type_ids.hpp"
-#include "actors/core/series_rollup.hpp"
+#include "actors/core/query_rules.hpp"
 
 namespace adclick {
 
@@ -21,8 +21,6 @@ namespace {
 
 using json = nlohmann::json;
 constexpr auto ask_timeout = std::chrono::seconds(10);
-/// The widest range one query may ask for, in minute buckets (about 69 days).
-constexpr std::int64_t max_query_minutes = 100'000;
 
 void send_json(httplib::Response& res, int status, const json& body) {
   res.status = status;
@@ -36,7 +34,8 @@ void send_error(httplib::Response& res, int status, const std::string& code, con
 void send_caf_error(httplib::Response& res, const caf::error& err) {
   if (err.category() == caf::atom("adclick")) {
     switch (static_cast<errc>(err.code())) {
-      case errc::bad_request: return send_error(res, 400, "bad_request", describe(err));
+      case errc::bad_request: return send_error(res, 400, "bad_parameter", describe(err));
+      case errc::not_found: return send_error(res, 404, "not_found", describe(err));
       case errc::recovering:
         res.set_header("Retry-After", "1");
         return send_error(res, 503, "recovering", describe(err));
@@ -44,6 +43,92 @@ void send_caf_error(httplib::Response& res, const caf::error& err) {
     }
   }
   send_error(res, 500, "internal", describe(err));
+}
+
+/// Rejects parameters the endpoint does not know (a typo must not silently mean a default).
+std::string check_params(const httplib::Request& req, std::initializer_list<const char*> known) {
+  for (const auto& [name, value] : req.params) {
+    bool ok = false;
+    for (const auto* k : known) ok = ok || name == k;
+    if (!ok) return "unknown parameter " + name;
+  }
+  return {};
+}
+
+/// An id in a path: a decimal unsigned 64-bit integer.
+bool parse_id(const std::string& text, std::uint64_t& out) {
+  if (text.empty() || text.size() > 20 || text.find_first_not_of("0123456789") != std::string::npos) return false;
+  try {
+    out = std::stoull(text);
+  } catch (...) {
+    return false;
+  }
+  return true;
+}
+
+std::string parse_range(const httplib::Request& req, std::int64_t& from, std::int64_t& to) {
+  auto f = parse_time(req.get_param_value("from"));
+  auto t = parse_time(req.get_param_value("to"));
+  if (!f || !t) return "from and to are required: RFC 3339 (2026-11-28T10:00:00Z) or epoch ms";
+  from = *f;
+  to = *t;
+  return {};
+}
+
+std::string parse_view(const httplib::Request& req, bool& billing) {
+  const std::string view = req.has_param("view") ? req.get_param_value("view") : "live";
+  if (view != "live" && view != "billing") return "view must be live or billing";
+  billing = view == "billing";
+  return {};
+}
+
+std::string parse_series(const httplib::Request& req, series_query& q) {
+  if (auto e = check_params(req, {"from", "to", "granularity", "view"}); !e.empty()) return e;
+  if (!parse_id(req.matches[1], q.id))
+    return std::string{to_string(q.kind)} + " id must be an unsigned 64-bit integer";
+  std::int64_t from = 0, to = 0;
+  if (auto e = parse_range(req, from, to); !e.empty()) return e;
+  const std::string gran = req.has_param("granularity") ? req.get_param_value("granularity") : "minute";
+  if (!from_string(gran, q.gran)) return "granularity must be minute, hour or day";
+  if (auto e = parse_view(req, q.billing); !e.empty()) return e;
+  return normalize(q, from, to, query_limits{});
+}
+
+std::string parse_top(const httplib::Request& req, top_query& q) {
+  if (auto e = check_params(req, {"from", "to", "k", "by", "view"}); !e.empty()) return e;
+  std::int64_t from = 0, to = 0;
+  if (auto e = parse_range(req, from, to); !e.empty()) return e;
+  const std::string by = req.has_param("by") ? req.get_param_value("by") : "ad";
+  if (!from_string(by, q.by)) return "by must be ad, campaign or advertiser";
+  if (req.has_param("k")) {
+    std::uint64_t k = 0;
+    if (!parse_id(req.get_param_value("k"), k) || k > 1'000'000) return "k must be between 1 and 1000";
+    q.k = static_cast<std::uint32_t>(k);
+  }
+  if (auto e = parse_view(req, q.billing); !e.empty()) return e;
+  return normalize(q, from, to, query_limits{});
+}
+
+json series_json(const series_query& q, const series& s) {
+  json points = json::array();
+  for (const auto& p : s.points)
+    points.push_back({{"start_ms", p.start_ms}, {"count", p.count}, {"state", to_string(p.state)}, {"version", p.version}});
+  return json{{std::string{to_string(q.kind)} + "_id", q.id},
+              {"granularity", to_string(q.gran)},
+              {"view", q.billing ? "billing" : "live"},
+              {"from_ms", q.from_ms},
+              {"to_ms", q.to_ms},
+              {"watermark_ms", s.watermark_ms},
+              {"final_before_ms", s.final_before_ms},
+              {"series", points}};
+}
+
+json top_json(const top_list& t) {
+  json top = json::array();
+  for (const auto& e : t.top) top.push_back({{"id", e.id}, {"count", e.count}});
+  return json{{"from_ms", t.query.from_ms}, {"to_ms", t.query.to_ms}, {"by", to_string(t.query.by)},
+              {"k", t.query.k},           {"view", t.query.billing ? "billing" : "live"},
+              {"watermark_ms", t.watermark_ms}, {"top", top}};
 }
 
 json outcomes_json(const outcome_counters& c) {
@@ -142,6 +227,8 @@ struct http_api::impl {
                          {"stream_created", s.stream_created_ns == 0 ? std::string{} : format_time(s.stream_created_ns / 1'000'000)},
                          {"stream_created_ns", s.stream_created_ns},
                          {"watermark_ms", s.watermark_ms},
+                         {"durable_final_before_ms", s.durable_final_before_ms},
+                         {"owner_conflicts", s.owner_conflicts},
                          {"active_ads", s.active_ads},
                          {"passivated_ads", s.passivated},
                          {"checkpoints", s.checkpoints},
@@ -187,68 +274,26 @@ struct http_api::impl {
                        {"dedup_horizon_ms", opts.rules.dedup_horizon_ms}}}});
     });
 
-    server.Get(R"(/v1/ads/([^/]+)/clicks)", [this](const httplib::Request& req, httplib::Response& res) {
-      series_query q;
-      try {
-        std::size_t used = 0;
-        const std::string id = req.matches[1];
-        q.ad_id = std::stoull(id, &used);
-        if (used != id.size() || id[0] == '-') throw std::invalid_argument{id};
-      } catch (...) {
-        return send_error(res, 400, "bad_parameter", "ad_id must be an unsigned integer");
-      }
-      auto from = parse_time(req.get_param_value("from"));
-      auto to = parse_time(req.get_param_value("to"));
-      if (!from || !to)
-        return send_error(res, 400, "bad_parameter",
-                          "from and to are required: RFC 3339 (2026-11-28T10:00:00Z) or epoch ms");
-      if (*from >= *to) return send_error(res, 400, "bad_parameter", "from must be before to");
-      const std::string gran = req.has_param("granularity") ? req.get_param_value("granularity") : "minute";
-      if (!from_string(gran, q.gran))
-        return send_error(res, 400, "bad_parameter", "granularity must be minute, hour or day");
-      const std::string view = req.has_param("view") ? req.get_param_value("view") : "live";
-      if (view != "live" && view != "billing")
-        return send_error(res, 400, "bad_parameter", "view must be live or billing");
-      const bool billing = view == "billing";
-      q.billing = billing;
-      // Align to whole buckets of the requested granularity.
-      const auto width = bucket_width(q.gran);
-      q.from_ms = bucket_start(*from, width);
-      q.to_ms = bucket_start(*to - 1, width) + width;
-      if ((q.to_ms - q.from_ms) / minute_ms > max_query_minutes)
-        return send_error(res, 400, "bad_parameter",
-                          "range too wide: at most " + std::to_string(max_query_minutes) + " minutes");
+    for (auto kind : {entity::ad, entity::campaign, entity::advertiser}) {
+      const std::string path = std::string{"/v1/"} + (kind == entity::ad ? "ads" : kind == entity::campaign ? "campaigns" : "advertisers") + "/([^/]+)/clicks";
+      server.Get(path, [this, kind](const httplib::Request& req, httplib::Response& res) {
+        series_query q;
+        q.kind = kind;
+        if (auto e = parse_series(req, q); !e.empty()) return send_error(res, 400, "bad_parameter", e);
+        caf::scoped_actor self{sys};
+        self->request(gateway, ask_timeout, q)
+          .receive([&](series& s) { send_json(res, 200, series_json(q, s)); },
+                   [&](caf::error& err) { send_caf_error(res, err); });
+      });
+    }
 
+    server.Get("/v1/top", [this](const httplib::Request& req, httplib::Response& res) {
+      top_query q;
+      if (auto e = parse_top(req, q); !e.empty()) return send_error(res, 400, "bad_parameter", e);
       caf::scoped_actor self{sys};
       self->request(gateway, ask_timeout, q)
-        .receive(
-          [&](series& s) {
-            auto points = rollup(s.points, q.gran);
-            if (billing) {
-              // Billable: a bucket all of whose minutes are final (an hour or a day only once
-              // its last minute is), and never one with an open minute in it.
-              const auto width = bucket_width(q.gran);
-              points.erase(std::remove_if(points.begin(), points.end(),
-                                          [&](const series_point& p) {
-                                            return p.state == bucket_state::open ||
-                                                   p.start_ms + width > s.final_before_ms;
-                                          }),
-                           points.end());
-            }
-            json out_series = json::array();
-            for (const auto& p : points)
-              out_series.push_back({{"start_ms", p.start_ms},
-                                    {"count", p.count},
-                                    {"state", to_string(p.state)},
-                                    {"version", p.version}});
-            send_json(res, 200,
-                      json{{"ad_id", q.ad_id},
-                           {"granularity", to_string(q.gran)},
-                           {"view", view},
-                           {"watermark_ms", s.watermark_ms},
-                           {"series", out_series}});
-          },
-          [&](caf::error& err) { send_caf_error(res, err); });
+        .receive([&](top_list& t) { send_json(res, 200, top_json(t)); },
+                 [&](caf::error& err) { send_caf_error(res, err); });
     });
 
     server.set_error_handler([](const httplib::Request&, httplib::Response& res) {

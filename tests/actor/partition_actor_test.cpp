@@ -10,6 +10,8 @@
 #include "common/errc.hpp"
 #include "common/time.hpp"
 #include "actors/core/event_clock.hpp"
+#include "actors/core/query_rules.hpp"
+#include "actors/core/rollup.hpp"
 #include "messages/type_ids.hpp"
 #include "actors/checkpoint_writer.hpp"
 #include "actors/partition_actor.hpp"
@@ -141,6 +143,8 @@ struct fixture {
       for (const auto& [ad, t, id] : clicks) {
         click c;
         c.ad_id = ad;
+        c.campaign_id = ad / 10 + 1;  // as the load generator names them
+        c.advertiser_id = ad / 100 + 1;
         c.event_time_ms = t;
         for (int i = 0; i < 8; ++i) c.id[i] = static_cast<std::uint8_t>(id >> (8 * i));
         b.clicks.push_back(c);
@@ -156,13 +160,22 @@ struct fixture {
     sched.run();
   }
 
-  series query(std::uint64_t ad, bool billing = false) {
+  /// The ad's series, or the error the partition answered with.
+  caf::expected<series> ask(const series_query& q) {
     caf::scoped_actor self{sys};
-    self->send(partition, series_query{ad, t0 - 10 * minute_ms, t0 + 10 * minute_ms, granularity::minute, billing});
+    self->send(partition, q);
     sched.run();
-    series out;
-    self->receive([&](series& s) { out = std::move(s); }, [&](caf::error& e) { FAIL(adclick::describe(e)); });
+    caf::expected<series> out{series{}};
+    self->receive([&](series& s) { out = std::move(s); }, [&](caf::error& e) { out = std::move(e); });
     return out;
+  }
+
+  series query(std::uint64_t ad, bool billing = false, granularity g = granularity::minute) {
+    auto width = g == granularity::minute ? minute_ms : g == granularity::hour ? hour_ms : day_ms;
+    auto s = ask(series_query{entity::ad, ad, bucket_start(t0 - 10 * minute_ms, width),
+                              bucket_start(t0 + 10 * minute_ms, width) + width, g, billing});
+    if (!s) FAIL(adclick::describe(s.error()));
+    return *s;
   }
 
   ad_status inspect(std::uint64_t ad) {
@@ -537,7 +550,9 @@ TEST_CASE_METHOD(sixteen_partitions, "a click on another partition's subject is 
   ingest_ids({{1, {{19, t0 + 1, 1}, {10, t0 + 2, 2}}}});
   tick();
   CHECK(count_at(query(19), t0) == 1);
-  CHECK(count_at(query(10), t0) == 0);
+  auto never = ask(series_query{entity::ad, 10, t0, t0 + minute_ms, granularity::minute, false});
+  REQUIRE_FALSE(never);
+  CHECK(never.error().code() == static_cast<std::uint8_t>(errc::not_found));  // an ad that counted nothing is unknown
   CHECK_FALSE(inspect(10).active);
   auto s = status();
   CHECK(s.outcomes[outcome::rejected_wrong_partition] == 1);
@@ -612,4 +627,130 @@ TEST_CASE_METHOD(fixture, "a huge rejected message is cut for the DLQ, so that i
   CHECK(rows[0].payload.size() == dlq_max_payload);
   CHECK(rows[0].original_bytes == 1'000'000);
   CHECK(status().outcomes[outcome::rejected_malformed] == 1);
+}
+
+namespace {
+
+/// Checks every stored rollup against the minutes it covers: each ad's hours and days in
+/// both views (against rollup() of its minutes), and campaign 1's minute, hour and day
+/// shares (against the sum of its ads' stored minutes).
+void check_rollups(fixture& f, const std::vector<std::uint64_t>& ads) {
+  const auto day = bucket_start(t0, day_ms);
+  for (bool billing : {false, true}) {
+    for (auto ad : ads) {
+      auto minutes = f.ask(series_query{entity::ad, ad, day, day + day_ms, granularity::minute, billing});
+      REQUIRE(minutes);
+      for (auto g : {granularity::hour, granularity::day}) {
+        auto rolled = f.ask(series_query{entity::ad, ad, day, day + day_ms, g, billing});
+        REQUIRE(rolled);
+        auto expected = rollup(minutes->points, g, rolled->final_before_ms);
+        keep_view(expected, billing);
+        if (billing) {  // a billed hour is final: all of it before final_before
+          expected.erase(std::remove_if(expected.begin(), expected.end(),
+                                        [](const series_point& p) { return p.state == bucket_state::open; }),
+                         expected.end());
+        }
+        INFO("ad " << ad << " " << to_string(g) << (billing ? " billing" : " live"));
+        REQUIRE(rolled->points.size() == expected.size());
+        for (std::size_t i = 0; i < expected.size(); ++i) {
+          CHECK(rolled->points[i].start_ms == expected[i].start_ms);
+          CHECK(rolled->points[i].count == expected[i].count);
+          CHECK(rolled->points[i].state == expected[i].state);
+          CHECK(rolled->points[i].version == expected[i].version);
+        }
+      }
+    }
+  }
+  // Campaign 1 (ads 0-9): its stored shares are the sums of its ads' stored minutes.
+  for (auto g : {granularity::minute, granularity::hour, granularity::day}) {
+    std::map<std::int64_t, rollup_value> expected, stored;
+    for (auto ad : ads) {
+      if (ad / 10 + 1 != 1) continue;
+      std::vector<series_point> points;
+      REQUIRE_FALSE(f.db->scan_minutes(ad, day, day + day_ms, points));
+      for (const auto& p : points)
+        expected[bucket_start(p.start_ms, bucket_width(g))] += contribution({p.start_ms, p.count, p.state, p.version});
+    }
+    REQUIRE_FALSE(f.db->scan_group(entity::campaign, 1, g, day, day + day_ms,
+                                   [&](std::int64_t start, std::uint32_t, const rollup_value& v) { stored[start] += v; }));
+    INFO(to_string(g));
+    CHECK(stored.size() == expected.size());
+    for (const auto& [start, v] : expected) {
+      CHECK(stored[start].count == v.count);
+      CHECK(stored[start].open_minutes == v.open_minutes);
+      CHECK(stored[start].amendments == v.amendments);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(fixture, "hours, days and campaign shares follow their minutes through finality, amendments and restarts",
+                 "[actor][rollup]") {
+  start();
+  ingest({{1, {{1, t0 + 1}, {2, t0 + 2}, {1, t0 + minute_ms}, {11, t0 + 3}}}});
+  tick();
+  check_rollups(*this, {1, 2, 11});
+  CHECK(query(1, false, granularity::hour).points.at(0).count == 2);
+  CHECK(query(1, false, granularity::hour).points.at(0).state == bucket_state::open);
+  // Past the hour and its lateness: its minutes and then the hour become final.
+  const auto next_hour = bucket_start(t0, hour_ms) + hour_ms;
+  ingest({{2, {{2, next_hour + 11 * minute_ms}}}});
+  tick();
+  check_rollups(*this, {1, 2, 11});
+  CHECK(query(1, true, granularity::hour).points.at(0).state == bucket_state::final);
+  CHECK(query(1, true, granularity::hour).points.at(0).version == 1);
+  // Two late clicks in two minutes of the hour: the hour is amended twice.
+  ingest({{3, {{1, t0 + 5}, {1, t0 + 2 * minute_ms}}}});
+  tick();
+  check_rollups(*this, {1, 2, 11});
+  auto hour = query(1, true, granularity::hour).points.at(0);
+  CHECK(hour.count == 4);
+  CHECK(hour.state == bucket_state::amended);
+  CHECK(hour.version == 3);
+  restart();
+  check_rollups(*this, {1, 2, 11});
+  ingest({{4, {{2, t0 + 7}}}});  // late, after a restart: seeded from the store
+  tick();
+  check_rollups(*this, {1, 2, 11});
+  CHECK(query(2, false, granularity::day).points.at(0).count == 3);
+}
+
+TEST_CASE_METHOD(fixture, "an ad's campaign is the one its first click names", "[actor][rollup]") {
+  start();
+  ingest({{1, {{1, t0 + 1}}}});
+  tick();
+  // A click of ad 1 naming campaign 9: counted for the ad and for its first campaign.
+  ingest_batch b;
+  b.partition = 0;
+  fetched_message m;
+  m.stream_seq = 2;
+  m.publish_ms = now_ms();
+  m.click_count = 1;
+  b.messages.push_back(m);
+  click c;
+  c.ad_id = 1;
+  c.campaign_id = 9;
+  c.advertiser_id = 1;
+  c.event_time_ms = t0 + 2;
+  c.id[0] = 200;
+  b.clicks.push_back(c);
+  caf::anon_send(partition, std::move(b));
+  sched.run();
+  tick();
+  CHECK(status().owner_conflicts == 1);
+  rollup_value share;
+  REQUIRE_FALSE(db->scan_group(entity::campaign, 1, granularity::minute, t0, t0 + minute_ms,
+                               [&](std::int64_t, std::uint32_t, const rollup_value& v) { share += v; }));
+  CHECK(share.count == 2);
+  auto none = db->group_exists(entity::campaign, 9);
+  REQUIRE(none);
+  CHECK_FALSE(*none);
+  restart();  // the owner is stored: still campaign 1
+  ingest({{3, {{1, t0 + 3}}}});
+  tick();
+  share = {};
+  REQUIRE_FALSE(db->scan_group(entity::campaign, 1, granularity::minute, t0, t0 + minute_ms,
+                               [&](std::int64_t, std::uint32_t, const rollup_value& v) { share += v; }));
+  CHECK(share.count == 3);
 }

@@ -12,6 +12,16 @@
 using namespace adclick;
 
 namespace {
+ad_delta ids_delta(std::uint64_t ad, std::vector<minute_ids> ids, std::uint64_t counted) {
+  ad_delta d;
+  d.ad_id = ad;
+  d.ids = std::move(ids);
+  d.counted = counted;
+  return d;
+}
+}  // namespace
+
+namespace {
 checkpoint make_checkpoint(std::uint32_t partition, std::uint64_t seq,
                            std::vector<std::tuple<std::uint64_t, std::int64_t, std::uint64_t>> rows) {
   checkpoint cp;
@@ -85,11 +95,11 @@ TEST_CASE("click ids are stored in chunks and read back per (ad, minute)", "[sto
     auto db = store::open(dir.str("db"), opts(16, true));
     REQUIRE(db);
     auto cp = make_checkpoint(1, 10, {});
-    cp.ads.push_back({5, {}, {{60'000, {id(1), id(2)}}, {120'000, {id(3)}}}, 3, 0, 0, {}});
+    cp.ads.push_back(ids_delta(5, {{60'000, {id(1), id(2)}}, {120'000, {id(3)}}}, 3));
     REQUIRE_FALSE(write(**db, cp));
     auto next = make_checkpoint(1, 11, {});
-    next.ads.push_back({5, {}, {{60'000, {id(4)}}}, 1, 0, 0, {}});  // an appended chunk
-    next.ads.push_back({6, {}, {{60'000, {id(9)}}}, 1, 0, 0, {}});  // another ad, same minute
+    next.ads.push_back(ids_delta(5, {{60'000, {id(4)}}}, 1));  // an appended chunk
+    next.ads.push_back(ids_delta(6, {{60'000, {id(9)}}}, 1));  // another ad, same minute
     REQUIRE_FALSE(write(**db, next));
   }
   auto db = store::open(dir.str("db"), opts(16, true));

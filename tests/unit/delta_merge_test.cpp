@@ -14,11 +14,22 @@ click_id id_of(std::uint64_t n) {
   for (int i = 0; i < 8; ++i) id[i] = static_cast<std::uint8_t>(n >> (8 * i));
   return id;
 }
+ad_delta delta_of(std::uint64_t ad, std::vector<minute_count> minutes, std::vector<minute_ids> ids, std::uint64_t counted,
+                  std::uint64_t duplicates, std::uint64_t amended) {
+  ad_delta d;
+  d.ad_id = ad;
+  d.minutes = std::move(minutes);
+  d.ids = std::move(ids);
+  d.counted = counted;
+  d.duplicates = duplicates;
+  d.amended = amended;
+  return d;
+}
 }  // namespace
 
 TEST_CASE("a carried delta and a new one for the same minute keep both ids in one list", "[merge]") {
-  ad_delta carried{10, {{0, 1, bucket_state::open, 0}}, {{0, {id_of(1)}}}, 1, 0, 0, {}};
-  ad_delta fresh{10, {{0, 2, bucket_state::open, 0}}, {{0, {id_of(2)}}}, 1, 0, 0, {}};
+  ad_delta carried = delta_of(10, {{0, 1, bucket_state::open, 0}}, {{0, {id_of(1)}}}, 1, 0, 0);
+  ad_delta fresh = delta_of(10, {{0, 2, bucket_state::open, 0}}, {{0, {id_of(2)}}}, 1, 0, 0);
   merge_delta(carried, std::move(fresh));
   REQUIRE(carried.minutes.size() == 1);
   CHECK(carried.minutes[0].count == 2);  // the newer absolute value
@@ -35,10 +46,10 @@ TEST_CASE("merging deltas equals the state a single delta would have shown", "[m
     std::map<std::int64_t, std::set<click_id>> ids;
     std::map<std::int64_t, std::string> filters;
     std::uint64_t counted = 0, dups = 0, amended = 0, next_id = 1;
-    ad_delta merged{5, {}, {}, 0, 0, 0, {}};
+    ad_delta merged = delta_of(5, {}, {}, 0, 0, 0);
     const int deltas = 1 + static_cast<int>(rng() % 4);
     for (int d = 0; d < deltas; ++d) {
-      ad_delta x{5, {}, {}, rng() % 5, rng() % 5, rng() % 3, {}};
+      ad_delta x = delta_of(5, {}, {}, rng() % 5, rng() % 5, rng() % 3);
       counted += x.counted;
       dups += x.duplicates;
       amended += x.amended;

@@ -1,0 +1,258 @@
+// The read side against a running adclickd on a real nats-server: every endpoint,
+// granularity and view, the error cases, campaign and advertiser series against the sum of
+// their ads in the ground truth, and top-K against a brute-force answer over it.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <functional>
+#include <map>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/core/ranking.hpp"
+#include "actors/core/rollup.hpp"
+#include "common/time.hpp"
+#include "tests/e2e/e2e_support.hpp"
+#include "tools/http_client.hpp"
+#include "tools/truth.hpp"
+
+using namespace adclick;
+using namespace adclick::test;
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+namespace {
+
+json get(const service& svc, const std::string& path, int expect_status = 200) {
+  http_client client{svc.http()};
+  auto res = client.get(path);
+  INFO(path << " -> " << res.status << " " << res.body);
+  REQUIRE(res.status == expect_status);
+  return json::parse(res.body);
+}
+
+/// Retries `check` (which returns a description of the difference, empty when equal) for
+/// up to 20 s: the store-backed views trail the live one by a checkpoint.
+void eventually(const std::function<std::string()>& check) {
+  std::string diff;
+  for (int i = 0; i < 100; ++i) {
+    diff = check();
+    if (diff.empty()) return;
+    std::this_thread::sleep_for(200ms);
+  }
+  FAIL(diff);
+}
+
+std::string series_path(const std::string& kind, std::uint64_t id, std::int64_t from, std::int64_t to,
+                        const std::string& gran, const std::string& view) {
+  return "/v1/" + kind + "/" + std::to_string(id) + "/clicks?from=" + std::to_string(from) +
+         "&to=" + std::to_string(to) + "&granularity=" + gran + "&view=" + view;
+}
+
+std::vector<series_point> points_of(const json& body) {
+  std::vector<series_point> out;
+  for (const auto& p : body["series"]) {
+    series_point x;
+    x.start_ms = p["start_ms"];
+    x.count = p["count"];
+    const std::string state = p["state"];
+    x.state = state == "open" ? bucket_state::open : state == "final" ? bucket_state::final : bucket_state::amended;
+    x.version = p["version"];
+    out.push_back(x);
+  }
+  return out;
+}
+
+std::string compare(const std::vector<series_point>& got, const std::vector<series_point>& want) {
+  if (got.size() != want.size())
+    return "got " + std::to_string(got.size()) + " buckets, want " + std::to_string(want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const auto& g = got[i];
+    const auto& w = want[i];
+    if (g.start_ms != w.start_ms || g.count != w.count || g.state != w.state || g.version != w.version)
+      return "bucket " + std::to_string(w.start_ms) + ": got " + std::to_string(g.count) + " " + to_string(g.state) +
+             " v" + std::to_string(g.version) + " at " + std::to_string(g.start_ms) + ", want " +
+             std::to_string(w.count) + " " + to_string(w.state) + " v" + std::to_string(w.version);
+  }
+  return {};
+}
+
+/// The contribution of a truth bucket (what the service's rollups add up).
+rollup_value contribution_of(const expected_bucket& b, std::int64_t minute) {
+  return contribution({minute, b.count, b.state(), b.version()});
+}
+
+/// Expected series of a group from the truth: sums of its ads' contributions per bucket,
+/// in the state the service's final_before gives.
+std::vector<series_point> expected_group(const truth& t, const std::function<bool(std::uint64_t)>& member,
+                                         granularity g, std::int64_t final_before, bool billing) {
+  std::map<std::int64_t, rollup_value> sums;
+  for (const auto& [key, b] : t.counts)
+    if (member(key.first)) sums[bucket_start(key.second, bucket_width(g))] += contribution_of(b, key.second);
+  std::vector<series_point> out;
+  for (const auto& [start, v] : sums) {
+    if (v.count == 0) continue;
+    auto p = point_of(start, bucket_width(g), v, final_before);
+    if (billing && p.state == bucket_state::open) continue;
+    out.push_back(p);
+  }
+  return out;
+}
+
+struct mode {
+  bool pinned;
+};
+
+}  // namespace
+
+TEST_CASE("hours, days, campaigns, advertisers and top-K agree with the ground truth in both views", "[e2e][query]") {
+  const mode m{GENERATE(true, false)};
+  INFO((m.pinned ? "pinned windows" : "default windows"));
+  running r{service::options{fault_mix_service, m.pinned, false}};
+  auto& [nats, dir, svc] = r;
+  const auto truth_path = dir.str("truth.json");
+  // 60k clicks over 80 minutes of event time: two or three hours, 300 ads, 30 campaigns,
+  // 3 advertisers, with every fault of the mix.
+  std::vector<std::string> args{"--clicks", "60000", "--ads", "300", "--batch", "100", "--zipf", "1.1",
+                                "--dup-rate", "0.1", "--ooo-rate", "0.2", "--late-rate", "0.02", "--seed", "45",
+                                "--event-rate", "12", "--lateness-ms", "60000"};
+  if (!m.pinned) args.insert(args.end(), {"--clock-skew-ms", "0"});
+  REQUIRE(load(nats, truth_path, args) == 0);
+  std::string out;
+  std::vector<std::string> verify_flags;
+  if (!m.pinned) verify_flags.push_back("--allow-idle-final");
+  REQUIRE(verify(svc, {truth_path}, out, verify_flags) == 0);
+  std::string error;
+  auto t = truth::load(truth_path, error);
+  REQUIRE(t);
+
+  std::int64_t first = INT64_MAX, last = INT64_MIN;
+  std::map<std::uint64_t, std::uint64_t> ad_totals;
+  for (const auto& [key, b] : t->counts) {
+    first = std::min(first, key.second);
+    last = std::max(last, key.second + minute_ms);
+    ad_totals[key.first] += b.count;
+  }
+  const auto from = bucket_start(first, day_ms);
+  const auto to = bucket_start(last - 1, day_ms) + day_ms;
+
+  SECTION("an ad's hours and days are the sums of its minutes, with their states and versions") {
+    for (const auto& [ad, total] : ad_totals) {
+      if (ad % 17 != 0) continue;  // a sample of every popularity
+      for (const std::string view : {"live", "billing"}) {
+        eventually([&]() -> std::string {
+          auto minutes = get(svc, series_path("ads", ad, from, to, "minute", view));
+          for (const std::string gran : {"hour", "day"}) {
+            auto rolled = get(svc, series_path("ads", ad, from, to, gran, view));
+            granularity g{};
+            from_string(gran, g);
+            auto want = rollup(points_of(minutes), g, rolled["final_before_ms"]);
+            if (view == "billing")
+              want.erase(std::remove_if(want.begin(), want.end(),
+                                        [](const series_point& p) { return p.state == bucket_state::open; }),
+                         want.end());
+            if (auto diff = compare(points_of(rolled), want); !diff.empty())
+              return "ad " + std::to_string(ad) + " " + gran + " " + view + ": " + diff;
+          }
+          return {};
+        });
+      }
+    }
+  }
+
+  SECTION("campaign and advertiser series are the sums of their ads, at every granularity and view") {
+    for (const auto& [kind, of] : std::vector<std::pair<std::string, std::function<std::uint64_t(std::uint64_t)>>>{
+           {"campaigns", [](std::uint64_t ad) { return ad / 10 + 1; }},
+           {"advertisers", [](std::uint64_t ad) { return ad / 100 + 1; }}}) {
+      std::map<std::uint64_t, bool> groups;
+      for (const auto& [ad, total] : ad_totals) groups[of(ad)] = true;
+      for (const auto& [id, yes] : groups) {
+        if (kind == "campaigns" && id % 4 != 1) continue;
+        for (const std::string view : {"live", "billing"})
+          for (const std::string gran : {"minute", "hour", "day"})
+            eventually([&]() -> std::string {
+              auto body = get(svc, series_path(kind, id, from, to, gran, view));
+              granularity g{};
+              from_string(gran, g);
+              auto want = expected_group(*t, [&](std::uint64_t ad) { return of(ad) == id; }, g,
+                                         body["final_before_ms"], view == "billing");
+              auto diff = compare(points_of(body), want);
+              return diff.empty() ? diff : kind + " " + std::to_string(id) + " " + gran + " " + view + ": " + diff;
+            });
+      }
+    }
+  }
+
+  SECTION("top-K equals a brute-force ranking of the truth, ties by id") {
+    for (const std::string by : {"ad", "campaign", "advertiser"})
+      for (int k : {1, 10, 100}) {
+        std::map<std::uint64_t, std::uint64_t> totals;
+        for (const auto& [key, b] : t->counts) {
+          const auto id = by == "ad" ? key.first : by == "campaign" ? key.first / 10 + 1 : key.first / 100 + 1;
+          totals[id] += b.count;
+        }
+        std::vector<ranked> all;
+        for (const auto& [id, n] : totals) all.push_back({id, n});
+        const auto want = top_of(all, static_cast<std::size_t>(k));
+        eventually([&]() -> std::string {
+          auto body = get(svc, "/v1/top?from=" + std::to_string(from) + "&to=" + std::to_string(to) +
+                                 "&k=" + std::to_string(k) + "&by=" + by + "&view=live");
+          if (body["by"] != by || body["k"] != k || body["from_ms"] != from || body["to_ms"] != to)
+            return "echo: " + body.dump();
+          const auto& top = body["top"];
+          if (top.size() != want.size())
+            return by + " top " + std::to_string(k) + ": " + std::to_string(top.size()) + " entries";
+          for (std::size_t i = 0; i < want.size(); ++i)
+            if (top[i]["id"] != want[i].id || top[i]["count"] != want[i].count)
+              return by + " top " + std::to_string(k) + " #" + std::to_string(i) + ": got " + top[i].dump() +
+                     ", want " + std::to_string(want[i].id) + "=" + std::to_string(want[i].count);
+          return {};
+        });
+      }
+    // Billing counts only the hours (and days) that are final everywhere.
+    auto body = get(svc, "/v1/top?from=" + std::to_string(from) + "&to=" + std::to_string(to) + "&k=5&by=ad&view=billing");
+    std::int64_t final_before = INT64_MAX;
+    const auto status = svc.status();
+    for (const auto& p : status["partitions"]) final_before = std::min<std::int64_t>(final_before, p["durable_final_before_ms"]);
+    std::map<std::uint64_t, std::uint64_t> billed;
+    for (const auto& [key, b] : t->counts)
+      if (bucket_start(key.second, hour_ms) + hour_ms <= final_before) billed[key.first] += b.count;
+    std::vector<ranked> all;
+    for (const auto& [id, n] : billed) all.push_back({id, n});
+    const auto want = top_of(all, 5);
+    INFO("final_before " << final_before << " from " << from << " to " << to << " body " << body.dump());
+    REQUIRE(body["top"].size() == want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      CHECK(body["top"][i]["id"] == want[i].id);
+      CHECK(body["top"][i]["count"] == want[i].count);
+    }
+  }
+
+  SECTION("bad parameters are 400, unknown paths and ids 404, with a JSON error") {
+    const auto range = "from=" + std::to_string(from) + "&to=" + std::to_string(to);
+    const std::uint64_t ad = ad_totals.begin()->first;
+    const auto on = "/v1/ads/" + std::to_string(ad) + "/clicks?";
+    for (const auto& path : std::vector<std::string>{
+           "/v1/ads/abc/clicks?" + range, "/v1/ads/-1/clicks?" + range, "/v1/ads/99999999999999999999/clicks?" + range,
+           on + "from=" + std::to_string(to) + "&to=" + std::to_string(from), on + "from=x&to=y", on + "to=5",
+           on + range + "&granularity=week", on + range + "&view=raw", on + range + "&colour=blue",
+           on + "from=0&to=" + std::to_string(8 * day_ms) + "&granularity=minute",
+           "/v1/top?" + range + "&k=0", "/v1/top?" + range + "&k=1001", "/v1/top?" + range + "&by=creative",
+           "/v1/top?" + range + "&k=ten", "/v1/campaigns/x/clicks?" + range}) {
+      auto body = get(svc, path, 400);
+      CHECK(body["error"]["code"] == "bad_parameter");
+      CHECK_FALSE(body["error"]["message"].get<std::string>().empty());
+    }
+    CHECK(get(svc, "/v1/nothing/here", 404)["error"]["code"] == "not_found");
+    CHECK(get(svc, "/v1/ads/987654321/clicks?" + range, 404)["error"]["code"] == "not_found");
+    CHECK(get(svc, "/v1/campaigns/987654321/clicks?" + range, 404)["error"]["code"] == "not_found");
+    CHECK(get(svc, "/v1/advertisers/987654321/clicks?" + range, 404)["error"]["code"] == "not_found");
+    // The widest ranges each granularity keeps are accepted.
+    get(svc, on + "from=0&to=" + std::to_string(7 * day_ms) + "&granularity=minute");
+    get(svc, on + "from=0&to=" + std::to_string(90 * day_ms) + "&granularity=hour");
+    get(svc, on + "from=0&to=" + std::to_string(3000 * day_ms) + "&granularity=day");
+  }
+  CHECK(svc.stop(SIGTERM) == 0);
+}
