@@ -26,6 +26,7 @@
 #include "gateway/nats/embedded_nats.hpp"
 #include "gateway/gateway_actor.hpp"
 #include "gateway/http/http_api.hpp"
+#include "gateway/nats/query_responder.hpp"
 #include "gateway/nats/nats_client.hpp"
 #include "gateway/nats/outbox_publisher.hpp"
 #include "gateway/nats/nats_ingress.hpp"
@@ -244,6 +245,14 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     outbox.stop();
     return 1;
   }
+  // The NATS query door: the same answers as HTTP, on <prefix>.query.<partition>.
+  auto queries = std::make_unique<query_responder>(sys, gateway, **nc, names);
+  {
+    std::vector<std::uint32_t> mine;
+    for (const auto& [p, actor] : owned) mine.push_back(p);
+    if (auto err = queries->start(mine))
+      log_warn("query_subscribe_failed").kv("error", describe(err));  // HTTP still answers
+  }
   log_info("serving").kv("http", "http://" + cfg.http_address).kv("nats", url);
 
   // 5. Run until a stop signal or a fatal partition failure.
@@ -267,6 +276,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
 
   // 6. Shut down in reverse: no more queries, no more fetching, a last checkpoint.
   http.stop();
+  queries.reset();
   for (auto& in : ingress) in->request_stop();  // all at once: each may be inside a fetch
   for (auto& in : ingress) in->stop();
   if (exit_code == 0) final_checkpoint(sys, gateway, partitions);

@@ -27,6 +27,8 @@ class subjects {
   std::string all_finals() const { return prefix_ + ".final.>"; }
   /// <prefix>.dlq: rejected clicks and undecodable messages.
   std::string dlq() const { return prefix_ + ".dlq"; }
+  /// <prefix>.query.<partition>: query request/reply (protobuf QueryRequest/QueryResponse).
+  std::string query(std::uint32_t partition) const { return prefix_ + ".query." + std::to_string(partition); }
   /// adclick-p<partition>: the durable pull consumer of a partition.
   static std::string consumer(std::uint32_t partition) { return "adclick-p" + std::to_string(partition); }
 

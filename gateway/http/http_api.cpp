@@ -14,6 +14,8 @@
 #include "common/time.hpp"
 #include "messages/type_ids.hpp"
 #include "actors/core/query_rules.hpp"
+#include "gateway/door.hpp"
+#include "web/assets.hpp"
 
 namespace adclick {
 
@@ -32,17 +34,9 @@ void send_error(httplib::Response& res, int status, const std::string& code, con
 }
 
 void send_caf_error(httplib::Response& res, const caf::error& err) {
-  if (err.category() == caf::atom("adclick")) {
-    switch (static_cast<errc>(err.code())) {
-      case errc::bad_request: return send_error(res, 400, "bad_parameter", describe(err));
-      case errc::not_found: return send_error(res, 404, "not_found", describe(err));
-      case errc::recovering:
-        res.set_header("Retry-After", "1");
-        return send_error(res, 503, "recovering", describe(err));
-      default: break;
-    }
-  }
-  send_error(res, 500, "internal", describe(err));
+  const auto e = error_of(err);
+  if (e.status == 503) res.set_header("Retry-After", "1");
+  send_error(res, e.status, e.code, e.message);
 }
 
 /// Rejects parameters the endpoint does not know (a typo must not silently mean a default).
@@ -187,6 +181,16 @@ struct http_api::impl {
   }
 
   void routes() {
+    // The dashboard page and its assets, embedded in the binary (web/).
+    auto serve_asset = [](const httplib::Request& req, httplib::Response& res) {
+      const auto* a = web::find_asset(req.path);
+      if (!a) return send_error(res, 404, "not_found", "no such asset");
+      res.set_header("Cache-Control", "no-cache");
+      res.set_content(std::string{a->body}, std::string{a->mime}.c_str());
+    };
+    server.Get("/", serve_asset);
+    server.Get(R"(/assets/[^/]+)", serve_asset);
+
     server.Get("/livez", [](const httplib::Request&, httplib::Response& res) {
       send_json(res, 200, json{{"status", "live"}});
     });
@@ -280,20 +284,18 @@ struct http_api::impl {
         series_query q;
         q.kind = kind;
         if (auto e = parse_series(req, q); !e.empty()) return send_error(res, 400, "bad_parameter", e);
-        caf::scoped_actor self{sys};
-        self->request(gateway, ask_timeout, q)
-          .receive([&](series& s) { send_json(res, 200, series_json(q, s)); },
-                   [&](caf::error& err) { send_caf_error(res, err); });
+        auto s = ask(sys, gateway, q);
+        if (!s) return send_caf_error(res, s.error());
+        send_json(res, 200, series_json(q, *s));
       });
     }
 
     server.Get("/v1/top", [this](const httplib::Request& req, httplib::Response& res) {
       top_query q;
       if (auto e = parse_top(req, q); !e.empty()) return send_error(res, 400, "bad_parameter", e);
-      caf::scoped_actor self{sys};
-      self->request(gateway, ask_timeout, q)
-        .receive([&](top_list& t) { send_json(res, 200, top_json(t)); },
-                 [&](caf::error& err) { send_caf_error(res, err); });
+      auto t = ask(sys, gateway, q);
+      if (!t) return send_caf_error(res, t.error());
+      send_json(res, 200, top_json(*t));
     });
 
     server.set_error_handler([](const httplib::Request&, httplib::Response& res) {

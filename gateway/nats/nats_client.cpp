@@ -446,17 +446,11 @@ caf::expected<std::unique_ptr<core_subscription>> nats_connection::subscribe(con
   return std::unique_ptr<core_subscription>{new core_subscription(std::move(p))};
 }
 
-std::string core_subscription::message::header(const std::string& key) const {
-  for (const auto& [k, v] : headers)
-    if (k == key) return v;
-  return {};
-}
-
-std::optional<core_subscription::message> core_subscription::next(std::int64_t timeout_ms) {
-  natsMsg* m = nullptr;
-  if (natsSubscription_NextMsg(&m, impl_->sub, timeout_ms) != NATS_OK) return std::nullopt;
-  message out;
+namespace {
+core_message to_core_message(natsMsg* m) {
+  core_message out;
   out.subject = natsMsg_GetSubject(m);
+  if (const char* reply = natsMsg_GetReply(m)) out.reply = reply;
   out.data.assign(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)));
   const char** keys = nullptr;
   int count = 0;
@@ -467,6 +461,88 @@ std::optional<core_subscription::message> core_subscription::next(std::int64_t t
     }
     free(keys);
   }
+  return out;
+}
+}  // namespace
+
+// -- callback_subscription --------------------------------------------------------------------
+
+struct callback_subscription::impl {
+  natsSubscription* sub = nullptr;
+  std::function<void(core_message&&)> on_message;
+  // nats.c may still be inside on_message after Unsubscribe returns: the closure lives
+  // until its completion callback says no more calls come.
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool complete = false;
+  ~impl() {
+    if (!sub) return;
+    if (natsSubscription_Unsubscribe(sub) == NATS_OK) {
+      std::unique_lock<std::mutex> lock{mutex};
+      cv.wait_for(lock, std::chrono::seconds(10), [this] { return complete; });
+    }
+    natsSubscription_Destroy(sub);
+  }
+};
+
+namespace {
+void on_callback_message(natsConnection*, natsSubscription*, natsMsg* m, void* closure) {
+  auto* p = static_cast<callback_subscription::impl*>(closure);
+  auto msg = to_core_message(m);
+  natsMsg_Destroy(m);
+  p->on_message(std::move(msg));
+}
+void on_callback_complete(void* closure) {
+  auto* p = static_cast<callback_subscription::impl*>(closure);
+  std::lock_guard<std::mutex> lock{p->mutex};
+  p->complete = true;
+  p->cv.notify_all();
+}
+}  // namespace
+
+callback_subscription::callback_subscription(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+callback_subscription::~callback_subscription() = default;
+
+caf::expected<std::unique_ptr<callback_subscription>> nats_connection::subscribe(
+  const std::string& subject, std::function<void(core_message&&)> on_message) {
+  auto p = std::make_unique<callback_subscription::impl>();
+  p->on_message = std::move(on_message);
+  if (auto err = to_error(natsConnection_Subscribe(&p->sub, impl_->nc, subject.c_str(), on_callback_message, p.get()),
+                          "subscribe " + subject))
+    return err;
+  if (auto err = to_error(natsSubscription_SetOnCompleteCB(p->sub, on_callback_complete, p.get()), "subscribe " + subject))
+    return err;
+  if (auto err = to_error(natsConnection_FlushTimeout(impl_->nc, 2000), "flush")) return err;
+  return std::unique_ptr<callback_subscription>{new callback_subscription(std::move(p))};
+}
+
+caf::error nats_connection::publish(const std::string& subject, const std::string& data) {
+  return to_error(natsConnection_Publish(impl_->nc, subject.c_str(), data.data(), static_cast<int>(data.size())),
+                  "publish " + subject);
+}
+
+caf::expected<std::string> nats_connection::request(const std::string& subject, const std::string& data,
+                                                    std::int64_t timeout_ms) {
+  natsMsg* reply = nullptr;
+  if (auto err = to_error(natsConnection_Request(&reply, impl_->nc, subject.c_str(), data.data(),
+                                                 static_cast<int>(data.size()), timeout_ms),
+                          "request " + subject))
+    return err;
+  std::string out{natsMsg_GetData(reply), static_cast<std::size_t>(natsMsg_GetDataLength(reply))};
+  natsMsg_Destroy(reply);
+  return out;
+}
+
+std::string core_message::header(const std::string& key) const {
+  for (const auto& [k, v] : headers)
+    if (k == key) return v;
+  return {};
+}
+
+std::optional<core_subscription::message> core_subscription::next(std::int64_t timeout_ms) {
+  natsMsg* m = nullptr;
+  if (natsSubscription_NextMsg(&m, impl_->sub, timeout_ms) != NATS_OK) return std::nullopt;
+  auto out = to_core_message(m);
   natsMsg_Destroy(m);
   return out;
 }

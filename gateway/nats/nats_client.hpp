@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -70,6 +71,17 @@ struct consumer_state {
 
 class pull_subscription;
 class core_subscription;
+class callback_subscription;
+
+/// A core NATS message.
+struct core_message {
+  std::string subject;
+  std::string reply;  ///< where a request wants its answer (empty: not a request)
+  std::string data;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string header(const std::string& key) const;
+};
+
 class js_publisher;
 
 class nats_connection {
@@ -119,6 +131,15 @@ class nats_connection {
 
   /// A plain (core NATS) subscription, e.g. to watch the DLQ or final counts.
   caf::expected<std::unique_ptr<core_subscription>> subscribe(const std::string& subject);
+  /// A core subscription whose messages go to `on_message` on a nats.c thread (one at a
+  /// time per subscription). Destroying the handle unsubscribes and waits until no call
+  /// is running any more.
+  caf::expected<std::unique_ptr<callback_subscription>> subscribe(
+    const std::string& subject, std::function<void(core_message&&)> on_message);
+  /// Core NATS publish (no JetStream): replies, live updates.
+  caf::error publish(const std::string& subject, const std::string& data);
+  /// Core NATS request: publishes `data` and waits up to `timeout_ms` for the reply.
+  caf::expected<std::string> request(const std::string& subject, const std::string& data, std::int64_t timeout_ms);
 
   /// Grows each time deliveries in flight may have been lost: a disconnect, or the client
   /// dropping messages of a slow subscription. Consumers compare it across fetches.
@@ -177,15 +198,22 @@ class js_publisher {
   std::unique_ptr<impl> impl_;
 };
 
+/// A core subscription with a callback (nats_connection::subscribe).
+class callback_subscription {
+ public:
+  ~callback_subscription();
+  struct impl;  ///< opaque; public only so that nats.c's callbacks can name it
+
+ private:
+  friend class nats_connection;
+  explicit callback_subscription(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
 /// A synchronous core NATS subscription.
 class core_subscription {
  public:
-  struct message {
-    std::string subject;
-    std::string data;
-    std::vector<std::pair<std::string, std::string>> headers;
-    std::string header(const std::string& key) const;
-  };
+  using message = core_message;
   ~core_subscription();
   /// The next message, or nullopt after `timeout_ms` without one.
   std::optional<message> next(std::int64_t timeout_ms);

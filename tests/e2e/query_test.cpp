@@ -17,6 +17,8 @@
 #include "tests/e2e/e2e_support.hpp"
 #include "tools/http_client.hpp"
 #include "tools/truth.hpp"
+#include "gateway/nats/nats_client.hpp"
+#include "adclick/v1/query.pb.h"
 
 using namespace adclick;
 using namespace adclick::test;
@@ -228,6 +230,84 @@ TEST_CASE("hours, days, campaigns, advertisers and top-K agree with the ground t
       CHECK(body["top"][i]["id"] == want[i].id);
       CHECK(body["top"][i]["count"] == want[i].count);
     }
+  }
+
+  SECTION("NATS request/reply on adclick.query.<partition> answers what HTTP answers") {
+    auto nc = nats_connection::connect(nats.url(), "query-test");
+    REQUIRE(nc);
+    auto ask_nats = [&](const v1::QueryRequest& req, std::uint32_t partition) {
+      auto bytes = (*nc)->request("adclick.query." + std::to_string(partition), req.SerializeAsString(), 5000);
+      REQUIRE(bytes);
+      v1::QueryResponse res;
+      REQUIRE(res.ParseFromString(*bytes));
+      return res;
+    };
+    auto same = [&](const v1::QueryResponse& res, const json& http) {
+      REQUIRE(res.status() == 200);
+      REQUIRE(res.series_size() == static_cast<int>(http["series"].size()));
+      CHECK(res.watermark_ms() == http["watermark_ms"]);
+      CHECK(res.from_ms() == http["from_ms"]);
+      CHECK(res.to_ms() == http["to_ms"]);
+      for (int i = 0; i < res.series_size(); ++i) {
+        const auto& b = res.series(i);
+        const auto& h = http["series"][static_cast<std::size_t>(i)];
+        CHECK(b.start_ms() == h["start_ms"]);
+        CHECK(b.count() == h["count"]);
+        CHECK(v1::BucketState_Name(b.state()) == [&] {
+          std::string st = h["state"];
+          for (auto& c : st) c = static_cast<char>(std::toupper(c));
+          return st;
+        }());
+        CHECK(b.version() == h["version"]);
+      }
+    };
+    const std::uint64_t ad = ad_totals.rbegin()->first;
+    for (auto [g, gname] : {std::pair{v1::MINUTE, "minute"}, std::pair{v1::HOUR, "hour"}, std::pair{v1::DAY, "day"}})
+      for (auto [v, vname] : {std::pair{v1::LIVE, "live"}, std::pair{v1::BILLING, "billing"}}) {
+        v1::QueryRequest req;
+        req.set_id(ad);
+        req.set_from_ms(from);
+        req.set_to_ms(to);
+        req.set_granularity(g);
+        req.set_view(v);
+        same(ask_nats(req, static_cast<std::uint32_t>(ad % 16)), get(svc, series_path("ads", ad, from, to, gname, vname)));
+        req.set_kind(v1::CAMPAIGN);
+        req.set_id(1);
+        same(ask_nats(req, 5), get(svc, series_path("campaigns", 1, from, to, gname, vname)));
+      }
+    v1::QueryRequest top;
+    top.set_top(true);
+    top.set_k(7);
+    top.set_by(v1::CAMPAIGN);
+    top.set_from_ms(from);
+    top.set_to_ms(to);
+    auto res = ask_nats(top, 0);
+    auto http = get(svc, "/v1/top?from=" + std::to_string(from) + "&to=" + std::to_string(to) + "&k=7&by=campaign");
+    REQUIRE(res.status() == 200);
+    REQUIRE(res.top_size() == static_cast<int>(http["top"].size()));
+    for (int i = 0; i < res.top_size(); ++i) {
+      CHECK(res.top(i).id() == http["top"][static_cast<std::size_t>(i)]["id"]);
+      CHECK(res.top(i).count() == http["top"][static_cast<std::size_t>(i)]["count"]);
+    }
+    // Errors: the same status and code as HTTP.
+    v1::QueryRequest bad;
+    bad.set_id(ad);
+    bad.set_from_ms(to);
+    bad.set_to_ms(from);
+    res = ask_nats(bad, static_cast<std::uint32_t>(ad % 16));
+    CHECK(res.status() == 400);
+    CHECK(res.error_code() == "bad_parameter");
+    bad.set_from_ms(from);
+    bad.set_to_ms(to);
+    bad.set_id(987654320);  // partition 0, never seen
+    res = ask_nats(bad, 0);
+    CHECK(res.status() == 404);
+    CHECK(res.error_code() == "not_found");
+    auto garbage = (*nc)->request("adclick.query.3", "\xff\xff not protobuf", 5000);
+    REQUIRE(garbage);
+    v1::QueryResponse g;
+    REQUIRE(g.ParseFromString(*garbage));
+    CHECK(g.status() == 400);
   }
 
   SECTION("bad parameters are 400, unknown paths and ids 404, with a JSON error") {

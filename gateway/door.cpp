@@ -1,0 +1,44 @@
+#include "gateway/door.hpp"
+
+#include <caf/all.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "common/errc.hpp"
+#include "messages/type_ids.hpp"
+
+namespace adclick {
+
+namespace {
+constexpr auto ask_timeout = std::chrono::seconds(10);
+
+template <class Answer, class Query>
+caf::expected<Answer> ask_for(caf::actor_system& sys, const caf::actor& gateway, const Query& q) {
+  caf::scoped_actor self{sys};
+  caf::expected<Answer> out{Answer{}};
+  self->request(gateway, ask_timeout, q)
+    .receive([&](Answer& a) { out = std::move(a); }, [&](caf::error& e) { out = std::move(e); });
+  return out;
+}
+}  // namespace
+
+door_error error_of(const caf::error& err) {
+  if (err.category() == caf::atom("adclick")) {
+    switch (static_cast<errc>(err.code())) {
+      case errc::bad_request: return {400, "bad_parameter", describe(err)};
+      case errc::not_found: return {404, "not_found", describe(err)};
+      case errc::recovering: return {503, "recovering", describe(err)};
+      default: break;
+    }
+  }
+  return {500, "internal", describe(err)};
+}
+
+caf::expected<series> ask(caf::actor_system& sys, const caf::actor& gateway, const series_query& q) {
+  return ask_for<series>(sys, gateway, q);
+}
+
+caf::expected<top_list> ask(caf::actor_system& sys, const caf::actor& gateway, const top_query& q) {
+  return ask_for<top_list>(sys, gateway, q);
+}
+
+}  // namespace adclick

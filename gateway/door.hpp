@@ -1,0 +1,29 @@
+// What every front door (HTTP, NATS request/reply) shares: asking the gateway actor from a
+// door's own thread, and how an error answers (status and code), so that both doors give
+// the same answer to the same question. Parsing and rendering stay with each door.
+#pragma once
+
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "messages/types.hpp"
+
+namespace adclick {
+
+/// How an error answers: an HTTP status (NATS replies carry it too) and a stable code.
+struct door_error {
+  int status = 500;
+  std::string code = "internal";
+  std::string message;
+};
+door_error error_of(const caf::error& err);
+
+/// Asks the gateway and waits (at most 10 s). Call from a door's thread, never from an actor.
+caf::expected<series> ask(caf::actor_system& sys, const caf::actor& gateway, const series_query& q);
+caf::expected<top_list> ask(caf::actor_system& sys, const caf::actor& gateway, const top_query& q);
+
+}  // namespace adclick
