@@ -2,6 +2,8 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
+
 #include "actors/core/rollup.hpp"
 #include "common/errc.hpp"
 #include "common/log.hpp"
@@ -25,6 +27,11 @@ caf::error load_ids(ad_state& st, std::int64_t minute) {
 /// that LevelDB's own Bloom filter usually answers without a disk read), the id filter if
 /// it is final (late clicks with new ids then need no read of the ids), else the ids.
 caf::error seed_minute(ad_state& st, std::int64_t minute) {
+  if (st.fresh && !st.counts.dropped_any()) {
+    st.counts.seed({minute, 0, bucket_state::open, 0});
+    st.ids.load(minute, {});
+    return {};  // its hour and day start at zero in minute_counts
+  }
   // The minute's hour and day first: every change of the minute moves them.
   for (auto g : {granularity::hour, granularity::day}) {
     const auto start = bucket_start(minute, bucket_width(g));
@@ -73,6 +80,7 @@ caf::error learn_owner(ad_state& st, const click& first) {
     st.campaign_id = first.campaign_id;
     st.advertiser_id = first.advertiser_id;
     st.new_owner = true;
+    st.fresh = true;  // the owner is stored with the ad's first counts: nothing is stored yet
   }
   st.owner_known = true;
   return {};
@@ -113,7 +121,10 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
         }
         if (!*fresh) {
           ++st.duplicates;
-        } else if (c.late) {
+          continue;
+        }
+        if (st.live_dirty.empty() || st.live_dirty.back() != minute) st.live_dirty.push_back(minute);
+        if (c.late) {
           st.counts.add_late(minute);
           ++st.amended;
         } else {
@@ -131,7 +142,21 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
           return;
         }
       }
-      st.counts.finalize_before(minute + minute_ms);
+      if (st.counts.finalize_before(minute + minute_ms) != 0) st.live_dirty.push_back(minute);
+    },
+    [=](live_atom, const caf::actor& hub) {
+      auto& st = self->state;
+      if (st.live_dirty.empty()) return;
+      std::sort(st.live_dirty.begin(), st.live_dirty.end());
+      st.live_dirty.erase(std::unique(st.live_dirty.begin(), st.live_dirty.end()), st.live_dirty.end());
+      live_update u;
+      u.id = st.ad_id;
+      for (auto m : st.live_dirty) {
+        const auto v = st.counts.get(m);
+        if (v.count != 0) u.minutes.push_back({m, v.count, v.state, v.version});
+      }
+      st.live_dirty.clear();
+      if (!u.minutes.empty()) self->send(hub, std::move(u));
     },
     [=](flush_atom, bool previous_durable) -> ad_delta {
       auto& st = self->state;

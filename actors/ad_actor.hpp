@@ -8,6 +8,8 @@
 //   finalize_atom, m   -> no reply. The bucket of minute m (and any open one before it) is
 //                         final; it is seeded from the store first if it is not in memory.
 //   inspect_atom       -> ad_status: what it holds in memory.
+//   live_atom, hub     -> no reply. Sends `hub` a live_update with the current value of
+//                         every minute changed since the last one (if any).
 //   flush_atom, bool   -> ad_delta: what changed since the last flush: buckets (absolute
 //                         counts), newly seen ids per minute, counted and duplicate
 //                         totals. Because it arrives after every ad_clicks the partition
@@ -28,6 +30,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -53,7 +56,13 @@ struct ad_state {
   std::uint64_t campaign_id = 0;
   std::uint64_t advertiser_id = 0;
   bool new_owner = false;            ///< not stored yet
+  /// Nothing of this ad was stored when it started (no owner) and nothing has left memory
+  /// since: memory holds all there is, so a minute, hour or day not in it is zero and
+  /// needs no read (a new ad costs no store reads beyond its owner's).
+  bool fresh = false;
   std::uint64_t owner_conflicts = 0; ///< since the last flush
+  /// Minutes changed since the last live update (in order of first change).
+  std::vector<std::int64_t> live_dirty;
   static inline const char* name = "adclick.ad";
 };
 

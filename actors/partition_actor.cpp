@@ -124,8 +124,12 @@ void on_written(self_ptr self, const checkpoint& cp, checkpoint_result& r) {
     st.durable_at_ms = started;
     // Every take so far is durable: shares and rankings idle for a minute of checkpoints
     // leave memory (a later change reads them back).
-    st.groups.drop_settled(idle_takes);
-    st.rankings.drop_settled(idle_takes);
+    if (st.checkpoints % (idle_takes / 4) == 0) {  // a sweep every 15 checkpoints is enough
+      if (st.groups.drop_settled(idle_takes) != 0) st.fresh_groups = false;
+      if (st.rankings.drop_settled(idle_takes) != 0) st.fresh_rankings = false;
+    }
+    if (st.cfg.live_hub && !cp.groups.empty())
+      self->send(st.cfg.live_hub, live_touches{st.cfg.partition, st.durable_final_before_ms, cp.groups});
     st.last_write_ms = r.write_ms;
     st.cfg.cursor->durable_seq.store(cp.stream_seq, std::memory_order_release);
     ++st.checkpoints;
@@ -144,7 +148,7 @@ void on_written(self_ptr self, const checkpoint& cp, checkpoint_result& r) {
 bool add_rollups(self_ptr self) {
   auto& st = self->state;
   auto& cp = st.building;
-  auto seed = [&](ranking& r) { return !st.cfg.db->read_ranking(st.cfg.partition, r); };
+  auto seed = [&](ranking& r) { return st.fresh_rankings || !st.cfg.db->read_ranking(st.cfg.partition, r); };
   for (const auto& ad : cp.ads)
     for (const auto& r : ad.rollups)
       if (!st.rankings.update(entity::ad, r.gran, r.start_ms, ad.ad_id, r.value.count, seed)) return false;
@@ -189,7 +193,10 @@ void commit_checkpoint(self_ptr self) {
     row.check_since_ms = st.failing_since_ms;  // non-zero after failed attempts
   }
   cp.next_outbox_seq = st.next_outbox_seq;
-  checkpoint head;  // the position, without the rows
+  checkpoint head;  // the position, without the rows (but the group minutes, for live updates)
+  if (st.cfg.live_hub)
+    for (const auto& g : cp.groups)
+      if (g.gran == granularity::minute) head.groups.push_back(g);
   head.stream_seq = cp.stream_seq;
   head.stream_created_ns = cp.stream_created_ns;
   head.watermark_ms = cp.watermark_ms;
@@ -256,6 +263,7 @@ void start_checkpoint(self_ptr self, bool forced) {
           // The ad's minute moves roll up into its campaign and advertiser now, once: a
           // carried delta is not applied again.
           auto seed = [&](const group_rollups::key& k) -> std::optional<rollup_value> {
+            if (st.fresh_groups) return rollup_value{};
             auto v = st.cfg.db->read_group(k.kind, k.id, k.gran, k.start_ms, st.cfg.partition);
             if (!v) return std::nullopt;
             return *v;
@@ -282,6 +290,10 @@ caf::actor& ad_ref_for(self_ptr self, std::uint64_t ad_id) {
   if (!ref.changed) {
     ref.changed = true;
     st.changed_ads.push_back(ad_id);
+  }
+  if (!ref.live && st.cfg.live_hub && st.cfg.live_interval.count() > 0) {
+    ref.live = true;
+    st.live_ads.push_back(ad_id);
   }
   return ref.handle;
 }
@@ -351,6 +363,9 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
   if (pos->stream_seq > 0 || pos->stream_created_ns != 0) st.clock.restore(pos->watermark_ms, pos->last_publish_ms);
   st.durable_watermark_ms = st.clock.watermark();
   st.durable_final_before_ms = final_before_of(st, st.durable_watermark_ms);
+  // Nothing was ever checkpointed here: no share or ranking of this partition is stored.
+  st.fresh_groups = st.fresh_rankings = pos->stream_seq == 0 && pos->stream_created_ns == 0 &&
+                                        pos->next_checkpoint == 0;
   if (auto err = st.cfg.db->scan_open(st.cfg.partition, [&](std::int64_t minute, std::uint64_t ad) {
         st.open_index[minute].insert(ad);
       })) {
@@ -371,6 +386,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
   // Ad actors are linked: an ad that fails (it could not read its stored base) takes the
   // partition down with it, and a partition that stops takes its ads along.
   self->delayed_send(self, st.cfg.checkpoint_interval, tick_atom_v);
+  if (st.cfg.live_hub && st.cfg.live_interval.count() > 0) self->delayed_send(self, st.cfg.live_interval, live_atom_v);
 
   return {
     [=](const ingest_batch& batch) {
@@ -400,6 +416,17 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
       self->delayed_send(self, self->state.cfg.checkpoint_interval, tick_atom_v);
     },
     [=](checkpoint_atom) { start_checkpoint(self, true); },
+    [=](live_atom) {
+      auto& st = self->state;
+      for (auto ad_id : st.live_ads) {
+        auto i = st.ads.find(ad_id);
+        if (i == st.ads.end()) continue;  // passivated since: nothing unsaid (it was durable)
+        i->second.live = false;
+        self->send(i->second.handle, live_atom_v, st.cfg.live_hub);
+      }
+      st.live_ads.clear();
+      self->delayed_send(self, st.cfg.live_interval, live_atom_v);
+    },
     [=](rebase_atom, std::int64_t created_ns) {
       auto& st = self->state;
       if (created_ns == st.stream_created_ns) return;

@@ -11,6 +11,10 @@
 //   tick_atom      (from itself, every checkpoint.interval) -> no reply. Passivates idle
 //                  ads, starts a checkpoint (unless backing off after failures).
 //   checkpoint_atom (from the service at shutdown) -> no reply. Starts a checkpoint now.
+//   live_atom      (from itself, every live.interval, when there is a live hub) -> no
+//                  reply. Asks each ad changed since the last one to send the hub its
+//                  changed minutes. After each durable checkpoint the hub also gets the
+//                  campaign and advertiser minutes it changed (live_touches).
 //   rebase_atom, created_ns (from its ingress) -> no reply. The stream was recreated (or
 //                  this partition never saw one): positions count in the stream created
 //                  at `created_ns` from now on, starting before its first message. Once
@@ -75,18 +79,23 @@ struct partition_config {
   subjects names;                          ///< subjects of FinalCount and DLQ rows
   /// An ad actor with nothing to do for this long is stopped once its state is durable.
   caf::timespan idle_timeout = std::chrono::minutes(5);
+  /// Where live updates go (the live hub), or none; and how often each changed ad sends one.
+  caf::actor live_hub;
+  caf::timespan live_interval = std::chrono::milliseconds(250);
 };
 
 struct partition_state {
   struct ad_ref {
     caf::actor handle;
     bool changed = false;  ///< received clicks or a finalize since the last flush
+    bool live = false;     ///< likewise since the last live tick
     caf::actor_clock::time_point last_active;
   };
 
   partition_config cfg;
   std::unordered_map<std::uint64_t, ad_ref> ads;
   std::vector<std::uint64_t> changed_ads;
+  std::vector<std::uint64_t> live_ads;  ///< ads changed since the last live tick
   grouped_batch scratch;
   event_clock clock{window_rules{}};
   /// Open buckets by minute: whom to finalize when the watermark passes. Persisted as
@@ -128,6 +137,10 @@ struct partition_state {
   group_rollups groups;
   ranking_book rankings;
   std::uint64_t owner_conflicts = 0;
+  /// The partition started on an empty store and has forgotten no share (ranking) since:
+  /// one not in memory is empty and needs no read.
+  bool fresh_groups = false;
+  bool fresh_rankings = false;
   std::int64_t durable_final_before_ms = 0;
   /// A rebase that arrived while a checkpoint was in flight.
   std::int64_t pending_rebase_ns = 0;

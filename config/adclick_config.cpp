@@ -14,7 +14,7 @@ namespace adclick {
 namespace {
 /// Our option groups; keys under them in the INI file must be declared options.
 const char* const our_groups[] = {"nats", "http", "storage", "partitions", "node",
-                                  "windows", "dedup", "actors", "checkpoint", "ingest", "testing"};
+                                  "windows", "dedup", "actors", "checkpoint", "ingest", "live", "testing"};
 }  // namespace
 
 adclick_config::adclick_config() {
@@ -54,6 +54,12 @@ adclick_config::adclick_config() {
     .add(checkpoint_interval, "interval", "time between checkpoints")
     .add(checkpoint_max_pending, "max-pending", "checkpoint sooner when this many messages wait")
     .add(checkpoint_max_age, "max-age", "readyz answers 503 once the store lags what was dispatched by this much");
+  caf::config_option_adder{custom_options_, "live"}
+    .add(live_interval, "interval", "at most one live update per changed ad this often; 0s = none")
+    .add(live_nats, "nats", "publish live updates as CountUpdate on <prefix>.live.<ad> and .campaign./.advertiser.<id>")
+    .add(live_max_streams, "max-streams", "concurrent Server-Sent Event streams (/v1/stream); more get 503")
+    .add(live_heartbeat, "heartbeat", "a comment on a quiet stream this often, so proxies keep it open")
+    .add(live_replay, "replay", "a (re)connecting stream first gets the counts of this much event time");
   caf::config_option_adder{custom_options_, "ingest"}
     .add(ingest_fetch_batch, "fetch-batch", "JetStream messages per fetch")
     .add(ingest_fetch_max_bytes, "fetch-max-bytes", "payload bytes per fetch (all partitions' fetches "

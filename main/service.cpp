@@ -18,6 +18,7 @@
 
 #include "common/errc.hpp"
 #include "common/fault_switch.hpp"
+#include "common/log_limiter.hpp"
 #include "common/time.hpp"
 #include "common/log.hpp"
 #include "messages/type_ids.hpp"
@@ -25,6 +26,8 @@
 #include "actors/checkpoint_writer.hpp"
 #include "gateway/nats/embedded_nats.hpp"
 #include "gateway/gateway_actor.hpp"
+#include "gateway/live_fanout.hpp"
+#include "gateway/live_hub.hpp"
 #include "gateway/http/http_api.hpp"
 #include "gateway/nats/query_responder.hpp"
 #include "gateway/nats/nats_client.hpp"
@@ -183,6 +186,25 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   outbox_publisher outbox{**nc, **db, cfg.owned_partitions(), names, faults};
   outbox.start();
   auto writer = sys.spawn<caf::detached>(checkpoint_writer, db->get(), std::function<void()>{[&outbox] { outbox.poke(); }});
+  // Live updates: the hub (own thread) publishes to NATS and hands SSE sessions their events.
+  live_fanout fanout{cfg.live_max_streams};
+  live_hub_config lc;
+  lc.db = db->get();
+  lc.fanout = &fanout;
+  lc.names = names;
+  lc.partitions = static_cast<std::uint32_t>(cfg.owned_partitions().size());
+  if (cfg.live_nats) {
+    auto* conn = nc->get();
+    lc.publish = [conn](const std::string& subject, const std::string& payload) {
+      if (auto err = conn->publish(subject, payload)) {
+        static log_limiter limit{10'000};
+        std::uint64_t held_back = 0;
+        if (limit.allow(now_ms(), held_back))
+          log_warn("live_publish_failed").kv("error", describe(err)).kv("similar_lines_held_back", held_back);
+      }
+    };
+  }
+  auto hub = sys.spawn<caf::detached>(live_hub, lc);
   std::map<std::uint32_t, caf::actor> owned;
   std::vector<caf::actor> partitions;
   std::vector<std::unique_ptr<nats_ingress>> ingress;
@@ -198,6 +220,8 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     pc.rules = cfg.rules();
     pc.names = names;
     pc.idle_timeout = cfg.actors_idle_timeout;
+    pc.live_hub = hub;
+    pc.live_interval = cfg.live_interval;
     auto cursor = pc.cursor;
     auto actor = sys.spawn(partition_actor, std::move(pc));
     owned.emplace(p, actor);
@@ -233,6 +257,9 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   ho.checkpoint_max_age_ms = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.checkpoint_max_age).count();
   ho.rules = cfg.rules();
   ho.partitions_count = cfg.partitions_count;
+  ho.live = &fanout;
+  ho.live_heartbeat_ms = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.live_heartbeat).count();
+  ho.live_replay_ms = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.live_replay).count();
   http_api http{sys, gateway, outside, ho};
   if (!http.start(cfg.http_host(), cfg.http_port())) {
     log_error("http_bind_failed").kv("address", cfg.http_address);
@@ -240,6 +267,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     for (const auto& p : partitions) caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
     watcher.reset();
     sys.await_all_actors_done();  // they use the store and the outbox below
     outbox.stop();
@@ -275,6 +303,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   }
 
   // 6. Shut down in reverse: no more queries, no more fetching, a last checkpoint.
+  fanout.close_all();  // SSE streams end, so that the HTTP threads can be joined
   http.stop();
   queries.reset();
   for (auto& in : ingress) in->request_stop();  // all at once: each may be inside a fetch
@@ -283,6 +312,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   for (const auto& p : partitions) caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
   // Actors use the store, the outbox publisher and the NATS connection, which die with this
   // scope: wait for them (a live scoped actor would deadlock the wait, so the watcher goes
   // first). Rows the publisher has not sent stay in the outbox for the next start.

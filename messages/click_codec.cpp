@@ -77,4 +77,16 @@ std::string encode_final_count(std::uint64_t ad_id, const minute_count& bucket) 
   return msg.SerializeAsString();
 }
 
+std::string encode_count_update(entity kind, std::uint64_t id, const series_point& p) {
+  v1::CountUpdate msg;
+  if (kind == entity::ad) msg.set_ad_id(id);
+  msg.set_kind(kind == entity::campaign ? v1::CAMPAIGN : kind == entity::advertiser ? v1::ADVERTISER : v1::AD);
+  msg.set_id(id);
+  msg.set_bucket_start_ms(p.start_ms);
+  msg.set_count(p.count);
+  msg.set_state(p.state == bucket_state::final ? v1::FINAL : p.state == bucket_state::amended ? v1::AMENDED : v1::OPEN);
+  msg.set_version(p.version);
+  return msg.SerializeAsString();
+}
+
 }  // namespace adclick

@@ -22,6 +22,9 @@ std::size_t decode_click_batch(const void* data, std::size_t size, std::vector<c
 /// <prefix>.final.<ad_id>.
 std::string encode_final_count(std::uint64_t ad_id, const minute_count& bucket);
 
+/// A CountUpdate (adclick.v1, live updates) of one minute of an ad, campaign or advertiser.
+std::string encode_count_update(entity kind, std::uint64_t id, const series_point& p);
+
 /// Encodes clicks as one ClickBatch.
 std::string encode_click_batch(const click* first, std::size_t count);
 

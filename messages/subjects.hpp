@@ -27,6 +27,12 @@ class subjects {
   std::string all_finals() const { return prefix_ + ".final.>"; }
   /// <prefix>.dlq: rejected clicks and undecodable messages.
   std::string dlq() const { return prefix_ + ".dlq"; }
+  /// <prefix>.live.<ad_id>: coalesced CountUpdate of that ad's minutes (core NATS).
+  std::string live_of(std::uint64_t ad_id) const { return prefix_ + ".live." + std::to_string(ad_id); }
+  /// <prefix>.live.campaign.<id> and <prefix>.live.advertiser.<id>: likewise, for a group.
+  std::string live_of_group(bool campaign, std::uint64_t id) const {
+    return prefix_ + (campaign ? ".live.campaign." : ".live.advertiser.") + std::to_string(id);
+  }
   /// <prefix>.query.<partition>: query request/reply (protobuf QueryRequest/QueryResponse).
   std::string query(std::uint32_t partition) const { return prefix_ + ".query." + std::to_string(partition); }
   /// adclick-p<partition>: the durable pull consumer of a partition.

@@ -314,6 +314,23 @@ struct top_list {
   bool scanned = false;           ///< the rankings could not prove it: all rollups were summed
 };
 
+/// ad actor -> live hub: the current values of the minutes of one ad that changed since its
+/// last live update (at most one per ad per live.interval).
+struct live_update {
+  entity kind = entity::ad;
+  std::uint64_t id = 0;
+  std::vector<series_point> minutes;
+};
+
+/// partition actor -> live hub, after a durable checkpoint: the campaign and advertiser
+/// minutes its shares changed (the hub reads their sums back from the store) and the
+/// partition's durable final_before.
+struct live_touches {
+  std::uint32_t partition = 0;
+  std::int64_t final_before_ms = 0;
+  std::vector<group_count> minutes;  ///< kind, id, start_ms name a group's minute; value unused
+};
+
 /// What an ad actor holds in memory (admin inspect, tests).
 struct ad_status {
   std::uint64_t ad_id = 0;
@@ -477,6 +494,14 @@ typename Inspector::result_type inspect(Inspector& f, series_point& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, series& x) {
   return f(x.kind, x.id, x.watermark_ms, x.final_before_ms, x.points, x.rolled);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, live_update& x) {
+  return f(x.kind, x.id, x.minutes);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, live_touches& x) {
+  return f(x.partition, x.final_before_ms, x.minutes);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ad_status& x) {

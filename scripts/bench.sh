@@ -15,6 +15,7 @@
 #      (counts, positions and click ids); the recent-id set's bytes per id in memory.
 # Writes bench/results/<date>-<name>.json with the machine description.
 #   scripts/bench.sh [name]        BENCH_CLICKS=1000000 scripts/bench.sh quick
+#   BENCH_ADCLICKD_FLAGS="--live.nats=false" scripts/bench.sh no-live   (flags for both adclickd runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -39,7 +40,7 @@ start_nats "$nats_port" "$work/nats" "$work/nats.log"
 nats=nats://127.0.0.1:$nats_port
 http_port=$(free_port)
 http=http://127.0.0.1:$http_port
-start_bg "$work/adclickd.log" "$adclickd" --nats.url="$nats" --storage.dir="$work/data" --http.address=127.0.0.1:$http_port
+start_bg "$work/adclickd.log" "$adclickd" --nats.url="$nats" --storage.dir="$work/data" --http.address=127.0.0.1:$http_port ${BENCH_ADCLICKD_FLAGS:-}
 adclickd_pid=$!
 wait_ready "$http"
 
@@ -57,7 +58,7 @@ active_ads=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["active_ads
 kill "$adclickd_pid"; wait "$adclickd_pid" 2>/dev/null || true
 
 echo "bench: catch-up of the same stream by a fresh adclickd" >&2
-start_bg "$work/adclickd2.log" "$adclickd" --nats.url="$nats" --storage.dir="$work/data2" --http.address=127.0.0.1:$http_port
+start_bg "$work/adclickd2.log" "$adclickd" --nats.url="$nats" --storage.dir="$work/data2" --http.address=127.0.0.1:$http_port ${BENCH_ADCLICKD_FLAGS:-}
 adclickd_pid=$!
 t2=$(now)
 "$adclick" wait --http "$http" --arrived "$clicks" --timeout 1800 >/dev/null

@@ -98,4 +98,26 @@ struct null_consume_options {
 /// The benchmark's raw limit: fetch, decode and ack the clicks stream and nothing else.
 int run_null_consume(const null_consume_options& opts);
 
+struct top_options {
+  std::string http = "http://127.0.0.1:8080";
+  std::string from, to;
+  std::uint32_t k = 10;
+  std::string by = "ad";
+  std::string view = "live";
+  bool json = false;
+};
+/// Prints the exact top-K (GET /v1/top) as a table.
+int run_top(const top_options& opts);
+
+struct tail_options {
+  std::string http = "http://127.0.0.1:8080";
+  std::string ads, campaigns, advertisers;  ///< comma-separated ids
+  std::string last_event_id;                ///< resume after this event
+  std::uint64_t events = 0;                 ///< stop after this many events (0: never)
+  double seconds = 0;                       ///< stop after this long (0: never)
+  bool json = false;                        ///< print each event's JSON as it came
+};
+/// Prints live updates (GET /v1/stream, Server-Sent Events) as they come.
+int run_tail(const tail_options& opts);
+
 }  // namespace adclick

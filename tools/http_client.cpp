@@ -30,4 +30,28 @@ http_client::response http_client::get(const std::string& path_and_query) {
   return out;
 }
 
+http_client::response http_client::stream(const std::string& path_and_query, const std::string& last_event_id,
+                                          const std::function<bool(const std::string&)>& on_chunk) {
+  response out;
+  httplib::Headers headers;
+  if (!last_event_id.empty()) headers.emplace("Last-Event-ID", last_event_id);
+  int status = 0;
+  auto res = impl_->client.Get(
+    path_and_query.c_str(), headers,
+    [&](const httplib::Response& r) {
+      status = r.status;
+      return true;
+    },
+    [&](const char* data, std::size_t n) {
+      if (status != 200) {
+        out.body.append(data, n);
+        return true;
+      }
+      return on_chunk(std::string{data, n});
+    });
+  out.status = status;
+  if (!res && status == 0) out.error = httplib::to_string(res.error());
+  return out;
+}
+
 }  // namespace adclick

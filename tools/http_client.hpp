@@ -2,6 +2,7 @@
 // gateway/ includes). One instance keeps its connection alive between requests.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -19,6 +20,11 @@ class http_client {
     std::string error; ///< transport error text when status == 0
   };
   response get(const std::string& path_and_query);
+  /// A streaming GET: `on_chunk` gets the body as it arrives and returns false to stop.
+  /// `last_event_id` (SSE resume) is sent as Last-Event-ID when not empty. The response's
+  /// body holds only a non-2xx answer.
+  response stream(const std::string& path_and_query, const std::string& last_event_id,
+                  const std::function<bool(const std::string& chunk)>& on_chunk);
 
  private:
   struct impl;

@@ -9,6 +9,7 @@
 #include "common/time.hpp"
 #include "tools/commands.hpp"
 #include "tools/http_client.hpp"
+#include "tools/sse_reader.hpp"
 #include "tools/truth.hpp"
 
 namespace adclick {
@@ -152,6 +153,72 @@ int run_query(const query_options& opts) {
                 p["state"].get<std::string>().c_str(), p["version"].get<unsigned>());
   }
   std::printf("%-26s %12llu\n", "total", static_cast<unsigned long long>(total));
+  return 0;
+}
+
+int run_top(const top_options& opts) {
+  http_client http{opts.http};
+  std::string error;
+  auto body = get_json(http,
+                       "/v1/top?from=" + opts.from + "&to=" + opts.to + "&k=" + std::to_string(opts.k) + "&by=" + opts.by +
+                         "&view=" + opts.view,
+                       error);
+  if (!body) {
+    std::fprintf(stderr, "top: %s\n", error.c_str());
+    return 1;
+  }
+  if (opts.json) {
+    std::printf("%s\n", body->dump(2).c_str());
+    return 0;
+  }
+  std::printf("top %u %ss, %s to %s, view=%s\n", opts.k, opts.by.c_str(),
+              format_time((*body)["from_ms"].get<std::int64_t>()).c_str(),
+              format_time((*body)["to_ms"].get<std::int64_t>()).c_str(), opts.view.c_str());
+  std::printf("%5s %20s %14s\n", "rank", opts.by.c_str(), "clicks");
+  int rank = 0;
+  for (const auto& e : (*body)["top"])
+    std::printf("%5d %20llu %14llu\n", ++rank, static_cast<unsigned long long>(e["id"].get<std::uint64_t>()),
+                static_cast<unsigned long long>(e["count"].get<std::uint64_t>()));
+  return 0;
+}
+
+int run_tail(const tail_options& opts) {
+  std::string query;
+  for (auto [name, ids] : {std::pair{"ads", &opts.ads}, std::pair{"campaigns", &opts.campaigns},
+                           std::pair{"advertisers", &opts.advertisers}})
+    if (!ids->empty()) query += (query.empty() ? "?" : "&") + std::string{name} + "=" + *ids;
+  if (query.empty()) {
+    std::fprintf(stderr, "tail: name --ads, --campaigns or --advertisers\n");
+    return 2;
+  }
+  http_client http{opts.http};
+  sse_reader reader;
+  std::uint64_t seen = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(opts.seconds);
+  auto res = http.stream("/v1/stream" + query, opts.last_event_id, [&](const std::string& chunk) {
+    for (const auto& e : reader.feed(chunk)) {
+      if (e.event != "count") continue;
+      ++seen;
+      if (opts.json) {
+        std::printf("%s\n", e.data.c_str());
+      } else {
+        auto j = nlohmann::json::parse(e.data, nullptr, false);
+        if (j.is_discarded()) continue;
+        std::printf("%s  %-10s %12llu  minute %s  %10llu  %-7s v%u\n", e.id.c_str(),
+                    j["kind"].get<std::string>().c_str(), static_cast<unsigned long long>(j["id"].get<std::uint64_t>()),
+                    format_time(j["bucket_start_ms"].get<std::int64_t>()).c_str(),
+                    static_cast<unsigned long long>(j["count"].get<std::uint64_t>()), j["state"].get<std::string>().c_str(),
+                    j["version"].get<unsigned>());
+      }
+      std::fflush(stdout);
+      if (opts.events != 0 && seen >= opts.events) return false;
+    }
+    return opts.seconds <= 0 || std::chrono::steady_clock::now() < deadline;
+  });
+  if (res.status != 200) {
+    std::fprintf(stderr, "tail: %s\n", res.status == 0 ? res.error.c_str() : res.body.c_str());
+    return 1;
+  }
   return 0;
 }
 

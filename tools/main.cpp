@@ -56,6 +56,27 @@ int main(int argc, char** argv) {
   q->add_flag("--json", query.json, "print the JSON response");
 
   verify_options verify;
+  top_options top;
+  auto* tp = app.add_subcommand("top", "print the exact top-K ads, campaigns or advertisers of a range");
+  tp->add_option("--http", top.http, "service URL")->capture_default_str();
+  tp->add_option("--from", top.from, "start: RFC 3339 or epoch ms")->required();
+  tp->add_option("--to", top.to, "end (exclusive): RFC 3339 or epoch ms")->required();
+  tp->add_option("--k", top.k, "how many (1..1000)")->capture_default_str();
+  tp->add_option("--by", top.by, "ad, campaign or advertiser")->capture_default_str();
+  tp->add_option("--view", top.view, "live or billing")->capture_default_str();
+  tp->add_flag("--json", top.json, "print the JSON response");
+
+  tail_options tail;
+  auto* tl = app.add_subcommand("tail", "print live updates of ads, campaigns or advertisers as they come");
+  tl->add_option("--http", tail.http, "service URL")->capture_default_str();
+  tl->add_option("--ads", tail.ads, "comma-separated ad ids");
+  tl->add_option("--campaigns", tail.campaigns, "comma-separated campaign ids");
+  tl->add_option("--advertisers", tail.advertisers, "comma-separated advertiser ids");
+  tl->add_option("--last-event-id", tail.last_event_id, "resume after this event id");
+  tl->add_option("--events", tail.events, "stop after this many events (0: run until stopped)");
+  tl->add_option("--seconds", tail.seconds, "stop after this many seconds (0: run until stopped)");
+  tl->add_flag("--json", tail.json, "print each event's JSON");
+
   auto* v = app.add_subcommand("verify", "compare the service with ground truth; exit 1 on any difference");
   v->add_option("--http", verify.http, "service URL")->capture_default_str();
   v->add_option("--truth", verify.truth, "truth file(s) written by load; several are merged")->required();
@@ -96,6 +117,8 @@ int main(int argc, char** argv) {
   if (*r) return run_reconcile(reconcile);
   if (*l) return run_load(load);
   if (*q) return run_query(query);
+  if (*tp) return run_top(top);
+  if (*tl) return run_tail(tail);
   if (*v) return run_verify(verify);
   if (*w) return run_wait(wait);
   if (*n) return run_null_consume(null_consume);

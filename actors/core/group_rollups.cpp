@@ -2,6 +2,9 @@
 
 #include "actors/core/rollup.hpp"
 
+#include <algorithm>
+#include <tuple>
+
 namespace adclick {
 
 bool group_rollups::apply(std::uint64_t campaign_id, std::uint64_t advertiser_id, const minute_change& move,
@@ -14,16 +17,23 @@ bool group_rollups::apply(std::uint64_t campaign_id, std::uint64_t advertiser_id
       keys[n++] = key{kind, id, g, bucket_start(move.minute_ms, bucket_width(g))};
   }
   // Seed first, so that a failed read leaves every share as it was.
+  std::pair<const key, share>* found[6];
   for (std::size_t i = 0; i < n; ++i) {
-    if (shares_.count(keys[i]) != 0) continue;
-    auto stored = seed(keys[i]);
-    if (!stored) return false;
-    shares_.emplace(keys[i], share{*stored, false});
+    auto it = shares_.find(keys[i]);
+    if (it == shares_.end()) {
+      auto stored = seed(keys[i]);
+      if (!stored) return false;
+      it = shares_.emplace(keys[i], share{*stored, false, takes_}).first;
+    }
+    found[i] = &*it;
   }
   for (std::size_t i = 0; i < n; ++i) {
-    auto& s = shares_[keys[i]];
+    auto& s = found[i]->second;
     add_change(s.value, move);
-    s.changed = true;
+    if (!s.changed) {
+      s.changed = true;
+      changed_.push_back(found[i]);
+    }
   }
   return true;
 }
@@ -31,20 +41,32 @@ bool group_rollups::apply(std::uint64_t campaign_id, std::uint64_t advertiser_id
 std::vector<group_count> group_rollups::take_changes() {
   ++takes_;
   std::vector<group_count> out;
-  for (auto& [k, s] : shares_) {
-    if (!s.changed) continue;
+  out.reserve(changed_.size());
+  for (auto* entry : changed_) {
+    const auto& k = entry->first;
+    auto& s = entry->second;
     out.push_back({k.kind, k.id, k.gran, k.start_ms, s.value});
     s.changed = false;
     s.last_take = takes_;
   }
+  changed_.clear();
+  std::sort(out.begin(), out.end(), [](const group_count& a, const group_count& b) {
+    return std::tie(a.kind, a.id, a.gran, a.start_ms) < std::tie(b.kind, b.id, b.gran, b.start_ms);
+  });
   return out;
 }
 
-void group_rollups::drop_settled(std::uint64_t idle_takes) {
+std::size_t group_rollups::drop_settled(std::uint64_t idle_takes) {
+  std::size_t n = 0;
   for (auto it = shares_.begin(); it != shares_.end();) {
-    if (it->second.changed || takes_ - it->second.last_take < idle_takes) ++it;
-    else it = shares_.erase(it);
+    if (it->second.changed || takes_ - it->second.last_take < idle_takes) {
+      ++it;
+    } else {
+      it = shares_.erase(it);
+      ++n;
+    }
   }
+  return n;
 }
 
 }  // namespace adclick

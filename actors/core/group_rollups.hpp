@@ -9,7 +9,7 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
+#include <unordered_map>
 #include <optional>
 #include <tuple>
 #include <vector>
@@ -41,17 +41,31 @@ class group_rollups {
 
   /// Forgets shares with no change in the last `idle_takes` take_changes: call it when
   /// every take so far is durable, so that their stored values are current.
-  void drop_settled(std::uint64_t idle_takes);
+  /// Returns how many it forgot.
+  std::size_t drop_settled(std::uint64_t idle_takes);
 
   std::size_t size() const { return shares_.size(); }
 
  private:
+  struct key_hash {
+    std::size_t operator()(const key& k) const {
+      auto h = k.id * 0x9E3779B97F4A7C15ULL ^ static_cast<std::uint64_t>(k.start_ms) * 0xC2B2AE3D27D4EB4FULL;
+      return static_cast<std::size_t>(h ^ (static_cast<std::uint64_t>(k.kind) << 8 | static_cast<std::uint64_t>(k.gran)));
+    }
+  };
+  struct key_equal {
+    bool operator()(const key& a, const key& b) const {
+      return a.id == b.id && a.start_ms == b.start_ms && a.kind == b.kind && a.gran == b.gran;
+    }
+  };
   struct share {
     rollup_value value;
     bool changed = false;
     std::uint64_t last_take = 0;  ///< the take that last carried a change
   };
-  std::map<key, share> shares_;
+  using table = std::unordered_map<key, share, key_hash, key_equal>;
+  table shares_;  ///< (node-based: pointers to values stay valid until erased)
+  std::vector<std::pair<const key, share>*> changed_;
   std::uint64_t takes_ = 0;
 };
 

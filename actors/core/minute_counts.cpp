@@ -6,11 +6,20 @@
 
 namespace adclick {
 
-void minute_counts::seed(const minute_count& stored) { buckets_.emplace(stored.minute_ms, bucket{stored, false}); }
+void minute_counts::seed(const minute_count& stored) {
+  bucket b;
+  b.value = stored;
+  b.moved_from = contribution(stored);
+  buckets_.emplace(stored.minute_ms, b);
+}
 
 minute_counts::bucket& minute_counts::touch(std::int64_t minute) {
   auto& b = buckets_[minute];
   b.value.minute_ms = minute;
+  if (!b.hour) {  // linked at the first change, after the caller seeded the hour and day
+    b.hour = &hours_[bucket_start(minute, hour_ms)];
+    b.day = &days_[bucket_start(minute, day_ms)];
+  }
   if (!b.changed) {
     b.changed = true;
     ++changed_;
@@ -24,49 +33,44 @@ void minute_counts::seed_rollup(granularity g, std::int64_t start, const rollup_
   rollups(g).emplace(start, rolled{stored, false});
 }
 
-void minute_counts::roll(std::int64_t minute, const rollup_value& before, const minute_count& now) {
-  const auto after = contribution(now);
+void minute_counts::roll(bucket& b, const rollup_value& before) {
+  const auto after = contribution(b.value);
   if (after == before) return;
-  const auto move = change_between(minute, before, after);
-  for (auto g : {granularity::hour, granularity::day}) {
-    auto& r = rollups(g)[bucket_start(minute, bucket_width(g))];
-    add_change(r.value, move);
-    r.changed = true;
+  const auto move = change_between(b.value.minute_ms, before, after);
+  for (auto* r : {b.hour, b.day}) {
+    add_change(r->value, move);
+    r->changed = true;
   }
-  auto [it, fresh] = moves_.try_emplace(minute, move);
-  if (!fresh) {
-    it->second.count += move.count;
-    it->second.open_minutes += move.open_minutes;
-    it->second.amendments += move.amendments;
-  }
+  b.moved = true;
 }
 
 void minute_counts::add(std::int64_t minute) {
-  auto& v = touch(minute).value;
-  const auto before = contribution(v);
-  v.count += 1;
-  roll(minute, before, v);
+  auto& b = touch(minute);
+  const auto before = contribution(b.value);
+  b.value.count += 1;
+  roll(b, before);
 }
 
 void minute_counts::add_late(std::int64_t minute) {
-  auto& v = touch(minute).value;
+  auto& b = touch(minute);
+  auto& v = b.value;
   const auto before = contribution(v);
   if (v.state == bucket_state::open) v.version = 1;  // final first
   v.count += 1;
   v.state = bucket_state::amended;
   v.version += 1;
-  roll(minute, before, v);
+  roll(b, before);
 }
 
 std::size_t minute_counts::finalize_before(std::int64_t final_before) {
   std::size_t n = 0;
   for (auto it = buckets_.begin(); it != buckets_.end() && it->first < final_before; ++it) {
     if (it->second.value.state != bucket_state::open) continue;
-    auto& v = touch(it->first).value;
-    const auto before = contribution(v);
-    v.state = bucket_state::final;
-    v.version = 1;
-    roll(it->first, before, v);
+    auto& b = touch(it->first);
+    const auto before = contribution(b.value);
+    b.value.state = bucket_state::final;
+    b.value.version = 1;
+    roll(b, before);
     ++n;
   }
   return n;
@@ -75,11 +79,12 @@ std::size_t minute_counts::finalize_before(std::int64_t final_before) {
 std::vector<std::int64_t> minute_counts::drop_settled() {
   std::vector<std::int64_t> dropped;
   for (auto it = buckets_.begin(); it != buckets_.end();) {
-    if (it->second.changed || it->second.value.state == bucket_state::open) {
+    if (it->second.changed || it->second.moved || it->second.value.state == bucket_state::open) {
       ++it;
       continue;
     }
     dropped.push_back(it->first);
+    dropped_any_ = true;
     it = buckets_.erase(it);
   }
   for (auto g : {granularity::hour, granularity::day}) {
@@ -88,8 +93,12 @@ std::vector<std::int64_t> minute_counts::drop_settled() {
     for (auto it = rs.begin(); it != rs.end();) {
       auto first = buckets_.lower_bound(it->first);
       const bool minutes_left = first != buckets_.end() && first->first < it->first + width;
-      if (it->second.changed || minutes_left) ++it;
-      else it = rs.erase(it);
+      if (it->second.changed || minutes_left) {
+        ++it;
+      } else {
+        it = rs.erase(it);
+        dropped_any_ = true;
+      }
     }
   }
   return dropped;
@@ -108,9 +117,13 @@ std::vector<rollup_count> minute_counts::take_rollup_changes() {
 
 std::vector<minute_change> minute_counts::take_moves() {
   std::vector<minute_change> out;
-  out.reserve(moves_.size());
-  for (const auto& [minute, m] : moves_) out.push_back(m);
-  moves_.clear();
+  for (auto& [minute, b] : buckets_) {
+    if (!b.moved) continue;
+    const auto now = contribution(b.value);
+    out.push_back(change_between(minute, b.moved_from, now));
+    b.moved_from = now;
+    b.moved = false;
+  }
   return out;
 }
 

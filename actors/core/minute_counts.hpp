@@ -72,21 +72,28 @@ class minute_counts {
   /// take_rollup_changes and no minute left in memory go too. Returns the minutes dropped.
   std::vector<std::int64_t> drop_settled();
   std::size_t rollups_in_memory() const { return hours_.size() + days_.size(); }
+  /// True once drop_settled dropped anything: memory no longer holds all that was stored.
+  bool dropped_any() const { return dropped_any_; }
 
   std::size_t size() const { return buckets_.size(); }
 
  private:
-  struct bucket {
-    minute_count value;
-    bool changed = false;
-  };
   struct rolled {
     rollup_value value;
     bool changed = false;
   };
+  struct bucket {
+    minute_count value;
+    bool changed = false;
+    bool moved = false;        ///< its contribution moved since the last take_moves
+    rollup_value moved_from;   ///< its contribution at the last take_moves (or its seed)
+    rolled* hour = nullptr;    ///< its hour and day (std::map nodes: stable while it lives)
+    rolled* day = nullptr;
+  };
+  /// The bucket of `minute`, marked changed and linked to its hour and day.
   bucket& touch(std::int64_t minute);
-  /// Adds the move of `minute`'s contribution from `before` to its value `now`.
-  void roll(std::int64_t minute, const rollup_value& before, const minute_count& now);
+  /// Adds the move of `b`'s contribution from `before` to its hour and day.
+  void roll(bucket& b, const rollup_value& before);
   std::map<std::int64_t, rolled>& rollups(granularity g) { return g == granularity::hour ? hours_ : days_; }
   const std::map<std::int64_t, rolled>& rollups(granularity g) const { return g == granularity::hour ? hours_ : days_; }
 
@@ -94,7 +101,7 @@ class minute_counts {
   std::size_t changed_ = 0;
   std::map<std::int64_t, rolled> hours_;
   std::map<std::int64_t, rolled> days_;
-  std::map<std::int64_t, minute_change> moves_;
+  bool dropped_any_ = false;
 };
 
 }  // namespace adclick

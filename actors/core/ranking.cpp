@@ -71,11 +71,17 @@ std::vector<ranking> ranking_book::take_changes() {
   return out;
 }
 
-void ranking_book::drop_settled(std::uint64_t idle_takes) {
+std::size_t ranking_book::drop_settled(std::uint64_t idle_takes) {
+  std::size_t n = 0;
   for (auto it = books_.begin(); it != books_.end();) {
-    if (it->second.changed || takes_ - it->second.last_take < idle_takes) ++it;
-    else it = books_.erase(it);
+    if (it->second.changed || takes_ - it->second.last_take < idle_takes) {
+      ++it;
+    } else {
+      it = books_.erase(it);
+      ++n;
+    }
   }
+  return n;
 }
 
 std::vector<ranked> top_of(std::vector<ranked> totals, std::size_t k) {

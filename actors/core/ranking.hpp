@@ -78,7 +78,8 @@ class ranking_book {
 
   /// Forgets rankings with no change in the last `idle_takes` take_changes: call it when
   /// every take so far is durable.
-  void drop_settled(std::uint64_t idle_takes);
+  /// Returns how many it forgot.
+  std::size_t drop_settled(std::uint64_t idle_takes);
 
   std::size_t size() const { return books_.size(); }
 

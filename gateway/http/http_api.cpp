@@ -15,6 +15,7 @@
 #include "messages/type_ids.hpp"
 #include "actors/core/query_rules.hpp"
 #include "gateway/door.hpp"
+#include "gateway/live_fanout.hpp"
 #include "web/assets.hpp"
 
 namespace adclick {
@@ -125,6 +126,14 @@ json top_json(const top_list& t) {
               {"watermark_ms", t.watermark_ms}, {"top", top}};
 }
 
+/// One SSE event: `id:`, `event: count`, and the update as JSON.
+std::string sse_event(const live_event& e) {
+  json data{{"kind", to_string(e.kind)},       {"id", e.id},
+            {"bucket_start_ms", e.point.start_ms}, {"count", e.point.count},
+            {"state", to_string(e.point.state)},   {"version", e.point.version}};
+  return "id: " + std::to_string(e.seq) + "\nevent: count\ndata: " + data.dump() + "\n\n";
+}
+
 json outcomes_json(const outcome_counters& c) {
   json out = json::object();
   for (std::size_t i = 0; i < outcome_count; ++i) out[to_string(static_cast<outcome>(i))] = c.by_outcome[i];
@@ -178,6 +187,79 @@ struct http_api::impl {
       .receive([&](std::vector<partition_status>& xs) { out = std::move(xs); },
                [&](caf::error& e) { err = std::move(e); });
     return out;
+  }
+
+  /// GET /v1/stream: Server-Sent Events. First `retry:`, then the current counts of every
+  /// watched id over the last live_replay_ms of event time (also on a resume with
+  /// Last-Event-ID: counts are absolute, so the current ones replace whatever was missed),
+  /// then each live update as it comes, a comment every live_heartbeat_ms when quiet.
+  void stream(const httplib::Request& req, httplib::Response& res) {
+    if (!opts.live) return send_error(res, 404, "not_found", "live updates are off");
+    live_fanout::filter f;
+    if (auto e = check_params(req, {"ads", "campaigns", "advertisers"}); !e.empty())
+      return send_error(res, 400, "bad_parameter", e);
+    for (auto [name, ids] : {std::pair{"ads", &f.ads}, std::pair{"campaigns", &f.campaigns},
+                             std::pair{"advertisers", &f.advertisers}}) {
+      if (!req.has_param(name)) continue;
+      const auto text = req.get_param_value(name);
+      std::size_t at = 0;
+      while (at <= text.size()) {
+        const auto comma = std::min(text.find(',', at), text.size());
+        std::uint64_t id = 0;
+        if (!parse_id(text.substr(at, comma - at), id))
+          return send_error(res, 400, "bad_parameter", std::string{name} + " must be a comma-separated list of ids");
+        ids->insert(id);
+        at = comma + 1;
+      }
+    }
+    if (f.size() == 0) return send_error(res, 400, "bad_parameter", "name at least one of ads, campaigns, advertisers");
+    if (f.size() > 1000) return send_error(res, 400, "bad_parameter", "at most 1000 ids per stream");
+    auto session = opts.live->open(f);
+    if (!session) {
+      res.set_header("Retry-After", "5");
+      return send_error(res, 503, "too_many_streams", "the live stream limit (live.max-streams) is reached");
+    }
+    // The replay: current counts around the highest watermark.
+    caf::error err;
+    std::int64_t watermark = 0;
+    if (auto st = statuses(err))
+      for (const auto& s : *st) watermark = std::max(watermark, s.watermark_ms);
+    std::vector<live_event> replay;
+    const auto to = minute_of(watermark) + 2 * minute_ms;
+    for (auto [kind, ids] : {std::pair{entity::ad, &f.ads}, std::pair{entity::campaign, &f.campaigns},
+                             std::pair{entity::advertiser, &f.advertisers}})
+      for (auto id : *ids) {
+        series_query q{kind, id, to - opts.live_replay_ms, to, granularity::minute, false};
+        auto s = ask(sys, gateway, q);
+        if (!s) continue;  // not counted yet: its updates come as they happen
+        for (const auto& p : s->points) replay.push_back({opts.live->next_seq(), kind, id, p});
+      }
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Accel-Buffering", "no");
+    auto* live = opts.live;
+    const auto heartbeat = std::chrono::milliseconds(opts.live_heartbeat_ms);
+    auto first = std::make_shared<bool>(true);
+    res.set_chunked_content_provider(
+      "text/event-stream",
+      [session, replay = std::move(replay), first, heartbeat](std::size_t, httplib::DataSink& sink) {
+        auto write = [&](const std::string& text) { return sink.write(text.data(), text.size()); };
+        if (*first) {
+          *first = false;
+          std::string head = "retry: 2000\n\n";
+          for (const auto& e : replay) head += sse_event(e);
+          return write(head);
+        }
+        auto events = session->wait(heartbeat);
+        if (!events) {
+          sink.done();
+          return true;
+        }
+        if (events->empty()) return write(": hb\n\n");
+        std::string text;
+        for (const auto& e : *events) text += sse_event(e);
+        return write(text);
+      },
+      [live, session](bool) { live->close(session); });
   }
 
   void routes() {
@@ -290,6 +372,8 @@ struct http_api::impl {
       });
     }
 
+    server.Get("/v1/stream", [this](const httplib::Request& req, httplib::Response& res) { stream(req, res); });
+
     server.Get("/v1/top", [this](const httplib::Request& req, httplib::Response& res) {
       top_query q;
       if (auto e = parse_top(req, q); !e.empty()) return send_error(res, 400, "bad_parameter", e);
@@ -319,6 +403,9 @@ http_api::http_api(caf::actor_system& sys, caf::actor gateway, std::function<out
                    options opts)
   : impl_(std::make_unique<impl>(sys, std::move(gateway), std::move(outside), opts)) {
   impl_->server.set_tcp_nodelay(true);
+  // Each SSE stream holds a thread while it lasts: room for all of them and for queries.
+  const auto threads = (opts.live ? opts.live->max_sessions() : 0) + 8;
+  impl_->server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   impl_->routes();
 }
 

@@ -1,8 +1,12 @@
 // The HTTP front door (cpp-httplib; this file's .cpp is the only one in gateway/ that
 // includes it): the query API, health and status, on one port.
 //
-// Endpoints so far:
+// Endpoints (README "HTTP API"):
+//   GET /                       the dashboard (web/), and /assets/<file>
 //   GET /v1/ads/{ad_id}/clicks?from=&to=&granularity=minute&view=live|billing
+//   GET /v1/campaigns/{id}/clicks, /v1/advertisers/{id}/clicks   the same shape
+//   GET /v1/top?from=&to=&k=&by=&view=
+//   GET /v1/stream?ads=&campaigns=&advertisers=   Server-Sent Events of live updates
 //   GET /v1/admin/status      partitions, positions, checkpoints, ingress and outbox, outcome
 //                             counters (JSON)
 //   GET /livez                 200 while the process serves
@@ -36,12 +40,17 @@ std::vector<std::string> readiness_problems(const std::vector<partition_status>&
                                             const outside_status& outside, std::int64_t max_age_ms,
                                             std::int64_t now_ms);
 
+class live_fanout;
+
 class http_api {
  public:
   struct options {
     std::int64_t checkpoint_max_age_ms = 30'000;
     window_rules rules;  ///< shown in the status
     std::uint32_t partitions_count = 16;
+    live_fanout* live = nullptr;         ///< SSE sessions (GET /v1/stream); null: 404
+    std::int64_t live_heartbeat_ms = 15'000;
+    std::int64_t live_replay_ms = 3'600'000;
   };
   /// `outside` reports the ingress threads and the outbox publisher of this node.
   http_api(caf::actor_system& sys, caf::actor gateway, std::function<outside_status()> outside, options opts);
