@@ -5,6 +5,7 @@
 //   node tests/browser/dashboard_test.mjs --url 'http://127.0.0.1:PORT/?ads=1,2&range=1h'
 //        [--out DIR] [--expect-total N] [--expect-top-id ID] [--expect-top-count N]
 //        [--timeout-ms 30000] [--chromium /usr/bin/chromium] [--allow-page-errors]
+//        [--expect-file F]   (expectations as JSON {total, top_id, top_count}, read while waiting)
 //
 // It waits (at most --timeout-ms) until #series-total[data-total] equals N and the first row of
 // #top has the expected id and count (each check only when asked for; with none, until the series
@@ -25,7 +26,7 @@ function usage(msg) {
 
 function parseArgs(argv) {
   const o = { url: null, out: '.', total: null, topId: null, topCount: null, timeoutMs: 30000,
-    chromium: '/usr/bin/chromium', allowPageErrors: false };
+    chromium: '/usr/bin/chromium', allowPageErrors: false, expectFile: null };
   for (let i = 2; i < argv.length; i++) {
     const a = argv[i];
     const v = () => { if (i + 1 >= argv.length) usage(`${a} needs a value`); return argv[++i]; };
@@ -38,6 +39,7 @@ function parseArgs(argv) {
     else if (a === '--timeout-ms') o.timeoutMs = Number(int(a));
     else if (a === '--chromium') o.chromium = v();
     else if (a === '--allow-page-errors') o.allowPageErrors = true;
+    else if (a === '--expect-file') o.expectFile = v();
     else if (a === '-h' || a === '--help') usage();
     else usage(`unknown argument ${a}`);
   }
@@ -146,8 +148,16 @@ async function main() {
       else {
         const deadline = started + opt.timeoutMs;
         for (;;) {
+          // --expect-file: the expectations arrive while the page runs (the clicks that make
+          // them are published after it loaded); until then nothing is met.
+          if (opt.expectFile) {
+            try {
+              const e = JSON.parse(fs.readFileSync(opt.expectFile, 'utf8'));
+              opt.total = String(e.total); opt.topId = String(e.top_id); opt.topCount = String(e.top_count);
+            } catch { /* not written yet */ }
+          }
           seen = await page.evaluate(readHooks);
-          missing = unmet(seen);
+          missing = opt.expectFile && opt.total === null ? ['the expectations (--expect-file) are not written yet'] : unmet(seen);
           if (!missing.length || Date.now() >= deadline) break;
           await page.waitForTimeout(250);
         }
