@@ -69,28 +69,40 @@ caf::expected<bool> record_id(ad_state& st, std::int64_t minute, const click_id&
   return r == recent_ids::insert_result::added;
 }
 
-/// Learns whom the ad's counts roll up into: the store's answer, else the first click's.
-caf::error learn_owner(ad_state& st, const click& first) {
+/// Reads whom the ad's counts roll up into, if it is stored (an ad that counted before this
+/// actor started: a restart, a passivation). Every path that moves a minute calls it first,
+/// so that no move goes to a campaign the ad does not belong to.
+caf::error load_owner(ad_state& st) {
+  if (st.owner_known) return {};
   auto stored = st.db->read_owner(st.ad_id);
   if (!stored) return stored.error();
   if (*stored) {
     st.campaign_id = (*stored)->campaign_id;
     st.advertiser_id = (*stored)->advertiser_id;
-  } else {
+    st.owner_known = true;
+  }
+  return {};
+}
+
+/// Learns whom the ad's counts roll up into: the store's answer, else the first click's.
+caf::error learn_owner(ad_state& st, const click& first) {
+  if (auto err = load_owner(st)) return err;
+  if (!st.owner_known) {
     st.campaign_id = first.campaign_id;
     st.advertiser_id = first.advertiser_id;
     st.new_owner = true;
     st.fresh = true;  // the owner is stored with the ad's first counts: nothing is stored yet
+    st.owner_known = true;
   }
-  st.owner_known = true;
   return {};
 }
 
 }  // namespace
 
-caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id, store* db) {
+caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id, store* db, bool live) {
   self->state.ad_id = ad_id;
   self->state.db = db;
+  self->state.live = live;
   return {
     [=](ad_clicks& batch) {
       auto& st = self->state;
@@ -123,7 +135,7 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
           ++st.duplicates;
           continue;
         }
-        if (st.live_dirty.empty() || st.live_dirty.back() != minute) st.live_dirty.push_back(minute);
+        if (st.live && (st.live_dirty.empty() || st.live_dirty.back() != minute)) st.live_dirty.push_back(minute);
         if (c.late) {
           st.counts.add_late(minute);
           ++st.amended;
@@ -135,6 +147,11 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
     },
     [=](finalize_atom, std::int64_t minute) {
       auto& st = self->state;
+      if (auto err = load_owner(st)) {
+        log_error("ad_owner_failed").kv("ad", st.ad_id).kv("error", describe(err));
+        self->quit(err);
+        return;
+      }
       if (!st.counts.has(minute)) {
         if (auto err = seed_minute(st, minute)) {
           log_error("ad_seed_failed").kv("ad", st.ad_id).kv("error", describe(err));
@@ -142,7 +159,7 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
           return;
         }
       }
-      if (st.counts.finalize_before(minute + minute_ms) != 0) st.live_dirty.push_back(minute);
+      if (st.counts.finalize_before(minute + minute_ms) != 0 && st.live) st.live_dirty.push_back(minute);
     },
     [=](live_atom, const caf::actor& hub) {
       auto& st = self->state;
@@ -185,7 +202,8 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
     },
     [=](inspect_atom) {
       auto& st = self->state;
-      return ad_status{st.ad_id, true, st.counts.size(), st.ids.ids_in_memory(), st.ids.memory_bytes()};
+      return ad_status{st.ad_id, true, st.counts.size(), st.ids.ids_in_memory(), st.ids.memory_bytes(),
+                       st.live_dirty.size()};
     },
     [=](const series_query& q) -> caf::result<series> {
       auto& st = self->state;

@@ -61,11 +61,14 @@ struct ad_state {
   /// needs no read (a new ad costs no store reads beyond its owner's).
   bool fresh = false;
   std::uint64_t owner_conflicts = 0; ///< since the last flush
-  /// Minutes changed since the last live update (in order of first change).
+  /// Minutes changed since the last live update (in order of first change), kept only
+  /// when `live` (live updates are on).
+  bool live = false;
   std::vector<std::int64_t> live_dirty;
   static inline const char* name = "adclick.ad";
 };
 
-caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id, store* db);
+/// `live`: its partition sends live ticks (live_dirty is kept only then).
+caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id, store* db, bool live);
 
 }  // namespace adclick

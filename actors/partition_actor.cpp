@@ -128,7 +128,7 @@ void on_written(self_ptr self, const checkpoint& cp, checkpoint_result& r) {
       if (st.groups.drop_settled(idle_takes) != 0) st.fresh_groups = false;
       if (st.rankings.drop_settled(idle_takes) != 0) st.fresh_rankings = false;
     }
-    if (st.cfg.live_hub && !cp.groups.empty())
+    if (st.cfg.live_hub)  // also with no group change: the hub needs every partition's final_before
       self->send(st.cfg.live_hub, live_touches{st.cfg.partition, st.durable_final_before_ms, cp.groups});
     st.last_write_ms = r.write_ms;
     st.cfg.cursor->durable_seq.store(cp.stream_seq, std::memory_order_release);
@@ -285,7 +285,9 @@ void start_checkpoint(self_ptr self, bool forced) {
 caf::actor& ad_ref_for(self_ptr self, std::uint64_t ad_id) {
   auto& st = self->state;
   auto& ref = st.ads[ad_id];
-  if (!ref.handle) ref.handle = self->spawn<caf::linked>(ad_actor, ad_id, st.cfg.db);
+  if (!ref.handle)
+    ref.handle = self->spawn<caf::linked>(ad_actor, ad_id, st.cfg.db,
+                                          st.cfg.live_hub && st.cfg.live_interval.count() > 0);
   ref.last_active = self->clock().now();
   if (!ref.changed) {
     ref.changed = true;
@@ -422,6 +424,9 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
         auto i = st.ads.find(ad_id);
         if (i == st.ads.end()) continue;  // passivated since: nothing unsaid (it was durable)
         i->second.live = false;
+        // Unwatched: nothing to send; the ad's changes since stay unsent until it changes
+        // again while watched (a new stream first replays the current counts anyway).
+        if (st.cfg.live_wants && !st.cfg.live_wants(ad_id)) continue;
         self->send(i->second.handle, live_atom_v, st.cfg.live_hub);
       }
       st.live_ads.clear();
@@ -481,7 +486,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
     },
     [=](inspect_atom, std::uint64_t ad_id) -> caf::result<ad_status> {
       auto i = self->state.ads.find(ad_id);
-      if (i == self->state.ads.end()) return ad_status{ad_id, false, 0, 0, 0};
+      if (i == self->state.ads.end()) return ad_status{ad_id, false, 0, 0, 0, 0};
       self->delegate(i->second.handle, inspect_atom_v);
       return caf::delegated<ad_status>{};
     },

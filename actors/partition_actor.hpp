@@ -43,6 +43,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <unordered_map>
@@ -82,6 +83,9 @@ struct partition_config {
   /// Where live updates go (the live hub), or none; and how often each changed ad sends one.
   caf::actor live_hub;
   caf::timespan live_interval = std::chrono::milliseconds(250);
+  /// Which changed ads the hub wants updates of (someone watches them); empty: all of them
+  /// (live.nats publishes every changed ad).
+  std::function<bool(std::uint64_t ad_id)> live_wants;
 };
 
 struct partition_state {

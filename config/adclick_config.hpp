@@ -51,7 +51,7 @@ class adclick_config : public caf::actor_system_config {
   // [checkpoint]
   caf::timespan checkpoint_interval = std::chrono::seconds(1);
   caf::timespan live_interval = std::chrono::milliseconds(250);  ///< 0 = no live updates of ads
-  bool live_nats = true;                 ///< publish CountUpdates on <prefix>.live.*
+  bool live_nats = false;                ///< publish CountUpdates of every changed ad on <prefix>.live.*
   std::uint32_t live_max_streams = 32;   ///< concurrent SSE streams
   caf::timespan live_heartbeat = std::chrono::seconds(15);
   caf::timespan live_replay = std::chrono::hours(1);  ///< how much a (re)connecting stream is sent first

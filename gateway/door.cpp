@@ -30,6 +30,7 @@ door_error error_of(const caf::error& err) {
       default: break;
     }
   }
+  if (err == caf::sec::request_timeout) return {503, "timeout", "the service did not answer in time: " + describe(err)};
   return {500, "internal", describe(err)};
 }
 

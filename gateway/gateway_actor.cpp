@@ -47,7 +47,14 @@ void with_statuses(self_ptr self, caf::response_promise rp, std::function<caf::e
 
 /// The lowest watermark and final_before of the partitions' durable checkpoints, or
 /// errc::recovering.
-caf::error durable_edge(const statuses& xs, std::int64_t& watermark, std::int64_t& final_before) {
+caf::error durable_edge(const statuses& xs, std::uint32_t partitions_count, std::int64_t& watermark,
+                        std::int64_t& final_before) {
+  // A campaign's ads spread over every partition: a node with only some of them would
+  // answer a part as if it were the whole (scale-out forwards these later).
+  if (xs.size() != partitions_count)
+    return make_error(errc::bad_request, "this node owns " + std::to_string(xs.size()) + " of " +
+                                           std::to_string(partitions_count) +
+                                           " partitions: campaign, advertiser and top-K queries need them all");
   watermark = final_before = INT64_MAX;
   for (const auto& s : xs) {
     if (!s.recovered) return make_error(errc::recovering, "partition " + std::to_string(s.partition) + " is recovering");
@@ -78,7 +85,7 @@ caf::behavior gateway_actor(self_ptr self, std::uint32_t partitions_count, std::
       auto rp = self->make_response_promise<series>();
       with_statuses<series>(self, rp, [=](statuses& xs) -> caf::expected<series> {
         std::int64_t watermark = 0, final_before = 0;
-        if (auto err = durable_edge(xs, watermark, final_before)) return err;
+        if (auto err = durable_edge(xs, self->state.partitions_count, watermark, final_before)) return err;
         return group_series(*self->state.db, q, watermark, final_before);
       });
       return rp;
@@ -87,7 +94,7 @@ caf::behavior gateway_actor(self_ptr self, std::uint32_t partitions_count, std::
       auto rp = self->make_response_promise<top_list>();
       with_statuses<top_list>(self, rp, [=](statuses& xs) -> caf::expected<top_list> {
         std::int64_t watermark = 0, final_before = 0;
-        if (auto err = durable_edge(xs, watermark, final_before)) return err;
+        if (auto err = durable_edge(xs, self->state.partitions_count, watermark, final_before)) return err;
         std::vector<std::uint32_t> partitions;
         for (const auto& s : xs) partitions.push_back(s.partition);
         return top(*self->state.db, q, partitions, watermark, final_before);

@@ -21,7 +21,16 @@ std::optional<std::vector<live_event>> live_fanout::session::wait(std::chrono::m
   if (closed_) return std::nullopt;
   std::vector<live_event> out;
   out.reserve(pending_.size());
-  for (auto& [k, e] : pending_) out.push_back(e);
+  if (sent_.size() > max_pending) sent_.clear();  // old minutes; bounded memory
+  for (auto& [k, e] : pending_) {
+    const std::pair<std::uint64_t, std::uint32_t> mark{e.point.count, e.point.version};
+    auto [it, fresh] = sent_.try_emplace(k, mark);
+    if (!fresh) {
+      if (mark <= it->second) continue;  // an older value than the client has
+      it->second = mark;
+    }
+    out.push_back(e);
+  }
   pending_.clear();
   std::sort(out.begin(), out.end(), [](const live_event& a, const live_event& b) { return a.seq < b.seq; });
   return out;
@@ -31,7 +40,12 @@ void live_fanout::session::push(const live_event& e) {
   {
     std::lock_guard<std::mutex> lock{mutex_};
     if (closed_) return;
-    pending_[{e.kind, e.id, e.point.start_ms}] = e;
+    // Counts and versions only grow: of two values of a minute the higher one is newer,
+    // whatever the order they were queued in (a replay read races the hub's events).
+    auto [it, fresh] = pending_.try_emplace({e.kind, e.id, e.point.start_ms}, e);
+    if (!fresh && std::make_pair(e.point.count, e.point.version) >=
+                    std::make_pair(it->second.point.count, it->second.point.version))
+      it->second = e;
     if (pending_.size() > max_pending) closed_ = true;
   }
   cv_.notify_one();

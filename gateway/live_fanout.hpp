@@ -48,9 +48,12 @@ class live_fanout {
    public:
     explicit session(filter f) : filter_(std::move(f)) {}
     /// Waits up to `timeout` for events; empty after a quiet `timeout`; nullopt once the
-    /// session is closed (shutdown, or it fell too far behind).
+    /// session is closed (shutdown, or it fell too far behind). Never returns an event
+    /// older (a lower count or version) than one it returned before for the same minute.
     std::optional<std::vector<live_event>> wait(std::chrono::milliseconds timeout);
     const filter& watches() const { return filter_; }
+    /// Queues an event the session made itself (the replay of current counts).
+    void offer(const live_event& e) { push(e); }
 
    private:
     friend class live_fanout;
@@ -59,7 +62,9 @@ class live_fanout {
     filter filter_;
     std::mutex mutex_;
     std::condition_variable cv_;
-    std::map<std::tuple<entity, std::uint64_t, std::int64_t>, live_event> pending_;
+    using key = std::tuple<entity, std::uint64_t, std::int64_t>;
+    std::map<key, live_event> pending_;
+    std::map<key, std::pair<std::uint64_t, std::uint32_t>> sent_;  ///< highest (count, version) sent
     bool closed_ = false;
   };
 

@@ -14,14 +14,16 @@ namespace {
 
 /// Sums every partition's shares of a group's buckets of `g` in [from, to), by start.
 caf::error group_buckets(store& db, entity kind, std::uint64_t id, granularity g, std::int64_t from_ms,
-                         std::int64_t to_ms, std::map<std::int64_t, rollup_value>& out) {
-  return db.scan_group(kind, id, g, from_ms, to_ms,
-                       [&](std::int64_t start, std::uint32_t, const rollup_value& v) { out[start] += v; });
+                         std::int64_t to_ms, std::map<std::int64_t, rollup_value>& out,
+                         const store::snapshot* at = nullptr) {
+  return db.scan_group(
+    kind, id, g, from_ms, to_ms, [&](std::int64_t start, std::uint32_t, const rollup_value& v) { out[start] += v; }, at);
 }
 
 /// An entity's count over the buckets of `cover` (days and hours).
 caf::expected<std::uint64_t> total_of(store& db, entity by, std::uint64_t id,
-                                      const std::vector<std::pair<granularity, std::int64_t>>& cover) {
+                                      const std::vector<std::pair<granularity, std::int64_t>>& cover,
+                                      const store::snapshot* at) {
   std::uint64_t total = 0;
   // Consecutive buckets of one granularity are one range scan.
   for (std::size_t i = 0; i < cover.size();) {
@@ -32,11 +34,11 @@ caf::expected<std::uint64_t> total_of(store& db, entity by, std::uint64_t id,
     const auto to = cover[j - 1].second + bucket_width(g);
     if (by == entity::ad) {
       std::vector<std::pair<std::int64_t, rollup_value>> rolled;
-      if (auto err = db.scan_rollups(id, g, from, to, rolled)) return err;
+      if (auto err = db.scan_rollups(id, g, from, to, rolled, at)) return err;
       for (const auto& [start, v] : rolled) total += v.count;
     } else {
       std::map<std::int64_t, rollup_value> sums;
-      if (auto err = group_buckets(db, by, id, g, from, to, sums)) return err;
+      if (auto err = group_buckets(db, by, id, g, from, to, sums, at)) return err;
       for (const auto& [start, v] : sums) total += v.count;
     }
     i = j;
@@ -77,17 +79,20 @@ caf::expected<top_list> top(store& db, const top_query& q, const std::vector<std
   const auto to = q.billing ? std::min(q.to_ms, bucket_start(final_before_ms, hour_ms)) : q.to_ms;
   if (to <= q.from_ms) return out;
   const auto cover = cover_with_days_and_hours(q.from_ms, to);
+  // One view of the store for the whole answer: the rankings and the totals that prove
+  // them must not straddle a checkpoint.
+  auto at = db.take_snapshot();
   std::vector<ranking> lists;
   lists.reserve(cover.size() * partitions.size());
   for (const auto& [g, start] : cover)
     for (auto p : partitions) {
       ranking r{q.by, g, start, {}, 0};
-      if (auto err = db.read_ranking(p, r)) return err;
+      if (auto err = db.read_ranking(p, r, at.get())) return err;
       if (!r.top.empty() || r.unlisted_max != 0) lists.push_back(std::move(r));
     }
   caf::error failed;
   auto exact_total = [&](std::uint64_t id) -> std::uint64_t {
-    auto t = total_of(db, q.by, id, cover);
+    auto t = total_of(db, q.by, id, cover, at.get());
     if (!t) {
       failed = t.error();
       return 0;
@@ -109,8 +114,8 @@ caf::expected<top_list> top(store& db, const top_query& q, const std::vector<std
   // entity that ever counted. Exact, and slow in proportion to the number of entities.
   std::vector<std::uint64_t> ids;
   caf::error err = q.by == entity::ad
-                     ? db.scan_owners([&](std::uint64_t ad, const store::owner&) { ids.push_back(ad); })
-                     : db.scan_group_ids(q.by, [&](std::uint64_t id) { ids.push_back(id); });
+                     ? db.scan_owners([&](std::uint64_t ad, const store::owner&) { ids.push_back(ad); }, at.get())
+                     : db.scan_group_ids(q.by, [&](std::uint64_t id) { ids.push_back(id); }, at.get());
   if (err) return err;
   std::vector<ranked> totals;
   totals.reserve(ids.size());

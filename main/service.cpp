@@ -222,6 +222,8 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     pc.idle_timeout = cfg.actors_idle_timeout;
     pc.live_hub = hub;
     pc.live_interval = cfg.live_interval;
+    if (!cfg.live_nats)  // only the ads SSE streams watch
+      pc.live_wants = [&fanout](std::uint64_t ad) { return fanout.watching(entity::ad, ad); };
     auto cursor = pc.cursor;
     auto actor = sys.spawn(partition_actor, std::move(pc));
     owned.emplace(p, actor);

@@ -338,6 +338,7 @@ struct ad_status {
   std::uint64_t buckets_in_memory = 0;
   std::uint64_t ids_in_memory = 0;
   std::uint64_t id_bytes = 0;
+  std::uint64_t live_pending = 0;      ///< minutes changed and not yet sent as a live update
 };
 
 /// What a partition reports about itself (admin status, readiness, benchmarks).
@@ -505,7 +506,7 @@ typename Inspector::result_type inspect(Inspector& f, live_touches& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ad_status& x) {
-  return f(x.ad_id, x.active, x.buckets_in_memory, x.ids_in_memory, x.id_bytes);
+  return f(x.ad_id, x.active, x.buckets_in_memory, x.ids_in_memory, x.id_bytes, x.live_pending);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, partition_status& x) {

@@ -406,6 +406,40 @@ caf::expected<rollup_value> get_rollup(leveldb::DB& db, const std::string& key, 
 }
 }  // namespace
 
+struct store::snapshot::impl {
+  store::impl* owner = nullptr;
+  leveldb::DB* db = nullptr;  ///< the database it was taken from (a reopen makes another)
+  const leveldb::Snapshot* snap = nullptr;
+};
+
+store::snapshot::snapshot(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+store::snapshot::~snapshot() {
+  std::shared_lock<std::shared_mutex> lock{impl_->owner->mutex};
+  if (impl_->owner->db.get() == impl_->db) impl_->db->ReleaseSnapshot(impl_->snap);
+  // else: that database is gone, and its snapshots with it
+}
+
+std::unique_ptr<store::snapshot> store::take_snapshot() {
+  std::shared_lock<std::shared_mutex> lock{impl_->mutex};
+  auto p = std::make_unique<snapshot::impl>();
+  p->owner = impl_.get();
+  p->db = impl_->db.get();
+  if (p->db) p->snap = p->db->GetSnapshot();
+  return std::unique_ptr<snapshot>{new snapshot(std::move(p))};
+}
+
+namespace {
+/// Read options at `at` (or now); an error if `at` was taken from a database since reopened.
+caf::error read_at(const store::snapshot* at, const store::snapshot::impl* at_impl, leveldb::DB* db,
+                   leveldb::ReadOptions& ro) {
+  if (!at) return {};
+  if (!at_impl->snap || at_impl->db != db) return make_error(errc::storage, "the store was reopened during the query");
+  ro.snapshot = at_impl->snap;
+  return {};
+}
+}  // namespace
+
 caf::expected<rollup_value> store::read_rollup(std::uint64_t ad_id, granularity g, std::int64_t start_ms) {
   std::shared_lock<std::shared_mutex> lock{impl_->mutex};
   if (!impl_->db) return closed_error(impl_->dir);
@@ -413,11 +447,13 @@ caf::expected<rollup_value> store::read_rollup(std::uint64_t ad_id, granularity 
 }
 
 caf::error store::scan_rollups(std::uint64_t ad_id, granularity g, std::int64_t from_ms, std::int64_t to_ms,
-                               std::vector<std::pair<std::int64_t, rollup_value>>& out) {
+                               std::vector<std::pair<std::int64_t, rollup_value>>& out, const snapshot* at) {
   std::shared_lock<std::shared_mutex> lock{impl_->mutex};
   if (!impl_->db) return closed_error(impl_->dir);
   const auto last = keys::count_key(ad_id, g, to_ms);  // exclusive
-  std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(leveldb::ReadOptions{})};
+  leveldb::ReadOptions ro;
+  if (auto err = read_at(at, at ? at->impl_.get() : nullptr, impl_->db.get(), ro)) return err;
+  std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(ro)};
   for (it->Seek(keys::count_key(ad_id, g, from_ms)); it->Valid() && it->key().compare(last) < 0; it->Next()) {
     auto k = keys::parse_count_key({it->key().data(), it->key().size()});
     auto v = keys::decode_rollup({it->value().data(), it->value().size()});
@@ -440,10 +476,12 @@ caf::expected<std::optional<store::owner>> store::read_owner(std::uint64_t ad_id
   return std::optional<owner>{o};
 }
 
-caf::error store::scan_owners(const std::function<void(std::uint64_t, const owner&)>& visit) {
+caf::error store::scan_owners(const std::function<void(std::uint64_t, const owner&)>& visit, const snapshot* at) {
   std::shared_lock<std::shared_mutex> lock{impl_->mutex};
   if (!impl_->db) return closed_error(impl_->dir);
-  std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(leveldb::ReadOptions{})};
+  leveldb::ReadOptions ro;
+  if (auto err = read_at(at, at ? at->impl_.get() : nullptr, impl_->db.get(), ro)) return err;
+  std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(ro)};
   for (it->Seek("a"); it->Valid() && it->key().starts_with("a"); it->Next()) {
     std::uint64_t ad = 0;
     owner o;
@@ -463,11 +501,14 @@ caf::expected<rollup_value> store::read_group(entity kind, std::uint64_t id, gra
 }
 
 caf::error store::scan_group(entity kind, std::uint64_t id, granularity g, std::int64_t from_ms, std::int64_t to_ms,
-                             const std::function<void(std::int64_t, std::uint32_t, const rollup_value&)>& visit) {
+                             const std::function<void(std::int64_t, std::uint32_t, const rollup_value&)>& visit,
+                             const snapshot* at) {
   std::shared_lock<std::shared_mutex> lock{impl_->mutex};
   if (!impl_->db) return closed_error(impl_->dir);
   const auto last = keys::group_key(kind, id, g, to_ms, 0);  // exclusive
-  std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(leveldb::ReadOptions{})};
+  leveldb::ReadOptions ro;
+  if (auto err = read_at(at, at ? at->impl_.get() : nullptr, impl_->db.get(), ro)) return err;
+  std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(ro)};
   for (it->Seek(keys::group_key(kind, id, g, from_ms, 0)); it->Valid() && it->key().compare(last) < 0; it->Next()) {
     auto k = keys::parse_group_key({it->key().data(), it->key().size()});
     auto v = keys::decode_rollup({it->value().data(), it->value().size()});
@@ -488,11 +529,13 @@ caf::expected<bool> store::group_exists(entity kind, std::uint64_t id) {
   return false;
 }
 
-caf::error store::scan_group_ids(entity kind, const std::function<void(std::uint64_t)>& visit) {
+caf::error store::scan_group_ids(entity kind, const std::function<void(std::uint64_t)>& visit, const snapshot* at) {
   std::shared_lock<std::shared_mutex> lock{impl_->mutex};
   if (!impl_->db) return closed_error(impl_->dir);
   const auto prefix = keys::group_prefix(kind, 0).substr(0, 2);
-  std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(leveldb::ReadOptions{})};
+  leveldb::ReadOptions ro;
+  if (auto err = read_at(at, at ? at->impl_.get() : nullptr, impl_->db.get(), ro)) return err;
+  std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(ro)};
   it->Seek(prefix);
   while (it->Valid() && it->key().starts_with(prefix)) {
     auto k = keys::parse_group_key({it->key().data(), it->key().size()});
@@ -504,13 +547,15 @@ caf::error store::scan_group_ids(entity kind, const std::function<void(std::uint
   return to_error(it->status(), "group scan failed");
 }
 
-caf::error store::read_ranking(std::uint32_t partition, ranking& r) {
+caf::error store::read_ranking(std::uint32_t partition, ranking& r, const snapshot* at) {
   std::shared_lock<std::shared_mutex> lock{impl_->mutex};
   if (!impl_->db) return closed_error(impl_->dir);
   std::string value;
   r.top.clear();
   r.unlisted_max = 0;
-  auto s = impl_->db->Get(leveldb::ReadOptions{}, keys::ranking_key(r.by, r.gran, r.start_ms, partition), &value);
+  leveldb::ReadOptions ro;
+  if (auto err = read_at(at, at ? at->impl_.get() : nullptr, impl_->db.get(), ro)) return err;
+  auto s = impl_->db->Get(ro, keys::ranking_key(r.by, r.gran, r.start_ms, partition), &value);
   if (s.IsNotFound()) return {};
   if (!s.ok()) return to_error(s, "cannot read a ranking");
   if (!keys::decode_ranking(value, r)) return make_error(errc::storage, "corrupt ranking");

@@ -117,11 +117,26 @@ class store {
   /// How many times the database was reopened after a failed write.
   std::uint64_t reopens() const;
 
+  /// A consistent view of the database as of one moment, for reads that must agree with
+  /// each other (a top-K: rankings and the totals that prove them). Reads given one see no
+  /// later write; after a reopen they fail (errc::storage) and the caller asks again.
+  class snapshot {
+   public:
+    ~snapshot();
+    struct impl;
+
+   private:
+    friend class store;
+    explicit snapshot(std::unique_ptr<impl> p);
+    std::unique_ptr<impl> impl_;
+  };
+  std::unique_ptr<snapshot> take_snapshot();
+
   /// An ad's stored hour or day bucket; all zero if absent.
   caf::expected<rollup_value> read_rollup(std::uint64_t ad_id, granularity g, std::int64_t start_ms);
   /// Appends an ad's stored hour or day buckets with start in [from_ms, to_ms), in order.
   caf::error scan_rollups(std::uint64_t ad_id, granularity g, std::int64_t from_ms, std::int64_t to_ms,
-                          std::vector<std::pair<std::int64_t, rollup_value>>& out);
+                          std::vector<std::pair<std::int64_t, rollup_value>>& out, const snapshot* at = nullptr);
 
   struct owner {
     std::uint64_t campaign_id = 0;
@@ -130,7 +145,8 @@ class store {
   /// The campaign and advertiser of an ad; nullopt if the ad never counted a click.
   caf::expected<std::optional<owner>> read_owner(std::uint64_t ad_id);
   /// Calls `visit(ad, owner)` for every ad that counted a click, in ad order.
-  caf::error scan_owners(const std::function<void(std::uint64_t ad_id, const owner&)>& visit);
+  caf::error scan_owners(const std::function<void(std::uint64_t ad_id, const owner&)>& visit,
+                         const snapshot* at = nullptr);
 
   /// One partition's stored share of a group's bucket; all zero if absent.
   caf::expected<rollup_value> read_group(entity kind, std::uint64_t id, granularity g, std::int64_t start_ms,
@@ -139,15 +155,17 @@ class store {
   /// granularity `g` with start in [from_ms, to_ms), in start order.
   caf::error scan_group(entity kind, std::uint64_t id, granularity g, std::int64_t from_ms, std::int64_t to_ms,
                         const std::function<void(std::int64_t start_ms, std::uint32_t partition,
-                                                 const rollup_value&)>& visit);
+                                                 const rollup_value&)>& visit,
+                        const snapshot* at = nullptr);
   /// True if the group has any stored bucket (it counted a click).
   caf::expected<bool> group_exists(entity kind, std::uint64_t id);
   /// Calls `visit(id)` for every group of `kind` that counted a click, in id order.
-  caf::error scan_group_ids(entity kind, const std::function<void(std::uint64_t id)>& visit);
+  caf::error scan_group_ids(entity kind, const std::function<void(std::uint64_t id)>& visit,
+                            const snapshot* at = nullptr);
 
   /// One partition's stored ranking of an hour or a day; empty if absent. `r`'s by, gran
   /// and start_ms name it.
-  caf::error read_ranking(std::uint32_t partition, ranking& r);
+  caf::error read_ranking(std::uint32_t partition, ranking& r, const snapshot* at = nullptr);
 
   /// Appends the stored minute buckets of `ad_id` with start in [from_ms, to_ms), in order.
   caf::error scan_minutes(std::uint64_t ad_id, std::int64_t from_ms, std::int64_t to_ms,

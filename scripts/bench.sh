@@ -13,6 +13,11 @@
 #      the same stream: the raw limit for catch-up.
 #   6. Peak RSS of adclickd (VmHWM) in both runs; the store's bytes on disk per click
 #      (counts, positions and click ids); the recent-id set's bytes per id in memory.
+#   7. The read side, on a fresh nats-server and adclickd: 5 ads with 90 days and one day of
+#      history plus 1M clicks over the 100k ads; `adclick bench-read` times (p50/p99) one ad
+#      over 24 h by minute, one ad over 90 days by day, the top-100 over 1 h and 30 days,
+#      then click-to-live (publish to SSE event) while a load runs at half the end-to-end rate.
+#   BENCH_ADCLICKD_FLAGS="--live.nats=true" scripts/bench.sh name   (flags for every adclickd)
 # Writes bench/results/<date>-<name>.json with the machine description.
 #   scripts/bench.sh [name]        BENCH_CLICKS=1000000 scripts/bench.sh quick
 #   BENCH_ADCLICKD_FLAGS="--live.nats=false" scripts/bench.sh no-live   (flags for both adclickd runs)
@@ -70,6 +75,37 @@ id_memory_json=$(build/bench/bench/bench_id_memory)
 
 null_json=$("$adclick" null-consume --nats "$nats" --messages "$messages" --timeout 600)
 
+# The read side, on a service of its own (so that the numbers above stay comparable):
+# history for the one-ad queries (5 ads over 90 days, then over the last day), 1M clicks
+# over the 100k ads for the top-100, then query latencies, then click-to-live latency
+# while a load publishes at half the end-to-end rate measured above.
+echo "bench: read side" >&2
+nats_port2=$(free_port)
+start_nats "$nats_port2" "$work/nats2" "$work/nats2.log"
+nats2=nats://127.0.0.1:$nats_port2
+start_bg "$work/adclickd3.log" "$adclickd" --nats.url="$nats2" --storage.dir="$work/data3" --http.address=127.0.0.1:$http_port ${BENCH_ADCLICKD_FLAGS:-}
+adclickd_pid=$!
+wait_ready "$http"
+history=${BENCH_HISTORY:-200000}
+wall_ms=$(($(date +%s%N) / 1000000))
+"$adclick" load --nats "$nats2" --clicks "$history" --ads 5 --batch 100 --seed 11 --quiet \
+  --start-ms $((wall_ms - 92 * 86400000)) --event-rate "$(python3 -c "print($history / (90 * 86400))")"
+"$adclick" load --nats "$nats2" --clicks "$history" --ads 5 --batch 100 --seed 12 --quiet \
+  --start-ms $((wall_ms - 25 * 3600000)) --event-rate "$(python3 -c "print($history / 86400)")"
+"$adclick" load --nats "$nats2" --clicks 1000000 --ads "$ads" --zipf 1.1 --batch "$batch" --seed 13 --quiet \
+  --start-ms $((wall_ms - 30 * 60000)) --event-rate 1000
+"$adclick" wait --http "$http" --arrived $((2 * history + 1000000)) --timeout 1800 >/dev/null
+queries_json=$("$adclick" bench-read --http "$http" --iterations "${BENCH_QUERY_ITERATIONS:-200}")
+half=$(python3 -c "print(int($clicks / ($t1 - $t0) / 2))")
+echo "bench: click-to-live latency at $half clicks/s" >&2
+"$adclick" load --nats "$nats2" --clicks $((half * 30)) --ads "$ads" --zipf 1.1 --batch "$batch" --seed 14 \
+  --quiet --rate "$half" --clock-skew-ms 0 &
+loader_pid=$!
+sleep 3
+live_json=$("$adclick" bench-read --http "$http" --nats "$nats2" --no-queries --probes 200 --probe-interval-ms 100)
+wait "$loader_pid" || true
+kill "$adclickd_pid"; wait "$adclickd_pid" 2>/dev/null || true
+
 mkdir -p bench/results
 out="bench/results/$(date -u +%Y-%m-%d)-$name.json"
 python3 - "$out" <<PY
@@ -77,6 +113,8 @@ import json, platform, subprocess, sys
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 mem_kb = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
 null = json.loads('''$null_json''')
+queries = json.loads('''$queries_json''')
+live = json.loads('''$live_json''')
 clicks, t0, tp, t1, t2, t3 = $clicks, $t0, $t_published, $t1, $t2, $t3
 result = {
   "name": "$name",
@@ -92,6 +130,8 @@ result = {
   "catchup_seconds": round(t3 - t2, 3),
   "null_consumer_clicks_per_s": null["clicks_per_s"],
   "catchup_share_of_null_consumer": round(clicks / (t3 - t2) / null["clicks_per_s"], 3),
+  "query_latency": queries,
+  "click_to_live_at_half_load": dict(live["click_to_live"], load_clicks_per_s=$half),
   "adclickd_peak_rss_mib": round($rss_kb / 1024, 1),
   "catchup_peak_rss_mib": round($catchup_rss_kb / 1024, 1),
   "store_bytes_per_click": round($store_bytes / clicks, 1),

@@ -8,7 +8,7 @@ namespace adclick {
 
 click_generator::click_generator(const generator_options& opts) : opts_(opts), rng_(opts.seed) {
   if (opts_.ads == 0) opts_.ads = 1;
-  if (opts_.event_rate == 0) opts_.event_rate = 1;
+  if (opts_.event_rate <= 0) opts_.event_rate = 1;
   if (opts_.zipf > 0) {
     cdf_.resize(opts_.ads);
     double sum = 0;
@@ -36,7 +36,7 @@ click click_generator::next() {
   c.ad_id = draw_ad();
   c.campaign_id = c.ad_id / 10 + 1;
   c.advertiser_id = c.ad_id / 100 + 1;
-  c.event_time_ms = opts_.start_ms + static_cast<std::int64_t>(n_ * 1000 / opts_.event_rate);
+  c.event_time_ms = opts_.start_ms + static_cast<std::int64_t>(static_cast<double>(n_) * 1000.0 / opts_.event_rate);
   ++n_;
   return c;
 }

@@ -16,7 +16,7 @@ struct generator_options {
   double zipf = 0.0;               ///< skew exponent; 0 = uniform
   std::uint64_t seed = 1;
   std::int64_t start_ms = 0;       ///< event time of the first click
-  std::uint64_t event_rate = 10000;///< clicks per second of event time
+  double event_rate = 10000;       ///< clicks per second of event time (may be below 1)
 };
 
 class click_generator {

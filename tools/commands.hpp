@@ -18,7 +18,7 @@ struct load_options {
   double zipf = 0;
   std::uint64_t seed = 1;
   std::int64_t start_ms = 0;       ///< event time of the first click; 0 = now
-  std::uint64_t event_rate = 10000;///< clicks per second of event time
+  double event_rate = 10000;       ///< clicks per second of event time (may be below 1)
   double dup_rate = 0;             ///< share of publishes that repeat an earlier click of this run
   double ooo_rate = 0;             ///< share of clicks up to max-out-of-orderness behind the newest
   double late_rate = 0;            ///< share of clicks for a minute already final (amendments)
@@ -119,5 +119,21 @@ struct tail_options {
 };
 /// Prints live updates (GET /v1/stream, Server-Sent Events) as they come.
 int run_tail(const tail_options& opts);
+
+struct bench_read_options {
+  std::string http = "http://127.0.0.1:8080";
+  std::string nats = "nats://127.0.0.1:4222";
+  std::string prefix = "adclick";
+  std::uint32_t partitions = 16;
+  bool queries = true;
+  std::uint64_t ad = 1;              ///< the ad of the one-ad queries
+  int iterations = 200;
+  std::uint64_t probes = 0;          ///< click-to-live probes (0: none)
+  std::uint64_t probe_ad = 999'999'999;
+  int probe_interval_ms = 100;
+  std::uint64_t seed = 1;            ///< makes the probes' click ids differ between runs
+};
+/// The read side's latencies (scripts/bench.sh): queries, and click to live update. JSON out.
+int run_bench_read(const bench_read_options& opts);
 
 }  // namespace adclick

@@ -77,6 +77,19 @@ int main(int argc, char** argv) {
   tl->add_option("--seconds", tail.seconds, "stop after this many seconds (0: run until stopped)");
   tl->add_flag("--json", tail.json, "print each event's JSON");
 
+  bench_read_options br;
+  auto* b = app.add_subcommand("bench-read", "benchmark: query and click-to-live latencies (JSON)");
+  b->add_option("--http", br.http, "service URL")->capture_default_str();
+  b->add_option("--nats", br.nats, "NATS URL (live probes)")->capture_default_str();
+  b->add_option("--iterations", br.iterations, "requests per query kind")->capture_default_str();
+  b->add_option("--ad", br.ad, "the ad of the one-ad queries")->capture_default_str();
+  b->add_flag("!--no-queries", br.queries, "skip the query latencies");
+  b->add_option("--probes", br.probes, "click-to-live probes (0: none)")->capture_default_str();
+  b->add_option("--probe-ad", br.probe_ad, "the ad the probes click")->capture_default_str();
+  b->add_option("--probe-interval-ms", br.probe_interval_ms, "time between probes")->capture_default_str();
+  b->add_option("--partitions", br.partitions, "partitions.count of the service")->capture_default_str();
+  b->add_option("--seed", br.seed, "varies the probes' click ids")->capture_default_str();
+
   auto* v = app.add_subcommand("verify", "compare the service with ground truth; exit 1 on any difference");
   v->add_option("--http", verify.http, "service URL")->capture_default_str();
   v->add_option("--truth", verify.truth, "truth file(s) written by load; several are merged")->required();
@@ -119,6 +132,7 @@ int main(int argc, char** argv) {
   if (*q) return run_query(query);
   if (*tp) return run_top(top);
   if (*tl) return run_tail(tail);
+  if (*b) return run_bench_read(br);
   if (*v) return run_verify(verify);
   if (*w) return run_wait(wait);
   if (*n) return run_null_consume(null_consume);

@@ -9,7 +9,14 @@ namespace adclick {
 
 namespace {
 
+/// Years 1 to 9999 (RFC 3339's): far from the int64 edges, so aligning and subtracting
+/// cannot overflow.
+constexpr std::int64_t earliest_ms = -62'135'596'800'000;
+constexpr std::int64_t latest_ms = 253'402'300'799'999;
+
 std::string check_range(std::int64_t from_ms, std::int64_t to_ms) {
+  if (from_ms < earliest_ms || to_ms > latest_ms || from_ms > latest_ms || to_ms < earliest_ms)
+    return "from and to must be within the years 1 to 9999";
   if (from_ms >= to_ms) return "from must be before to";
   return {};
 }

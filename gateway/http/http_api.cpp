@@ -224,7 +224,6 @@ struct http_api::impl {
     std::int64_t watermark = 0;
     if (auto st = statuses(err))
       for (const auto& s : *st) watermark = std::max(watermark, s.watermark_ms);
-    std::vector<live_event> replay;
     const auto to = minute_of(watermark) + 2 * minute_ms;
     for (auto [kind, ids] : {std::pair{entity::ad, &f.ads}, std::pair{entity::campaign, &f.campaigns},
                              std::pair{entity::advertiser, &f.advertisers}})
@@ -232,7 +231,7 @@ struct http_api::impl {
         series_query q{kind, id, to - opts.live_replay_ms, to, granularity::minute, false};
         auto s = ask(sys, gateway, q);
         if (!s) continue;  // not counted yet: its updates come as they happen
-        for (const auto& p : s->points) replay.push_back({opts.live->next_seq(), kind, id, p});
+        for (const auto& p : s->points) session->offer({opts.live->next_seq(), kind, id, p});
       }
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
@@ -241,13 +240,11 @@ struct http_api::impl {
     auto first = std::make_shared<bool>(true);
     res.set_chunked_content_provider(
       "text/event-stream",
-      [session, replay = std::move(replay), first, heartbeat](std::size_t, httplib::DataSink& sink) {
+      [session, first, heartbeat](std::size_t, httplib::DataSink& sink) {
         auto write = [&](const std::string& text) { return sink.write(text.data(), text.size()); };
-        if (*first) {
+        if (*first) {  // then the replay, queued in the session with the hub's events
           *first = false;
-          std::string head = "retry: 2000\n\n";
-          for (const auto& e : replay) head += sse_event(e);
-          return write(head);
+          return write("retry: 2000\n\n");
         }
         auto events = session->wait(heartbeat);
         if (!events) {

@@ -479,7 +479,8 @@ struct callback_subscription::impl {
     if (!sub) return;
     if (natsSubscription_Unsubscribe(sub) == NATS_OK) {
       std::unique_lock<std::mutex> lock{mutex};
-      cv.wait_for(lock, std::chrono::seconds(10), [this] { return complete; });
+      // Longer than any callback runs (a query waits at most 10 s for the gateway).
+      cv.wait_for(lock, std::chrono::seconds(60), [this] { return complete; });
     }
     natsSubscription_Destroy(sub);
   }

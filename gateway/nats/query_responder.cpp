@@ -59,6 +59,8 @@ std::string query_responder::answer(const std::string& bytes) const {
   if (req.view() != v1::VIEW_UNSPECIFIED && req.view() != v1::LIVE && !billing)
     return fail(out, 400, "bad_parameter", "view must be live or billing");
   out.set_view(billing ? v1::BILLING : v1::LIVE);
+  auto known = [](v1::Entity e) { return e == v1::AD || e == v1::CAMPAIGN || e == v1::ADVERTISER; };
+  if (!known(req.kind()) || !known(req.by())) return fail(out, 400, "bad_parameter", "kind and by must be AD, CAMPAIGN or ADVERTISER");
   if (req.top()) {
     top_query q;
     q.by = entity_of(req.by());

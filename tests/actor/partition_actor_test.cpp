@@ -754,3 +754,31 @@ TEST_CASE_METHOD(fixture, "an ad's campaign is the one its first click names", "
                                [&](std::int64_t, std::uint32_t, const rollup_value& v) { share += v; }));
   CHECK(share.count == 3);
 }
+
+TEST_CASE_METHOD(quick_windows, "an ad finalized after a restart closes its minute in its campaign too",
+                 "[actor][rollup]") {
+  // Regression: a restarted (or passivated) ad that only receives a finalize did not know
+  // its campaign, so its minute's "no longer open" move went to campaign 0 and campaign
+  // 1's minute stayed open forever (never billed).
+  start();
+  ingest({{1, {{1, t0 + 5}}}});
+  tick();
+  restart();
+  ingest({{2, {{2, t0 + 3 * minute_ms}}}});  // moves the watermark past t0: ad 1 is finalized
+  tick();
+  check_rollups(*this, {1, 2});
+  rollup_value share;
+  REQUIRE_FALSE(db->scan_group(entity::campaign, 1, granularity::minute, t0, t0 + minute_ms,
+                               [&](std::int64_t, std::uint32_t, const rollup_value& v) { share += v; }));
+  CHECK(share.count == 1);
+  CHECK(share.open_minutes == 0);
+}
+
+TEST_CASE_METHOD(fixture, "with live updates off an ad keeps no list of minutes to send", "[actor][live]") {
+  // Regression: the list grew with every change of minute when nothing ever sent it.
+  start();
+  for (std::uint64_t seq = 1; seq <= 20; ++seq)
+    ingest({{seq, {{7, t0 + static_cast<std::int64_t>(seq % 2) * minute_ms + 1}, {7, t0 + 2}}}});
+  CHECK(inspect(7).active);
+  CHECK(inspect(7).live_pending == 0);
+}

@@ -187,7 +187,7 @@ TEST_CASE("SSE delivers an update within a second, resumes with Last-Event-ID, b
 }
 
 TEST_CASE("CountUpdate on adclick.live.<ad> and adclick.live.campaign.<id>, coalesced", "[e2e][live]") {
-  running r{service::options{{}, false, false}};  // the defaults: live.nats on, 250 ms
+  running r{service::options{{"--live.nats=true"}, false, false}};  // otherwise the defaults: 250 ms
   auto& [nats, dir, svc] = r;
   auto nc = nats_connection::connect(nats.url(), "live-nats-test");
   REQUIRE(nc);

@@ -271,3 +271,31 @@ TEST_CASE("a write that waits behind a torn one from another thread is not repor
   if (!err) CHECK(f.count_of(3) == 30);
   CHECK(f.count_of(1) == 10);
 }
+
+TEST_CASE("reads through a snapshot see no later write", "[store][snapshot]") {
+  // A top-K reads rankings, then the totals that prove them: a checkpoint landing between
+  // the two must not be half seen.
+  test::temp_dir dir;
+  auto db = store::open(dir.str("db"), opts(16, true));
+  REQUIRE(db);
+  auto put = [&](std::uint64_t count) {
+    store::batch b;
+    ranking r{entity::ad, granularity::hour, 0, {{7, count}}, 0};
+    b.put_ranking(3, r);
+    b.put_rollup(7, {granularity::hour, 0, {count, 0, 0}});
+    REQUIRE_FALSE((*db)->write(b));
+  };
+  put(100);
+  auto at = (*db)->take_snapshot();
+  put(250);
+  ranking seen{entity::ad, granularity::hour, 0, {}, 0};
+  REQUIRE_FALSE((*db)->read_ranking(3, seen, at.get()));
+  REQUIRE(seen.top.size() == 1);
+  CHECK(seen.top[0].count == 100);
+  std::vector<std::pair<std::int64_t, rollup_value>> rolled;
+  REQUIRE_FALSE((*db)->scan_rollups(7, granularity::hour, 0, 3'600'000, rolled, at.get()));
+  REQUIRE(rolled.size() == 1);
+  CHECK(rolled[0].second.count == 100);
+  REQUIRE_FALSE((*db)->read_ranking(3, seen));  // now
+  CHECK(seen.top[0].count == 250);
+}

@@ -117,3 +117,17 @@ TEST_CASE("query ranges are checked and aligned", "[query]") {
   CHECK(cover[2] == std::make_pair(granularity::day, day_ms));
   CHECK(cover[3] == std::make_pair(granularity::hour, 2 * day_ms));
 }
+
+TEST_CASE("times outside years 1-9999 are refused before any arithmetic on them", "[query]") {
+  // Regression: from=-5e18, to=5e18 wrapped the range check and made the top-K cover
+  // about 1e11 buckets inside the gateway.
+  query_limits limits;
+  top_query t;
+  CHECK_FALSE(normalize(t, -5'000'000'000'000'000'000, 5'000'000'000'000'000'000, limits).empty());
+  CHECK_FALSE(normalize(t, 0, INT64_MAX, limits).empty());
+  series_query q;
+  q.gran = granularity::day;
+  CHECK_FALSE(normalize(q, INT64_MIN, 0, limits).empty());
+  CHECK_FALSE(normalize(q, 0, INT64_MAX, limits).empty());
+  CHECK(normalize(q, -1000 * day_ms, -990 * day_ms, limits).empty());  // before 1970 is fine
+}
