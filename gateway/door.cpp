@@ -42,4 +42,8 @@ caf::expected<top_list> ask(caf::actor_system& sys, const caf::actor& gateway, c
   return ask_for<top_list>(sys, gateway, q);
 }
 
+caf::expected<std::vector<partition_status>> ask_statuses(caf::actor_system& sys, const caf::actor& gateway) {
+  return ask_for<std::vector<partition_status>>(sys, gateway, status_atom_v);
+}
+
 }  // namespace adclick

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -25,5 +26,7 @@ door_error error_of(const caf::error& err);
 /// Asks the gateway and waits (at most 10 s). Call from a door's thread, never from an actor.
 caf::expected<series> ask(caf::actor_system& sys, const caf::actor& gateway, const series_query& q);
 caf::expected<top_list> ask(caf::actor_system& sys, const caf::actor& gateway, const top_query& q);
+/// Every owned partition's status, in partition order.
+caf::expected<std::vector<partition_status>> ask_statuses(caf::actor_system& sys, const caf::actor& gateway);
 
 }  // namespace adclick

@@ -15,6 +15,7 @@
 #include "messages/type_ids.hpp"
 #include "actors/core/query_rules.hpp"
 #include "gateway/door.hpp"
+#include "gateway/http/json_render.hpp"
 #include "gateway/live_fanout.hpp"
 #include "web/assets.hpp"
 
@@ -23,7 +24,6 @@ namespace adclick {
 namespace {
 
 using json = nlohmann::json;
-constexpr auto ask_timeout = std::chrono::seconds(10);
 
 void send_json(httplib::Response& res, int status, const json& body) {
   res.status = status;
@@ -104,36 +104,6 @@ std::string parse_top(const httplib::Request& req, top_query& q) {
   return normalize(q, from, to, query_limits{});
 }
 
-json series_json(const series_query& q, const series& s) {
-  json points = json::array();
-  for (const auto& p : s.points)
-    points.push_back({{"start_ms", p.start_ms}, {"count", p.count}, {"state", to_string(p.state)}, {"version", p.version}});
-  return json{{std::string{to_string(q.kind)} + "_id", q.id},
-              {"granularity", to_string(q.gran)},
-              {"view", q.billing ? "billing" : "live"},
-              {"from_ms", q.from_ms},
-              {"to_ms", q.to_ms},
-              {"watermark_ms", s.watermark_ms},
-              {"final_before_ms", s.final_before_ms},
-              {"series", points}};
-}
-
-json top_json(const top_list& t) {
-  json top = json::array();
-  for (const auto& e : t.top) top.push_back({{"id", e.id}, {"count", e.count}});
-  return json{{"from_ms", t.query.from_ms}, {"to_ms", t.query.to_ms}, {"by", to_string(t.query.by)},
-              {"k", t.query.k},           {"view", t.query.billing ? "billing" : "live"},
-              {"watermark_ms", t.watermark_ms}, {"top", top}};
-}
-
-/// One SSE event: `id:`, `event: count`, and the update as JSON.
-std::string sse_event(const live_event& e) {
-  json data{{"kind", to_string(e.kind)},       {"id", e.id},
-            {"bucket_start_ms", e.point.start_ms}, {"count", e.point.count},
-            {"state", to_string(e.point.state)},   {"version", e.point.version}};
-  return "id: " + std::to_string(e.seq) + "\nevent: count\ndata: " + data.dump() + "\n\n";
-}
-
 json outcomes_json(const outcome_counters& c) {
   json out = json::object();
   for (std::size_t i = 0; i < outcome_count; ++i) out[to_string(static_cast<outcome>(i))] = c.by_outcome[i];
@@ -181,12 +151,12 @@ struct http_api::impl {
 
   /// Asks the gateway for every partition's status; nullopt (and `err`) on failure.
   std::optional<std::vector<partition_status>> statuses(caf::error& err) {
-    caf::scoped_actor self{sys};
-    std::optional<std::vector<partition_status>> out;
-    self->request(gateway, ask_timeout, status_atom_v)
-      .receive([&](std::vector<partition_status>& xs) { out = std::move(xs); },
-               [&](caf::error& e) { err = std::move(e); });
-    return out;
+    auto xs = ask_statuses(sys, gateway);
+    if (!xs) {
+      err = std::move(xs.error());
+      return std::nullopt;
+    }
+    return std::move(*xs);
   }
 
   /// GET /v1/stream: Server-Sent Events. First `retry:`, then the current counts of every
@@ -253,7 +223,7 @@ struct http_api::impl {
         }
         if (events->empty()) return write(": hb\n\n");
         std::string text;
-        for (const auto& e : *events) text += sse_event(e);
+        for (const auto& e : *events) text += render_sse_event(e);
         return write(text);
       },
       [live, session](bool) { live->close(session); });
@@ -365,7 +335,7 @@ struct http_api::impl {
         if (auto e = parse_series(req, q); !e.empty()) return send_error(res, 400, "bad_parameter", e);
         auto s = ask(sys, gateway, q);
         if (!s) return send_caf_error(res, s.error());
-        send_json(res, 200, series_json(q, *s));
+        res.set_content(render_series(q, *s), "application/json");
       });
     }
 
@@ -376,7 +346,7 @@ struct http_api::impl {
       if (auto e = parse_top(req, q); !e.empty()) return send_error(res, 400, "bad_parameter", e);
       auto t = ask(sys, gateway, q);
       if (!t) return send_caf_error(res, t.error());
-      send_json(res, 200, top_json(*t));
+      res.set_content(render_top(*t), "application/json");
     });
 
     server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
