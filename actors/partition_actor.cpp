@@ -25,6 +25,8 @@ using self_ptr = caf::stateful_actor<partition_state>*;
 constexpr auto max_backoff = std::chrono::seconds(30);
 /// Campaign shares and rankings unchanged for this many checkpoints leave memory.
 constexpr std::uint64_t idle_takes = 60;
+/// Open buckets read per step of recovery.
+constexpr std::size_t recovery_step = 4096;
 
 /// Rows keyed by `key_of`, older first: one row per key, the newest winning.
 template <class Row, class Key>
@@ -346,6 +348,34 @@ outbox_message dlq_row(const partition_state& st, rejection&& r) {
   return row;
 }
 
+partition_status status_of(const partition_state& st) {
+  partition_status s;
+  s.partition = st.cfg.partition;
+  s.recovered = st.recovered;
+  s.dispatched_seq = st.dispatched_seq;
+  s.durable_seq = st.durable_seq;
+  s.stream_created_ns = st.stream_created_ns;
+  s.active_ads = st.ads.size();
+  s.passivated = st.passivated;
+  s.checkpoints = st.checkpoints;
+  s.checkpoint_failures = st.checkpoint_failures;
+  s.failing_since_ms = st.failing_since_ms;
+  s.last_checkpoint_error = st.last_error;
+  s.durable_at_ms = st.durable_at_ms;
+  s.last_checkpoint_ms = st.last_write_ms;
+  s.in_flight_since_ms = st.in_flight_since_ms;
+  s.outcomes = st.outcomes;
+  s.undecided = st.undecided;
+  s.watermark_ms = st.clock.watermark();
+  s.durable_final_before_ms = st.durable_final_before_ms;
+  s.owner_conflicts = st.owner_conflicts;
+  s.outbox_pending = st.dlq.size() + st.carried_dlq.size();
+  s.carried = st.carried.size();
+  return s;
+}
+
+caf::behavior running(self_ptr self);
+
 }  // namespace
 
 caf::behavior partition_actor(self_ptr self, partition_config cfg) {
@@ -368,12 +398,43 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
   // Nothing was ever checkpointed here: no share or ranking of this partition is stored.
   st.fresh_groups = st.fresh_rankings = pos->stream_seq == 0 && pos->stream_created_ns == 0 &&
                                         pos->next_checkpoint == 0;
-  if (auto err = st.cfg.db->scan_open(st.cfg.partition, [&](std::int64_t minute, std::uint64_t ad) {
-        st.open_index[minute].insert(ad);
-      })) {
-    fail(self, err, "recovery_failed");
-    return {};
-  }
+  // The index of open buckets is read in steps (a store may hold millions): between steps
+  // the partition answers status and queries (503 recovering), and no click is fetched
+  // (the ingress waits for ack_cursor::ready).
+  self->send(self, recover_atom_v);
+  return {
+    [=](recover_atom) {
+      auto& st = self->state;
+      if (auto err = st.cfg.db->scan_open(st.cfg.partition, st.recovery, recovery_step,
+                                          [&](std::int64_t minute, std::uint64_t ad) { st.open_index[minute].insert(ad); })) {
+        fail(self, err, "recovery_failed");
+        return;
+      }
+      if (!st.recovery.done) {
+        // Through the clock, not the mailbox: CAF 0.17 would run a self-send in the same
+        // turn (max-throughput is unbounded), so the worker thread would never go to the
+        // gateway or the other partitions until the whole index was read.
+        self->delayed_send(self, std::chrono::milliseconds(1), recover_atom_v);
+        return;
+      }
+      self->become(running(self));
+    },
+    [=](const series_query&) -> caf::result<series> {
+      return make_error(errc::recovering, "partition " + std::to_string(self->state.cfg.partition) + " is recovering");
+    },
+    [=](inspect_atom, std::uint64_t) -> caf::result<ad_status> {
+      return make_error(errc::recovering, "partition " + std::to_string(self->state.cfg.partition) + " is recovering");
+    },
+    [=](checkpoint_atom) {},  // nothing dispatched yet: nothing to make durable
+    [=](status_atom) { return status_of(self->state); },
+  };
+}
+
+namespace {
+
+/// The behaviour once recovered: counting, checkpoints, live updates, queries.
+caf::behavior running(self_ptr self) {
+  auto& st = self->state;
   st.recovered = true;
   st.durable_at_ms = now_ms();
   st.cfg.cursor->durable_seq.store(st.durable_seq, std::memory_order_release);
@@ -490,33 +551,10 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
       self->delegate(i->second.handle, inspect_atom_v);
       return caf::delegated<ad_status>{};
     },
-    [=](status_atom) {
-      auto& st = self->state;
-      partition_status s;
-      s.partition = st.cfg.partition;
-      s.recovered = st.recovered;
-      s.dispatched_seq = st.dispatched_seq;
-      s.durable_seq = st.durable_seq;
-      s.stream_created_ns = st.stream_created_ns;
-      s.active_ads = st.ads.size();
-      s.passivated = st.passivated;
-      s.checkpoints = st.checkpoints;
-      s.checkpoint_failures = st.checkpoint_failures;
-      s.failing_since_ms = st.failing_since_ms;
-      s.last_checkpoint_error = st.last_error;
-      s.durable_at_ms = st.durable_at_ms;
-      s.last_checkpoint_ms = st.last_write_ms;
-      s.in_flight_since_ms = st.in_flight_since_ms;
-      s.outcomes = st.outcomes;
-      s.undecided = st.undecided;
-      s.watermark_ms = st.clock.watermark();
-      s.durable_final_before_ms = st.durable_final_before_ms;
-      s.owner_conflicts = st.owner_conflicts;
-      s.outbox_pending = st.dlq.size() + st.carried_dlq.size();
-      s.carried = st.carried.size();
-      return s;
-    },
+    [=](status_atom) { return status_of(self->state); },
   };
 }
+
+}  // namespace
 
 }  // namespace adclick

@@ -26,6 +26,11 @@
 //                  final in memory but not yet durable is never billed. errc::not_found
 //                  for an ad that never counted a click.
 //   status_atom    (from the gateway actor) -> partition_status.
+// Recovery: the stored position is read at spawn, then the index of open buckets in steps
+// (recover_atom to itself). Until it is complete the partition answers status_atom
+// (recovered false), refuses series_query and inspect_atom with errc::recovering (503 with
+// Retry-After at the doors, never a count that is not loaded yet), and ignores
+// checkpoint_atom; its ingress fetches nothing until ack_cursor::ready.
 // Passivation: an ad idle for idle_timeout is stopped only when all its state is durable
 // (no change since its last flush, no checkpoint in flight, none left to carry); a click,
 // a finalize or a query later finds it in the store.
@@ -63,10 +68,9 @@
 #include "common/log_limiter.hpp"
 #include "messages/subjects.hpp"
 #include "messages/types.hpp"
+#include "persistence/store.hpp"
 
 namespace adclick {
-
-class store;
 
 struct partition_config {
   std::uint32_t partition = 0;
@@ -123,6 +127,7 @@ struct partition_state {
   std::vector<outbox_message> dlq;
   std::uint64_t passivated = 0;
   bool recovered = false;
+  store::scan_step recovery;  ///< how far the open index has been read back
 
   // The checkpoint being assembled (at most one at a time, so writes stay in order).
   bool checkpointing = false;

@@ -10,8 +10,10 @@
 //
 // Fault names: storage-full (writes fail: no space), storage-sync-fail (fsync fails),
 // storage-torn-append (the next write is half written, then fails), storage-slow-append
-// (a log write takes 200 ms), storage-hang (fsync blocks while listed), outbox-hold (nothing is published), outbox-keep (published but not
-// removed from the outbox).
+// (a log write takes 200 ms), storage-hang (fsync blocks while listed), storage-scan-stall
+// (a step of the recovery scan makes no progress while listed: a disk too slow to recover
+// from), outbox-hold (nothing is published), outbox-keep (published but not removed from
+// the outbox).
 //
 // Thread safety: every member may be called from any thread.
 #pragma once

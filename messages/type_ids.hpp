@@ -32,5 +32,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(adclick, caf::first_custom_type_id)
   CAF_ADD_ATOM(adclick, adclick, inspect_atom, "inspect")
   CAF_ADD_ATOM(adclick, adclick, rebase_atom, "rebase")
   CAF_ADD_ATOM(adclick, adclick, live_atom, "live")
+  CAF_ADD_ATOM(adclick, adclick, recover_atom, "recover")
 
 CAF_END_TYPE_ID_BLOCK(adclick)

@@ -322,19 +322,32 @@ caf::expected<minute_count> store::read_minute(std::uint64_t ad_id, std::int64_t
   return minute_count{minute_ms, v->count, v->state, v->version};
 }
 
-caf::error store::scan_open(std::uint32_t partition, const std::function<void(std::int64_t, std::uint64_t)>& visit) {
+caf::error store::scan_open(std::uint32_t partition, scan_step& at, std::size_t limit,
+                            const std::function<void(std::int64_t, std::uint64_t)>& visit) {
+  if (impl_->opts.faults && impl_->opts.faults->active("storage-scan-stall")) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a disk too slow to make progress
+    return {};
+  }
   std::shared_lock<std::shared_mutex> lock{impl_->mutex};
   if (!impl_->db) return closed_error(impl_->dir);
   const auto prefix = keys::open_prefix(partition);
   std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(leveldb::ReadOptions{})};
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+  std::size_t visited = 0;
+  for (it->Seek(at.next.empty() ? prefix : at.next); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (visited == limit) {
+      at.next = it->key().ToString();
+      return {};
+    }
     std::int64_t minute = 0;
     std::uint64_t ad = 0;
     if (!keys::parse_open_key({it->key().data(), it->key().size()}, minute, ad))
       return make_error(errc::storage, "corrupt open-bucket key");
     visit(minute, ad);
+    ++visited;
   }
-  return to_error(it->status(), "open-bucket scan failed");
+  if (auto err = to_error(it->status(), "open-bucket scan failed")) return err;
+  at.done = true;
+  return {};
 }
 
 std::uint64_t store::id_reads() const { return impl_->id_reads.load(std::memory_order_relaxed); }

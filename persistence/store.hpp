@@ -102,8 +102,16 @@ class store {
   /// One minute bucket; count 0 and open if absent.
   caf::expected<minute_count> read_minute(std::uint64_t ad_id, std::int64_t minute_ms);
 
-  /// Calls `visit(minute, ad)` for every bucket of `partition` that is stored open.
-  caf::error scan_open(std::uint32_t partition,
+  /// Where a scan done in steps stands: the first key still to visit (empty: the start),
+  /// and whether the range is exhausted.
+  struct scan_step {
+    std::string next;
+    bool done = false;
+  };
+  /// Calls `visit(minute, ad)` for up to `limit` buckets of `partition` that are stored
+  /// open, from `at`, and moves `at` past them. Recovery calls it until `at.done`, a step
+  /// at a time, so that the partition answers (503 recovering) between steps.
+  caf::error scan_open(std::uint32_t partition, scan_step& at, std::size_t limit,
                        const std::function<void(std::int64_t minute_ms, std::uint64_t ad_id)>& visit);
 
   /// Appends every stored click id of (ad, minute) to `out` (one range scan over its chunks).

@@ -27,6 +27,7 @@ http_client::response http_client::get(const std::string& path_and_query) {
   }
   out.status = res->status;
   out.body = std::move(res->body);
+  out.retry_after = res->get_header_value("Retry-After");
   return out;
 }
 

@@ -18,6 +18,7 @@ class http_client {
     int status = 0;    ///< 0 when the request failed at the transport level
     std::string body;
     std::string error; ///< transport error text when status == 0
+    std::string retry_after;  ///< the Retry-After header, empty if absent
   };
   response get(const std::string& path_and_query);
   /// A streaming GET: `on_chunk` gets the body as it arrives and returns false to stop.

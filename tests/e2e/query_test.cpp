@@ -14,6 +14,7 @@
 #include "actors/core/ranking.hpp"
 #include "actors/core/rollup.hpp"
 #include "common/time.hpp"
+#include "messages/click_codec.hpp"
 #include "tests/e2e/e2e_support.hpp"
 #include "tools/http_client.hpp"
 #include "tools/truth.hpp"
@@ -334,5 +335,64 @@ TEST_CASE("hours, days, campaigns, advertisers and top-K agree with the ground t
     get(svc, on + "from=0&to=" + std::to_string(90 * day_ms) + "&granularity=hour");
     get(svc, on + "from=0&to=" + std::to_string(3000 * day_ms) + "&granularity=day");
   }
+  CHECK(svc.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("while a partition recovers, every door answers 503 recovering with Retry-After, never a count",
+          "[e2e][query][recovering]") {
+  // The defaults (no pinned windows): the recovering path does not depend on them.
+  running r{service::options{{}, false, true}};
+  auto& [nats, dir, svc] = r;
+  const auto truth_path = dir.str("truth.json");
+  REQUIRE(load(nats, truth_path, {"--clicks", "2000", "--ads", "20", "--seed", "61", "--clock-skew-ms", "0"}) == 0);
+  std::string out;
+  REQUIRE(verify(svc, {truth_path}, out, {"--allow-idle-final"}) == 0);
+  const auto now = now_ms();
+  const auto ad_path = series_path("ads", 1, now - day_ms, now + hour_ms, "minute", "live");
+  std::map<std::int64_t, std::uint64_t> before;
+  for (const auto& p : points_of(get(svc, ad_path))) before[p.start_ms] = p.count;
+  REQUIRE_FALSE(before.empty());
+
+  // Restarted on a disk too slow to read the open buckets back: recovery cannot finish.
+  REQUIRE(svc.stop(SIGTERM) == 0);
+  svc.faults({"storage-scan-stall"});
+  svc.launch();
+  http_client client{svc.http()};
+  for (int i = 0; i < 300 && client.get("/livez").status != 200; ++i) std::this_thread::sleep_for(100ms);
+  REQUIRE(client.get("/livez").status == 200);
+
+  auto [ready, reasons] = svc.readyz();
+  CHECK(ready == 503);
+  CHECK(reasons.dump().find("recovering") != std::string::npos);
+  const auto range = "from=" + std::to_string(now - day_ms) + "&to=" + std::to_string(now + hour_ms);
+  for (const auto& path : {ad_path, series_path("campaigns", 1, now - day_ms, now + hour_ms, "hour", "billing"),
+                           series_path("advertisers", 1, now - day_ms, now + hour_ms, "day", "live"),
+                           "/v1/top?k=5&" + range}) {
+    auto res = client.get(path);
+    INFO(path << " -> " << res.status << " " << res.body);
+    CHECK(res.status == 503);
+    CHECK(json::parse(res.body)["error"]["code"] == "recovering");
+    CHECK(res.retry_after == "1");
+  }
+  auto nc = nats_connection::connect(nats.url(), "query-test");
+  REQUIRE(nc);
+  v1::QueryRequest req;
+  req.set_id(1);
+  req.set_from_ms(now - day_ms);
+  req.set_to_ms(now + hour_ms);
+  auto bytes = (*nc)->request("adclick.query." + std::to_string(partition_of(1, 16)), req.SerializeAsString(), 5000);
+  REQUIRE(bytes);
+  v1::QueryResponse res;
+  REQUIRE(res.ParseFromString(*bytes));
+  CHECK(res.status() == 503);
+  CHECK(res.error_code() == "recovering");
+  CHECK(res.series_size() == 0);
+
+  // The disk recovers: the same counts as before the restart.
+  svc.faults({});
+  REQUIRE(svc.wait_ready());
+  std::map<std::int64_t, std::uint64_t> after;
+  for (const auto& p : points_of(get(svc, ad_path))) after[p.start_ms] = p.count;
+  CHECK(after == before);
   CHECK(svc.stop(SIGTERM) == 0);
 }
