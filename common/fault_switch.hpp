@@ -12,7 +12,8 @@
 // storage-torn-append (the next write is half written, then fails), storage-slow-append
 // (a log write takes 200 ms), storage-hang (fsync blocks while listed), storage-scan-stall
 // (a step of the recovery scan makes no progress while listed: a disk too slow to recover
-// from), outbox-hold (nothing is published), outbox-keep (published but not removed from
+// from), storage-read-hang (a query's read of the store, the top-K's snapshot, blocks
+// while listed), outbox-hold (nothing is published), outbox-keep (published but not removed from
 // the outbox).
 //
 // Thread safety: every member may be called from any thread.

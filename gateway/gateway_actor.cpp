@@ -11,6 +11,7 @@
 #include "gateway/query_engine.hpp"
 #include "messages/click_codec.hpp"
 #include "messages/type_ids.hpp"
+#include "persistence/store.hpp"
 
 namespace adclick {
 
@@ -20,17 +21,14 @@ using self_ptr = caf::stateful_actor<gateway_state>*;
 using statuses = std::vector<partition_status>;
 
 /// Asks every owned partition for its status, then calls `done` with them (in partition
-/// order) or delivers the first error to `rp`.
+/// order), which answers `rp`; the first error answers `rp` instead.
 template <class T>
-void with_statuses(self_ptr self, caf::response_promise rp, std::function<caf::expected<T>(statuses&)> done) {
+void with_statuses(self_ptr self, caf::response_promise rp,
+                   std::function<void(statuses&, caf::response_promise&)> done) {
   const auto& owned = self->state.owned;
   auto results = std::make_shared<statuses>(owned.size());
   auto remaining = std::make_shared<std::size_t>(owned.size());
-  auto finish = [rp, results, done]() mutable {
-    auto r = done(*results);
-    if (r) rp.deliver(std::move(*r));
-    else rp.deliver(r.error());
-  };
+  auto finish = [rp, results, done]() mutable { done(*results, rp); };
   if (owned.empty()) return finish();
   std::size_t slot = 0;
   for (const auto& [id, handle] : owned) {
@@ -43,6 +41,33 @@ void with_statuses(self_ptr self, caf::response_promise rp, std::function<caf::e
         [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
     ++slot;
   }
+}
+
+/// A store reader: campaign and advertiser series and top-K, read on its own thread (a
+/// detached actor) so that a long read (a top-K that falls back to a scan of the rollups)
+/// never holds the gateway, which also answers status and readiness.
+caf::behavior store_reader(caf::event_based_actor*, store* db) {
+  return {
+    [=](const series_query& q, std::int64_t watermark, std::int64_t final_before) -> caf::result<series> {
+      auto s = group_series(*db, q, watermark, final_before);
+      if (!s) return std::move(s.error());
+      return std::move(*s);
+    },
+    [=](const top_query& q, std::uint32_t partitions_count, std::int64_t watermark,
+        std::int64_t final_before) -> caf::result<top_list> {
+      std::vector<std::uint32_t> partitions(partitions_count);
+      for (std::uint32_t p = 0; p < partitions_count; ++p) partitions[p] = p;
+      auto t = top(*db, q, partitions, watermark, final_before);
+      if (!t) return std::move(t.error());
+      return std::move(*t);
+    },
+  };
+}
+
+/// The next reader, round robin.
+const caf::actor& next_reader(self_ptr self) {
+  auto& st = self->state;
+  return st.readers[st.next_reader++ % st.readers.size()];
 }
 
 /// The lowest watermark and final_before of the partitions' durable checkpoints, or
@@ -72,6 +97,8 @@ caf::behavior gateway_actor(self_ptr self, std::uint32_t partitions_count, std::
   self->state.partitions_count = partitions_count;
   self->state.owned = std::move(owned);
   self->state.db = db;
+  for (int i = 0; i < reader_count; ++i)
+    self->state.readers.push_back(self->spawn<caf::detached + caf::linked>(store_reader, db));
   return {
     [=](const series_query& q) -> caf::result<series> {
       if (q.kind == entity::ad) {
@@ -83,27 +110,27 @@ caf::behavior gateway_actor(self_ptr self, std::uint32_t partitions_count, std::
         return caf::delegated<series>{};
       }
       auto rp = self->make_response_promise<series>();
-      with_statuses<series>(self, rp, [=](statuses& xs) -> caf::expected<series> {
+      with_statuses<series>(self, rp, [=](statuses& xs, caf::response_promise& rp) {
         std::int64_t watermark = 0, final_before = 0;
-        if (auto err = durable_edge(xs, self->state.partitions_count, watermark, final_before)) return err;
-        return group_series(*self->state.db, q, watermark, final_before);
+        if (auto err = durable_edge(xs, self->state.partitions_count, watermark, final_before))
+          return rp.deliver(std::move(err));
+        rp.delegate(next_reader(self), q, watermark, final_before);
       });
       return rp;
     },
     [=](const top_query& q) -> caf::result<top_list> {
       auto rp = self->make_response_promise<top_list>();
-      with_statuses<top_list>(self, rp, [=](statuses& xs) -> caf::expected<top_list> {
+      with_statuses<top_list>(self, rp, [=](statuses& xs, caf::response_promise& rp) {
         std::int64_t watermark = 0, final_before = 0;
-        if (auto err = durable_edge(xs, self->state.partitions_count, watermark, final_before)) return err;
-        std::vector<std::uint32_t> partitions;
-        for (const auto& s : xs) partitions.push_back(s.partition);
-        return top(*self->state.db, q, partitions, watermark, final_before);
+        if (auto err = durable_edge(xs, self->state.partitions_count, watermark, final_before))
+          return rp.deliver(std::move(err));
+        rp.delegate(next_reader(self), q, self->state.partitions_count, watermark, final_before);
       });
       return rp;
     },
     [=](status_atom) -> caf::result<statuses> {
       auto rp = self->make_response_promise<statuses>();
-      with_statuses<statuses>(self, rp, [](statuses& xs) -> caf::expected<statuses> { return std::move(xs); });
+      with_statuses<statuses>(self, rp, [](statuses& xs, caf::response_promise& rp) { rp.deliver(std::move(xs)); });
       return rp;
     },
   };

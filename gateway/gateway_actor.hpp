@@ -10,11 +10,14 @@
 //                   never counted a click, errc::recovering while a partition recovers.
 //   top_query    -> top_list: the exact top-K (query_engine), likewise.
 //   status_atom  -> std::vector<partition_status>, one per owned partition, in order.
-// Store reads for campaigns and top-K run on the CAF worker that handles the request.
+// Store reads for campaigns and top-K run on store readers (detached actors, their own
+// threads, linked to the gateway), round robin, so the gateway itself never waits on the
+// store: a slow top-K cannot delay status, readiness or an ad's query.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/event_based_actor.hpp>
@@ -24,10 +27,15 @@ namespace adclick {
 
 class store;
 
+/// Store readers per gateway: concurrent campaign and top-K reads.
+constexpr int reader_count = 2;
+
 struct gateway_state {
   std::uint32_t partitions_count = 0;
   std::map<std::uint32_t, caf::actor> owned;  ///< partition id -> partition actor
   store* db = nullptr;
+  std::vector<caf::actor> readers;  ///< store readers (detached)
+  std::size_t next_reader = 0;
   static inline const char* name = "adclick.gateway";
 };
 

@@ -434,6 +434,8 @@ store::snapshot::~snapshot() {
 }
 
 std::unique_ptr<store::snapshot> store::take_snapshot() {
+  while (impl_->opts.faults && impl_->opts.faults->active("storage-read-hang"))
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   std::shared_lock<std::shared_mutex> lock{impl_->mutex};
   auto p = std::make_unique<snapshot::impl>();
   p->owner = impl_.get();

@@ -5,6 +5,7 @@
 
 #include <signal.h>
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <thread>
@@ -394,5 +395,39 @@ TEST_CASE("while a partition recovers, every door answers 503 recovering with Re
   std::map<std::int64_t, std::uint64_t> after;
   for (const auto& p : points_of(get(svc, ad_path))) after[p.start_ms] = p.count;
   CHECK(after == before);
+  CHECK(svc.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("a top-K stuck on the store holds up neither readiness nor other queries", "[e2e][query][reader]") {
+  running r{service::options{{}, false, true}};
+  auto& [nats, dir, svc] = r;
+  const auto truth_path = dir.str("truth.json");
+  REQUIRE(load(nats, truth_path, {"--clicks", "2000", "--ads", "20", "--seed", "62", "--clock-skew-ms", "0"}) == 0);
+  std::string out;
+  REQUIRE(verify(svc, {truth_path}, out, {"--allow-idle-final"}) == 0);
+  const auto now = now_ms();
+  const auto range = "from=" + std::to_string(now - day_ms) + "&to=" + std::to_string(now + hour_ms);
+
+  svc.faults({"storage-read-hang"});
+  std::atomic<bool> answered{false};
+  http_client::response top;
+  std::thread asker{[&] {
+    http_client client{svc.http()};
+    top = client.get("/v1/top?k=5&" + range);
+    answered = true;
+  }};
+  std::this_thread::sleep_for(500ms);  // the top-K is waiting on the store
+  CHECK_FALSE(answered.load());
+  CHECK(svc.readyz().first == 200);
+  http_client client{svc.http()};
+  CHECK(client.get(series_path("ads", 1, now - day_ms, now + hour_ms, "minute", "live")).status == 200);
+  CHECK(client.get("/v1/admin/status").status == 200);
+  CHECK_FALSE(answered.load());  // all of that while the top-K was still stuck
+
+  svc.faults({});
+  asker.join();
+  INFO(top.body);
+  REQUIRE(top.status == 200);
+  CHECK(json::parse(top.body)["top"].size() == 5);
   CHECK(svc.stop(SIGTERM) == 0);
 }
