@@ -135,6 +135,11 @@ std::string adclick_config::validate() {
   if (ingest_fetch_max_bytes < (1u << 20))
     problems << "ingest.fetch-max-bytes must be at least 1 MiB (the largest NATS message); ";
   if (http_port() <= 0) problems << "http.address must be HOST:PORT; ";
+  if (live_interval < caf::timespan{0}) problems << "live.interval must not be negative (0s: no live updates); ";
+  if (live_heartbeat < std::chrono::seconds(1))
+    problems << "live.heartbeat must be at least 1s (each quiet stream wakes this often); ";
+  if (live_replay < caf::timespan{0}) problems << "live.replay must not be negative; ";
+  if (live_max_streams > 4096) problems << "live.max-streams must be at most 4096 (each stream holds a thread); ";
   auto text = problems.str();
   if (!text.empty()) text.resize(text.size() - 2);
   return text;

@@ -40,12 +40,16 @@ void send_caf_error(httplib::Response& res, const caf::error& err) {
   send_error(res, e.status, e.code, e.message);
 }
 
-/// Rejects parameters the endpoint does not know (a typo must not silently mean a default).
-std::string check_params(const httplib::Request& req, std::initializer_list<const char*> known) {
+/// Rejects parameters the endpoint does not know (a typo must not silently mean a default),
+/// and a parameter given twice unless it is a list (which one would win is a guess).
+std::string check_params(const httplib::Request& req, std::initializer_list<const char*> known,
+                         std::initializer_list<const char*> lists = {}) {
   for (const auto& [name, value] : req.params) {
-    bool ok = false;
+    bool ok = false, list = false;
     for (const auto* k : known) ok = ok || name == k;
+    for (const auto* k : lists) ok = list = list || name == k;
     if (!ok) return "unknown parameter " + name;
+    if (!list && req.get_param_value_count(name.c_str()) > 1) return "parameter " + name + " given more than once";
   }
   return {};
 }
@@ -166,20 +170,22 @@ struct http_api::impl {
   void stream(const httplib::Request& req, httplib::Response& res) {
     if (!opts.live) return send_error(res, 404, "not_found", "live updates are off");
     live_fanout::filter f;
-    if (auto e = check_params(req, {"ads", "campaigns", "advertisers"}); !e.empty())
+    if (auto e = check_params(req, {}, {"ads", "campaigns", "advertisers"}); !e.empty())
       return send_error(res, 400, "bad_parameter", e);
     for (auto [name, ids] : {std::pair{"ads", &f.ads}, std::pair{"campaigns", &f.campaigns},
                              std::pair{"advertisers", &f.advertisers}}) {
-      if (!req.has_param(name)) continue;
-      const auto text = req.get_param_value(name);
-      std::size_t at = 0;
-      while (at <= text.size()) {
-        const auto comma = std::min(text.find(',', at), text.size());
-        std::uint64_t id = 0;
-        if (!parse_id(text.substr(at, comma - at), id))
-          return send_error(res, 400, "bad_parameter", std::string{name} + " must be a comma-separated list of ids");
-        ids->insert(id);
-        at = comma + 1;
+      // ads=1,2 and ads=1&ads=2 alike.
+      for (auto [i, end] = req.params.equal_range(name); i != end; ++i) {
+        const auto& text = i->second;
+        std::size_t at = 0;
+        while (at <= text.size()) {
+          const auto comma = std::min(text.find(',', at), text.size());
+          std::uint64_t id = 0;
+          if (!parse_id(text.substr(at, comma - at), id))
+            return send_error(res, 400, "bad_parameter", std::string{name} + " must be a comma-separated list of ids");
+          ids->insert(id);
+          at = comma + 1;
+        }
       }
     }
     if (f.size() == 0) return send_error(res, 400, "bad_parameter", "name at least one of ads, campaigns, advertisers");

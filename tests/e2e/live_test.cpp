@@ -155,8 +155,9 @@ TEST_CASE("SSE delivers an update within a second, resumes with Last-Event-ID, b
   // The campaign's minute follows after the checkpoint.
   CHECK(stream.wait_for([&](const json& e) { return e["kind"] == "campaign" && e["id"] == 3 && e["count"] == 3; }, 10s));
 
-  // A resume with Last-Event-ID gets the current counts first, with later ids.
-  sse_client resumed{svc.http(), "/v1/stream?ads=" + std::to_string(ad), third->event.id};
+  // A resume with Last-Event-ID gets the current counts first, with later ids (and a list
+  // given as repeated parameters counts every one of them).
+  sse_client resumed{svc.http(), "/v1/stream?ads=99&ads=" + std::to_string(ad), third->event.id};
   auto replay = resumed.wait_for([&](const json& e) { return e["kind"] == "ad" && e["count"] == 3; }, 5s);
   REQUIRE(replay);
   CHECK(std::stoull(replay->event.id) > std::stoull(third->event.id));

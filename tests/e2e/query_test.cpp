@@ -320,6 +320,7 @@ TEST_CASE("hours, days, campaigns, advertisers and top-K agree with the ground t
            "/v1/ads/abc/clicks?" + range, "/v1/ads/-1/clicks?" + range, "/v1/ads/99999999999999999999/clicks?" + range,
            on + "from=" + std::to_string(to) + "&to=" + std::to_string(from), on + "from=x&to=y", on + "to=5",
            on + range + "&granularity=week", on + range + "&view=raw", on + range + "&colour=blue",
+           on + range + "&view=live&view=billing", "/v1/top?" + range + "&k=3&k=4",
            on + "from=0&to=" + std::to_string(8 * day_ms) + "&granularity=minute",
            "/v1/top?" + range + "&k=0", "/v1/top?" + range + "&k=1001", "/v1/top?" + range + "&by=creative",
            "/v1/top?" + range + "&k=ten", "/v1/campaigns/x/clicks?" + range}) {

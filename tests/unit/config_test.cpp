@@ -46,6 +46,17 @@ TEST_CASE("options are validated", "[config]") {
   CHECK_FALSE(load({"--no-such.option=1"}).empty());
 }
 
+TEST_CASE("live options that would spin or never answer are refused", "[config]") {
+  CHECK(load({"--live.interval=0s"}) == "");  // no live updates at all
+  CHECK(load({"--live.interval=-1s"}).find("live.interval") != std::string::npos);
+  CHECK(load({"--live.heartbeat=0s"}).find("live.heartbeat") != std::string::npos);
+  CHECK(load({"--live.heartbeat=10ms"}).find("live.heartbeat") != std::string::npos);
+  CHECK(load({"--live.heartbeat=1s"}) == "");
+  CHECK(load({"--live.replay=-1min"}).find("live.replay") != std::string::npos);
+  CHECK(load({"--live.max-streams=0"}) == "");  // SSE refused, 503 for every stream
+  CHECK(load({"--live.max-streams=100000"}).find("live.max-streams") != std::string::npos);
+}
+
 TEST_CASE("a misspelled key in the INI file is an error, not silently ignored", "[config]") {
   char path[] = "/tmp/adclick-config-XXXXXX";
   int fd = mkstemp(path);
