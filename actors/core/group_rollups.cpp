@@ -1,6 +1,7 @@
 #include "actors/core/group_rollups.hpp"
 
 #include "actors/core/rollup.hpp"
+#include "actors/core/settled.hpp"
 
 #include <algorithm>
 #include <tuple>
@@ -56,17 +57,6 @@ std::vector<group_count> group_rollups::take_changes() {
   return out;
 }
 
-std::size_t group_rollups::drop_settled(std::uint64_t idle_takes) {
-  std::size_t n = 0;
-  for (auto it = shares_.begin(); it != shares_.end();) {
-    if (it->second.changed || takes_ - it->second.last_take < idle_takes) {
-      ++it;
-    } else {
-      it = shares_.erase(it);
-      ++n;
-    }
-  }
-  return n;
-}
+std::size_t group_rollups::drop_settled(std::uint64_t idle_takes) { return erase_settled(shares_, takes_, idle_takes); }
 
 }  // namespace adclick

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "actors/core/settled.hpp"
+
 namespace adclick {
 
 ranking_keeper::ranking_keeper(const ranking& stored, std::size_t capacity)
@@ -71,18 +73,7 @@ std::vector<ranking> ranking_book::take_changes() {
   return out;
 }
 
-std::size_t ranking_book::drop_settled(std::uint64_t idle_takes) {
-  std::size_t n = 0;
-  for (auto it = books_.begin(); it != books_.end();) {
-    if (it->second.changed || takes_ - it->second.last_take < idle_takes) {
-      ++it;
-    } else {
-      it = books_.erase(it);
-      ++n;
-    }
-  }
-  return n;
-}
+std::size_t ranking_book::drop_settled(std::uint64_t idle_takes) { return erase_settled(books_, takes_, idle_takes); }
 
 std::vector<ranked> top_of(std::vector<ranked> totals, std::size_t k) {
   const auto n = std::min(k, totals.size());
