@@ -10,7 +10,9 @@
 //                 or a session wants, the hub reads the group's minute back from the store
 //                 (the sum of every partition's share) and sends it likewise, on
 //                 <prefix>.live.campaign.<id> / .advertiser.<id>. Its state uses the lowest
-//                 final_before the partitions reported.
+//                 final_before the partitions reported; a minute sent open is sent again
+//                 when that passes it (another partition's watermark may close it with no
+//                 share changing).
 // It runs detached (its own thread): publishing may block while NATS reconnects, and the
 // store reads are blocking.
 #pragma once
@@ -18,12 +20,15 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
+#include <tuple>
 #include <string>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "messages/subjects.hpp"
+#include "messages/types.hpp"
 
 namespace adclick {
 
@@ -42,6 +47,8 @@ struct live_hub_config {
 struct live_hub_state {
   live_hub_config cfg;
   std::map<std::uint32_t, std::int64_t> final_before;  ///< per partition, as last reported
+  /// Group minutes last sent open (minute, kind, id), to send again once they close.
+  std::set<std::tuple<std::int64_t, entity, std::uint64_t>> sent_open;
   std::uint64_t published = 0;
   static inline const char* name = "adclick.live_hub";
 };

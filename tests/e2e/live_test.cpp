@@ -58,15 +58,15 @@ class sse_client {
   std::optional<received> wait_for(const std::function<bool(const json&)>& pred, std::chrono::milliseconds timeout,
                                    std::size_t from = 0) {
     const auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
+    for (;;) {  // looks at least once, also with a zero timeout
       {
         std::lock_guard<std::mutex> lock{mutex_};
         for (std::size_t i = from; i < events_.size(); ++i)
           if (events_[i].event.event == "count" && pred(json::parse(events_[i].event.data))) return events_[i];
       }
+      if (std::chrono::steady_clock::now() >= until) return std::nullopt;
       std::this_thread::sleep_for(10ms);
     }
-    return std::nullopt;
   }
   std::size_t count() {
     std::lock_guard<std::mutex> lock{mutex_};
@@ -225,5 +225,39 @@ TEST_CASE("CountUpdate on adclick.live.<ad> and adclick.live.campaign.<id>, coal
     campaign_seen = u.count() == 200;
   }
   CHECK(campaign_seen);
+  CHECK(svc.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("a campaign minute closed by another partition's watermark is sent again as final", "[e2e][live]") {
+  // Pinned windows: a partition's watermark moves only with its own clicks.
+  running r{service::options{{"--windows.allowed-lateness=1min"}, true, false}};
+  auto& [nats, dir, svc] = r;
+  auto nc = nats_connection::connect(nats.url(), "live-test");
+  REQUIRE(nc);
+  const std::int64_t base = t0, later = t0 + 5 * minute_ms;
+  sse_client stream{svc.http(), "/v1/stream?campaigns=3"};
+  std::this_thread::sleep_for(300ms);
+  publish_click(**nc, 21, base + 1000, 1);  // ad 21: partition 5, campaign 3
+  REQUIRE(stream.wait_for([&](const json& e) { return e["id"] == 3 && e["bucket_start_ms"] == base && e["count"] == 1; },
+                          10s));
+  // Every partition's watermark passes the minute but partition 7's: still open.
+  publish_click(**nc, 21, later, 2);
+  std::uint64_t id = 100;
+  for (std::uint64_t p = 0; p < 16; ++p)
+    if (p != 5 && p != 7) publish_click(**nc, 160 + p, later, ++id);  // campaigns 17 and up
+  std::this_thread::sleep_for(3s);  // checkpointed (200 ms) and sent
+  const auto before = stream.count();
+  CHECK_FALSE(stream.wait_for([&](const json& e) { return e["id"] == 3 && e["bucket_start_ms"] == base && e["state"] != "open"; },
+                              0ms));
+  // Partition 7 passes it too, with a click of another campaign: campaign 3's minute is
+  // now final, although no share of it changed.
+  publish_click(**nc, 167, later, ++id);
+  auto closed = stream.wait_for(
+    [&](const json& e) { return e["kind"] == "campaign" && e["id"] == 3 && e["bucket_start_ms"] == base; }, 10s, before);
+  REQUIRE(closed);
+  const auto data = json::parse(closed->event.data);
+  CHECK(data["state"] == "final");
+  CHECK(data["count"] == 1);
+  CHECK(data["version"] == 1);
   CHECK(svc.stop(SIGTERM) == 0);
 }
