@@ -277,12 +277,16 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   }
   // The NATS query door: the same answers as HTTP, on <prefix>.query.<partition>.
   auto queries = std::make_unique<query_responder>(sys, gateway, **nc, names);
-  {
-    std::vector<std::uint32_t> mine;
-    for (const auto& [p, actor] : owned) mine.push_back(p);
-    if (auto err = queries->start(mine))
-      log_warn("query_subscribe_failed").kv("error", describe(err));  // HTTP still answers
-  }
+  std::vector<std::uint32_t> mine;
+  for (const auto& [p, actor] : owned) mine.push_back(p);
+  // HTTP answers meanwhile; the NATS door is retried every 5 s until it subscribes.
+  auto start_queries = [&] {
+    auto err = queries->start(mine);
+    if (err) log_warn("query_subscribe_failed").kv("error", describe(err)).kv("retry_in_s", 5);
+    return !err;
+  };
+  bool queries_up = start_queries();
+  auto queries_retry_at = std::chrono::steady_clock::now() + 5s;
   log_info("serving").kv("http", "http://" + cfg.http_address).kv("nats", url);
 
   // 5. Run until a stop signal or a fatal partition failure.
@@ -302,6 +306,10 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
       },
       caf::after(std::chrono::milliseconds(0)) >> [] {});
     if (embedded) embedded->supervise();
+    if (!queries_up && std::chrono::steady_clock::now() >= queries_retry_at) {
+      queries_up = start_queries();
+      queries_retry_at = std::chrono::steady_clock::now() + 5s;
+    }
   }
 
   // 6. Shut down in reverse: no more queries, no more fetching, a last checkpoint.

@@ -39,13 +39,17 @@ query_responder::query_responder(caf::actor_system& sys, caf::actor gateway, nat
 query_responder::~query_responder() { subs_.clear(); }
 
 caf::error query_responder::start(const std::vector<std::uint32_t>& partitions) {
+  subs_.clear();  // a retry after a failure starts over
   for (auto p : partitions) {
     auto sub = nats_.subscribe(names_.query(p), [this](core_message&& m) {
       if (m.reply.empty()) return;  // not a request: nobody to answer
       if (auto err = nats_.publish(m.reply, answer(m.data)))
         log_warn("query_reply_failed").kv("subject", m.subject).kv("error", describe(err));
     });
-    if (!sub) return sub.error();
+    if (!sub) {
+      subs_.clear();
+      return sub.error();
+    }
     subs_.push_back(std::move(*sub));
   }
   return {};
