@@ -410,6 +410,7 @@ TEST_CASE("a top-K stuck on the store holds up neither readiness nor other queri
   const auto range = "from=" + std::to_string(now - day_ms) + "&to=" + std::to_string(now + hour_ms);
 
   svc.faults({"storage-read-hang"});
+  std::this_thread::sleep_for(300ms);  // adclickd re-reads the fault file every 50 ms
   std::atomic<bool> answered{false};
   http_client::response top;
   std::thread asker{[&] {
