@@ -402,6 +402,9 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
   // the partition answers status and queries (503 recovering), and no click is fetched
   // (the ingress waits for ack_cursor::ready).
   self->send(self, recover_atom_v);
+  // Anything else (no click can come before ack_cursor::ready, but a message this
+  // behaviour does not know must never be dropped) waits for running().
+  self->set_default_handler(caf::skip);
   return {
     [=](recover_atom) {
       auto& st = self->state;
@@ -435,6 +438,7 @@ namespace {
 /// The behaviour once recovered: counting, checkpoints, live updates, queries.
 caf::behavior running(self_ptr self) {
   auto& st = self->state;
+  self->set_default_handler(caf::print_and_drop);
   st.recovered = true;
   st.durable_at_ms = now_ms();
   st.cfg.cursor->durable_seq.store(st.durable_seq, std::memory_order_release);

@@ -64,10 +64,25 @@ caf::behavior store_reader(caf::event_based_actor*, store* db) {
   };
 }
 
-/// The next reader, round robin.
-const caf::actor& next_reader(self_ptr self) {
+/// Asks the store reader with the fewest reads in flight (one stuck read leaves the other
+/// free) and answers `rp` with what it answers.
+template <class T, class... Ts>
+void read_on_reader(self_ptr self, caf::response_promise& rp, Ts&&... xs) {
   auto& st = self->state;
-  return st.readers[st.next_reader++ % st.readers.size()];
+  std::size_t pick = 0;
+  for (std::size_t i = 1; i < st.readers.size(); ++i)
+    if (st.in_flight[i] < st.in_flight[pick]) pick = i;
+  ++st.in_flight[pick];
+  self->request(st.readers[pick], caf::infinite, std::forward<Ts>(xs)...)
+    .then(
+      [self, rp, pick](T& answer) mutable {
+        --self->state.in_flight[pick];
+        rp.deliver(std::move(answer));
+      },
+      [self, rp, pick](caf::error& err) mutable {
+        --self->state.in_flight[pick];
+        rp.deliver(std::move(err));
+      });
 }
 
 /// The lowest watermark and final_before of the partitions' durable checkpoints, or
@@ -99,6 +114,7 @@ caf::behavior gateway_actor(self_ptr self, std::uint32_t partitions_count, std::
   self->state.db = db;
   for (int i = 0; i < reader_count; ++i)
     self->state.readers.push_back(self->spawn<caf::detached + caf::linked>(store_reader, db));
+  self->state.in_flight.assign(self->state.readers.size(), 0);
   return {
     [=](const series_query& q) -> caf::result<series> {
       if (q.kind == entity::ad) {
@@ -114,7 +130,7 @@ caf::behavior gateway_actor(self_ptr self, std::uint32_t partitions_count, std::
         std::int64_t watermark = 0, final_before = 0;
         if (auto err = durable_edge(xs, self->state.partitions_count, watermark, final_before))
           return rp.deliver(std::move(err));
-        rp.delegate(next_reader(self), q, watermark, final_before);
+        read_on_reader<series>(self, rp, q, watermark, final_before);
       });
       return rp;
     },
@@ -124,7 +140,7 @@ caf::behavior gateway_actor(self_ptr self, std::uint32_t partitions_count, std::
         std::int64_t watermark = 0, final_before = 0;
         if (auto err = durable_edge(xs, self->state.partitions_count, watermark, final_before))
           return rp.deliver(std::move(err));
-        rp.delegate(next_reader(self), q, self->state.partitions_count, watermark, final_before);
+        read_on_reader<top_list>(self, rp, q, self->state.partitions_count, watermark, final_before);
       });
       return rp;
     },

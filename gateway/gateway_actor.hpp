@@ -11,8 +11,10 @@
 //   top_query    -> top_list: the exact top-K (query_engine), likewise.
 //   status_atom  -> std::vector<partition_status>, one per owned partition, in order.
 // Store reads for campaigns and top-K run on store readers (detached actors, their own
-// threads, linked to the gateway), round robin, so the gateway itself never waits on the
-// store: a slow top-K cannot delay status, readiness or an ad's query.
+// threads, linked to the gateway), each read on the reader with the fewest in flight, so
+// the gateway itself never waits on the store: a slow top-K cannot delay status,
+// readiness or an ad's query. A reader that dies takes the gateway along (linked), and
+// the service stops on the gateway's death like on a partition's.
 #pragma once
 
 #include <cstdint>
@@ -34,8 +36,8 @@ struct gateway_state {
   std::uint32_t partitions_count = 0;
   std::map<std::uint32_t, caf::actor> owned;  ///< partition id -> partition actor
   store* db = nullptr;
-  std::vector<caf::actor> readers;  ///< store readers (detached)
-  std::size_t next_reader = 0;
+  std::vector<caf::actor> readers;      ///< store readers (detached)
+  std::vector<std::size_t> in_flight;   ///< reads asked of each reader, not yet answered
   static inline const char* name = "adclick.gateway";
 };
 

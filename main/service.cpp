@@ -246,6 +246,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   // A watcher learns when any partition dies: that is fatal (nothing more may be acked).
   auto watcher = std::make_unique<caf::scoped_actor>(sys);
   for (const auto& p : partitions) (*watcher)->monitor(p);
+  (*watcher)->monitor(gateway);  // without it no query, status or readiness answers
   for (auto& in : ingress) in->start();
 
   // 4. HTTP.
@@ -300,7 +301,8 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     }
     (*watcher)->receive(
       [&](caf::down_msg& msg) {
-        log_error("partition_died").kv("reason", describe(msg.reason));
+        log_error(msg.source == gateway.address() ? "gateway_died" : "partition_died")
+          .kv("reason", describe(msg.reason));
         exit_code = 1;
         running = false;
       },

@@ -269,7 +269,8 @@ int run_wait(const wait_options& opts) {
     if (auto s = get_json(http, "/v1/admin/status", error)) {
       bool settled = (*s)["arrived"].get<std::uint64_t>() >= opts.arrived;
       for (const auto& p : (*s)["partitions"])
-        settled = settled && p["durable_seq"] == p["dispatched_seq"] && p["unacked_messages"] == 0;
+        settled = settled && p["recovered"] == true && p["durable_seq"] == p["dispatched_seq"] &&
+                  p["unacked_messages"] == 0;
       if (settled) {
         std::printf("%.3f\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
         return 0;

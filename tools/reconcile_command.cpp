@@ -68,7 +68,8 @@ std::optional<service_view> read_service(http_client& http, double wait_s, std::
       v.rules.dedup_horizon_ms = w.at("dedup_horizon_ms");
       v.rules.max_future_skew_ms = w.at("max_future_skew_ms");
       for (const auto& p : j.at("partitions")) {
-        settled = settled && p.at("durable_seq") == p.at("dispatched_seq") && p.at("unacked_messages") == 0;
+        settled = settled && p.at("recovered") == true && p.at("durable_seq") == p.at("dispatched_seq") &&
+                  p.at("unacked_messages") == 0;
         v.positions[p.at("partition").get<std::uint32_t>()] = {p.at("durable_seq").get<std::uint64_t>(),
                                                               p.at("stream_created_ns").get<std::int64_t>()};
       }

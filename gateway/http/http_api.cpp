@@ -47,7 +47,8 @@ std::string check_params(const httplib::Request& req, std::initializer_list<cons
   for (const auto& [name, value] : req.params) {
     bool ok = false, list = false;
     for (const auto* k : known) ok = ok || name == k;
-    for (const auto* k : lists) ok = list = list || name == k;
+    for (const auto* k : lists)
+      if (name == k) ok = list = true;
     if (!ok) return "unknown parameter " + name;
     if (!list && req.get_param_value_count(name.c_str()) > 1) return "parameter " + name + " given more than once";
   }
@@ -195,11 +196,22 @@ struct http_api::impl {
       res.set_header("Retry-After", "5");
       return send_error(res, 503, "too_many_streams", "the live stream limit (live.max-streams) is reached");
     }
-    // The replay: current counts around the highest watermark.
+    // The replay: current counts around the highest watermark. Not while a partition
+    // recovers: the stream would open without the counts it promises.
     caf::error err;
     std::int64_t watermark = 0;
-    if (auto st = statuses(err))
-      for (const auto& s : *st) watermark = std::max(watermark, s.watermark_ms);
+    auto st = statuses(err);
+    if (!st) {
+      opts.live->close(session);
+      return send_caf_error(res, err);
+    }
+    for (const auto& s : *st) {
+      if (!s.recovered) {
+        opts.live->close(session);
+        return send_caf_error(res, make_error(errc::recovering, "partition " + std::to_string(s.partition) + " is recovering"));
+      }
+      watermark = std::max(watermark, s.watermark_ms);
+    }
     const auto to = minute_of(watermark) + 2 * minute_ms;
     for (auto [kind, ids] : {std::pair{entity::ad, &f.ads}, std::pair{entity::campaign, &f.campaigns},
                              std::pair{entity::advertiser, &f.advertisers}})
@@ -341,6 +353,7 @@ struct http_api::impl {
         if (auto e = parse_series(req, q); !e.empty()) return send_error(res, 400, "bad_parameter", e);
         auto s = ask(sys, gateway, q);
         if (!s) return send_caf_error(res, s.error());
+        res.status = 200;
         res.set_content(render_series(q, *s), "application/json");
       });
     }
@@ -352,6 +365,7 @@ struct http_api::impl {
       if (auto e = parse_top(req, q); !e.empty()) return send_error(res, 400, "bad_parameter", e);
       auto t = ask(sys, gateway, q);
       if (!t) return send_caf_error(res, t.error());
+      res.status = 200;
       res.set_content(render_top(*t), "application/json");
     });
 

@@ -782,3 +782,33 @@ TEST_CASE_METHOD(fixture, "with live updates off an ad keeps no list of minutes 
   CHECK(inspect(7).active);
   CHECK(inspect(7).live_pending == 0);
 }
+
+TEST_CASE_METHOD(quick_windows, "a partition recovers a large open index in steps, answering 'recovering' meanwhile",
+                 "[actor][recovery]") {
+  // 5000 open buckets: more than one step of recovery (4096).
+  constexpr std::uint64_t ads = 5000;
+  {
+    store::batch b;
+    for (std::uint64_t ad = 1; ad <= ads; ++ad) b.put_bucket(0, ad, {t0, 1, bucket_state::open, 0});
+    REQUIRE_FALSE(db->write(b));
+  }
+  start();  // the first step ran; the next waits for the clock
+  CHECK_FALSE(status().recovered);
+  CHECK_FALSE(cursor->ready.load());
+  auto answer = ask(series_query{entity::ad, 1, t0, t0 + minute_ms, granularity::minute, false});
+  REQUIRE_FALSE(answer);
+  CHECK(answer.error() == make_error(errc::recovering, ""));
+  // A message recovery does not handle waits for it instead of being dropped.
+  ingest({{1, {{ads + 1, t0 + 3 * minute_ms}}}});
+  CHECK(status().undecided == 0);
+  sched.advance_time(std::chrono::milliseconds(1));
+  sched.run();
+  CHECK(status().recovered);
+  CHECK(cursor->ready.load());
+  tick();
+  // The click sent during recovery is counted, and its watermark finalized every bucket
+  // of the index, the ones of the last step too.
+  CHECK(count_at(query(ads + 1), t0 + 3 * minute_ms) == 1);
+  for (std::uint64_t ad : {std::uint64_t{1}, std::uint64_t{4096}, std::uint64_t{4097}, ads})
+    CHECK(test::must(db->read_minute(ad, t0)).state == bucket_state::final);
+}

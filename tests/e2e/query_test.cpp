@@ -376,6 +376,10 @@ TEST_CASE("while a partition recovers, every door answers 503 recovering with Re
     CHECK(json::parse(res.body)["error"]["code"] == "recovering");
     CHECK(res.retry_after == "1");
   }
+  // A live stream would open without the current counts it promises: refused too.
+  auto stream = client.get("/v1/stream?ads=1");
+  CHECK(stream.status == 503);
+  CHECK(stream.retry_after == "1");
   auto nc = nats_connection::connect(nats.url(), "query-test");
   REQUIRE(nc);
   v1::QueryRequest req;

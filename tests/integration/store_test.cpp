@@ -1,4 +1,5 @@
 // The LevelDB store, for real, in a temporary directory.
+#include <set>
 #include <catch2/catch.hpp>
 
 #include <thread>
@@ -298,4 +299,55 @@ TEST_CASE("reads through a snapshot see no later write", "[store][snapshot]") {
   CHECK(rolled[0].second.count == 100);
   REQUIRE_FALSE((*db)->read_ranking(3, seen));  // now
   CHECK(seen.top[0].count == 250);
+}
+
+TEST_CASE("the open-bucket scan in steps visits every bucket once, whatever the step", "[store][recovery]") {
+  test::temp_dir dir;
+  auto db = store::open(dir.str("db"), opts(16, true));
+  REQUIRE(db);
+  // Partition 3: ads 3, 19, 35, ... over 4 minutes, 40 open buckets; partitions 2 and 4
+  // have their own, which the scan must not cross into.
+  std::set<std::pair<std::int64_t, std::uint64_t>> want;
+  store::batch b;
+  for (std::uint64_t i = 0; i < 10; ++i)
+    for (std::int64_t m = 0; m < 4; ++m) {
+      const auto ad = 3 + 16 * i;
+      b.put_bucket(3, ad, {m * 60'000, 1, bucket_state::open, 0});
+      want.insert({m * 60'000, ad});
+      b.put_bucket(2, ad - 1, {m * 60'000, 1, bucket_state::open, 0});
+      b.put_bucket(4, ad + 1, {m * 60'000, 1, bucket_state::open, 0});
+    }
+  b.put_bucket(3, 3 + 16 * 20, {0, 5, bucket_state::final, 1});  // final: not open
+  REQUIRE_FALSE((*db)->write(b));
+  for (std::size_t step : {std::size_t{1}, std::size_t{7}, std::size_t{40}, std::size_t{1000}}) {
+    INFO("step " << step);
+    std::multiset<std::pair<std::int64_t, std::uint64_t>> seen;
+    store::scan_step at;
+    int steps = 0;
+    while (!at.done) {
+      REQUIRE_FALSE((*db)->scan_open(3, at, step, [&](std::int64_t m, std::uint64_t ad) { seen.insert({m, ad}); }));
+      REQUIRE(++steps <= 41);
+    }
+    CHECK(std::set<std::pair<std::int64_t, std::uint64_t>>(seen.begin(), seen.end()) == want);
+    CHECK(seen.size() == want.size());
+    CHECK(steps == static_cast<int>((want.size() + step - 1) / step));
+  }
+  // Resumed across a reopen, with a bucket closed and one opened ahead of the cursor meanwhile.
+  store::scan_step at;
+  std::set<std::pair<std::int64_t, std::uint64_t>> seen;
+  REQUIRE_FALSE((*db)->scan_open(3, at, 10, [&](std::int64_t m, std::uint64_t ad) { seen.insert({m, ad}); }));
+  REQUIRE_FALSE(at.done);
+  db->reset();
+  db = store::open(dir.str("db"), opts(16, true));
+  REQUIRE(db);
+  store::batch later;
+  later.put_bucket(3, 3 + 16 * 9, {3 * 60'000, 2, bucket_state::final, 1});  // the last one closes
+  later.put_bucket(3, 3 + 16 * 30, {3 * 60'000, 1, bucket_state::open, 0});  // a new one opens
+  REQUIRE_FALSE((*db)->write(later));
+  while (!at.done)
+    REQUIRE_FALSE((*db)->scan_open(3, at, 10, [&](std::int64_t m, std::uint64_t ad) { seen.insert({m, ad}); }));
+  auto expect = want;
+  expect.erase({3 * 60'000, 3 + 16 * 9});
+  expect.insert({3 * 60'000, 3 + 16 * 30});
+  CHECK(seen == expect);
 }
