@@ -112,7 +112,7 @@ while time.time() < deadline:
 sys.exit("bench: the loaded minutes did not become final within 300 s")
 PY
 sleep 2
-queries_json=$("$adclick" bench-read --http "$http" --iterations "${BENCH_QUERY_ITERATIONS:-200}")
+queries_json=$("$adclick" bench-read --http "$http" --iterations "${BENCH_QUERY_ITERATIONS:-1000}")
 
 # The sustained maximum: paced loads (event time at the wall clock) of rising rates; a rate
 # is sustained when the publisher kept its pace (within 5%) and every click is counted,

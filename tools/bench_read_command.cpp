@@ -91,7 +91,8 @@ int run_bench_read(const bench_read_options& opts) {
     std::mutex mutex;
     std::map<std::uint64_t, clock_type::time_point> sent;  // probe number (its count) -> publish time
     std::vector<double> latencies;
-    std::uint64_t seen_count = 0;
+    std::uint64_t seen_count = 0;  // probes visible: the sum of the probe ad's minutes
+    std::map<std::int64_t, std::uint64_t> minutes;  // the probe ad's count per minute
     std::atomic<bool> stop{false};
     std::thread reader{[&] {
       http_client http{opts.http};
@@ -101,8 +102,12 @@ int run_bench_read(const bench_read_options& opts) {
         for (const auto& e : sse.feed(chunk)) {
           auto j = nlohmann::json::parse(e.data, nullptr, false);
           if (j.is_discarded() || e.event != "count") continue;
-          const auto count = j["count"].get<std::uint64_t>();
           std::lock_guard<std::mutex> lock{mutex};
+          // Counts are per minute: 20 s of probes may cross a minute boundary.
+          auto& m = minutes[j["bucket_start_ms"].get<std::int64_t>()];
+          m = std::max(m, j["count"].get<std::uint64_t>());
+          std::uint64_t count = 0;
+          for (const auto& [start, n] : minutes) count += n;
           // Every probe up to this count is now visible: the first event that shows a
           // probe measures it.
           for (auto n = seen_count + 1; n <= count; ++n)
