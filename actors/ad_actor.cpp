@@ -108,7 +108,7 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
       auto& st = self->state;
       if (!st.owner_known && !batch.clicks.empty()) {
         if (auto err = learn_owner(st, batch.clicks.front())) {
-          log_error("ad_owner_failed").kv("ad", st.ad_id).kv("error", describe(err));
+          log_error("ad", "ad_owner_failed").kv("ad", st.ad_id).kv("error", describe(err));
           self->quit(err);
           return;
         }
@@ -120,14 +120,14 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
           if (auto err = seed_minute(st, minute)) {
             // Counting on an unknown base would corrupt the count: stop, and take the
             // (linked) partition down rather than ack anything.
-            log_error("ad_seed_failed").kv("ad", st.ad_id).kv("error", describe(err));
+            log_error("ad", "ad_seed_failed").kv("ad", st.ad_id).kv("error", describe(err));
             self->quit(err);
             return;
           }
         }
         auto fresh = record_id(st, minute, c.id);
         if (!fresh) {
-          log_error("ad_ids_failed").kv("ad", st.ad_id).kv("error", describe(fresh.error()));
+          log_error("ad", "ad_ids_failed").kv("ad", st.ad_id).kv("error", describe(fresh.error()));
           self->quit(fresh.error());
           return;
         }
@@ -148,13 +148,13 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
     [=](finalize_atom, std::int64_t minute) {
       auto& st = self->state;
       if (auto err = load_owner(st)) {
-        log_error("ad_owner_failed").kv("ad", st.ad_id).kv("error", describe(err));
+        log_error("ad", "ad_owner_failed").kv("ad", st.ad_id).kv("error", describe(err));
         self->quit(err);
         return;
       }
       if (!st.counts.has(minute)) {
         if (auto err = seed_minute(st, minute)) {
-          log_error("ad_seed_failed").kv("ad", st.ad_id).kv("error", describe(err));
+          log_error("ad", "ad_seed_failed").kv("ad", st.ad_id).kv("error", describe(err));
           self->quit(err);
           return;
         }

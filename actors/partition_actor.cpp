@@ -45,7 +45,7 @@ void merge_newest(std::vector<Row>& older, std::vector<Row>&& newer, Key key_of)
 void start_checkpoint(self_ptr self, bool forced);
 
 void fail(self_ptr self, const caf::error& err, const char* what) {
-  log_error(what).kv("partition", self->state.cfg.partition).kv("error", describe(err));
+  log_error("partition", what).kv("partition", self->state.cfg.partition).kv("error", describe(err));
   self->quit(err);
 }
 
@@ -74,7 +74,7 @@ void add_delta(partition_state& st, ad_delta&& delta) {
 
 /// Applies a stream rebase: from now on sequences count in the stream created at `ns`.
 void apply_rebase(partition_state& st, std::int64_t ns) {
-  log_warn("partition_rebased")
+  log_warn("partition", "partition_rebased")
     .kv("partition", st.cfg.partition)
     .kv("old_stream_created_ns", st.stream_created_ns)
     .kv("new_stream_created_ns", ns)
@@ -104,7 +104,7 @@ void on_written(self_ptr self, const checkpoint& cp, checkpoint_result& r) {
     st.retry_at = self->clock().now() + std::min<caf::timespan>(pause, max_backoff);
     std::uint64_t held_back = 0;
     if (st.failure_log.allow(now_ms(), held_back))
-      log_error("checkpoint_failed")
+      log_error("partition", "checkpoint_failed")
         .kv("partition", st.cfg.partition)
         .kv("error", r.error)
         .kv("consecutive_failures", st.consecutive_failures)
@@ -116,7 +116,7 @@ void on_written(self_ptr self, const checkpoint& cp, checkpoint_result& r) {
     st.carried_rankings = std::move(r.rows.rankings);
   } else {
     if (st.consecutive_failures != 0)
-      log_info("checkpoint_recovered").kv("partition", st.cfg.partition).kv("failures", st.consecutive_failures);
+      log_info("partition", "checkpoint_recovered").kv("partition", st.cfg.partition).kv("failures", st.consecutive_failures);
     st.consecutive_failures = 0;
     st.failing_since_ms = 0;
     st.durable_seq = cp.stream_seq;
@@ -444,7 +444,7 @@ caf::behavior running(self_ptr self) {
   st.cfg.cursor->durable_seq.store(st.durable_seq, std::memory_order_release);
   st.cfg.cursor->stream_created_ns.store(st.stream_created_ns, std::memory_order_release);
   st.cfg.cursor->ready.store(true, std::memory_order_release);
-  log_info("partition_recovered")
+  log_info("partition", "partition_recovered")
     .kv("partition", st.cfg.partition)
     .kv("stream_seq", st.durable_seq)
     .kv("stream_created_ns", st.stream_created_ns)

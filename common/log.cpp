@@ -32,23 +32,38 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-log_line::log_line(const char* level, std::string_view event) {
-  buf_ = "{\"ts\":";
-  append_json_string(buf_, format_time(now_ms()));
-  buf_ += ",\"level\":\"";
-  buf_ += level;
-  buf_ += "\",\"event\":";
-  append_json_string(buf_, event);
-}
-
 namespace {
 std::atomic<bool> logging{true};
+std::atomic<int> lowest{info};
+constexpr const char* level_names[] = {"debug", "info", "warn", "error"};
 }  // namespace
 
 void set_logging(bool on) { logging.store(on, std::memory_order_relaxed); }
 
+bool set_log_level(std::string_view level) {
+  for (int i = 0; i < 4; ++i)
+    if (level == level_names[i]) {
+      lowest.store(i, std::memory_order_relaxed);
+      return true;
+    }
+  return false;
+}
+
+log_line::log_line(int level, std::string_view component, std::string_view event)
+  : on_(level >= lowest.load(std::memory_order_relaxed) && logging.load(std::memory_order_relaxed)) {
+  if (!on_) return;
+  buf_ = "{\"ts\":";
+  append_json_string(buf_, format_time(now_ms()));
+  buf_ += ",\"level\":\"";
+  buf_ += level_names[level];
+  buf_ += "\",\"component\":";
+  append_json_string(buf_, component);
+  buf_ += ",\"event\":";
+  append_json_string(buf_, event);
+}
+
 log_line::~log_line() {
-  if (!logging.load(std::memory_order_relaxed)) return;
+  if (!on_) return;
   buf_ += "}\n";
   auto rc = ::write(STDERR_FILENO, buf_.data(), buf_.size());
   (void)rc;
@@ -61,24 +76,28 @@ void log_line::key(std::string_view k) {
 }
 
 log_line& log_line::kv(std::string_view k, std::string_view value) {
+  if (!on_) return *this;
   key(k);
   append_json_string(buf_, value);
   return *this;
 }
 
 log_line& log_line::kv(std::string_view k, std::int64_t value) {
+  if (!on_) return *this;
   key(k);
   buf_ += std::to_string(value);
   return *this;
 }
 
 log_line& log_line::kv(std::string_view k, std::uint64_t value) {
+  if (!on_) return *this;
   key(k);
   buf_ += std::to_string(value);
   return *this;
 }
 
 log_line& log_line::kv(std::string_view k, bool value) {
+  if (!on_) return *this;
   key(k);
   buf_ += value ? "true" : "false";
   return *this;

@@ -1,6 +1,10 @@
-// One JSON object per line on stderr: {"ts":"...","level":"info","event":"...",...}.
-// Usage: log_info("checkpoint_failed").kv("partition", 3).kv("error", text);
-// The line is written when the temporary is destroyed, in one write() call.
+// One JSON object per line on stderr:
+//   {"ts":"...","level":"error","component":"partition","event":"checkpoint_failed",...}.
+// Usage: log_error("partition", "checkpoint_failed").kv("partition", 3).kv("error", text);
+// The line is written when the temporary is destroyed, in one write() call; lines below
+// the level set by set_log_level (log.level, default info) are not written. A line that
+// can repeat many times a second goes through a log_limiter (common/log_limiter.hpp).
+// Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +15,7 @@ namespace adclick {
 
 class log_line {
  public:
-  log_line(const char* level, std::string_view event);
+  log_line(int level, std::string_view component, std::string_view event);
   ~log_line();
   log_line(const log_line&) = delete;
   log_line& operator=(const log_line&) = delete;
@@ -27,12 +31,19 @@ class log_line {
 
  private:
   void key(std::string_view k);
+  bool on_;
   std::string buf_;
 };
 
-inline log_line log_info(std::string_view event) { return log_line{"info", event}; }
-inline log_line log_warn(std::string_view event) { return log_line{"warn", event}; }
-inline log_line log_error(std::string_view event) { return log_line{"error", event}; }
+enum log_level : int { debug = 0, info = 1, warn = 2, error = 3 };
+
+inline log_line log_debug(std::string_view component, std::string_view event) { return log_line{debug, component, event}; }
+inline log_line log_info(std::string_view component, std::string_view event) { return log_line{info, component, event}; }
+inline log_line log_warn(std::string_view component, std::string_view event) { return log_line{warn, component, event}; }
+inline log_line log_error(std::string_view component, std::string_view event) { return log_line{error, component, event}; }
+
+/// Lines below `level` are not written. "debug", "info", "warn", "error"; false if unknown.
+bool set_log_level(std::string_view level);
 
 /// Turns every log line of the process off (false) or on: for a CLI that runs the
 /// service's code (adclick reconcile) and reports in its own words.

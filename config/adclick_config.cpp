@@ -1,12 +1,18 @@
 #include "config/adclick_config.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cctype>
+#include <fstream>
 #include <sstream>
 
 #include <caf/atom.hpp>
 #include <caf/config_option_adder.hpp>
 #include <caf/settings.hpp>
 
+#include "config/ini_file.hpp"
+#include "config/option_values.hpp"
 #include "messages/type_ids.hpp"
 
 namespace adclick {
@@ -14,7 +20,7 @@ namespace adclick {
 namespace {
 /// Our option groups; keys under them in the INI file must be declared options.
 const char* const our_groups[] = {"nats", "http", "storage", "partitions", "node",
-                                  "windows", "dedup", "actors", "checkpoint", "ingest", "live", "testing"};
+                                  "windows", "dedup", "actors", "checkpoint", "ingest", "live", "log", "testing"};
 }  // namespace
 
 adclick_config::adclick_config() {
@@ -31,7 +37,10 @@ adclick_config::adclick_config() {
     .add(nats_embedded, "embedded", "start and supervise a local nats-server -js when no URL is given")
     .add(nats_server_bin, "server-bin", "nats-server executable for the embedded server")
     .add(nats_embedded_port, "embedded-port", "loopback port of the embedded nats-server")
-    .add(nats_prefix, "prefix", "subject prefix (default adclick)");
+    .add(nats_prefix, "prefix", "subject prefix (default adclick)")
+    .add(nats_token_file, "token-file", "a file whose first line is the NATS auth token (or ADCLICK_NATS_TOKEN)");
+  caf::config_option_adder{custom_options_, "log"}
+    .add(log_level, "level", "lowest level logged: debug, info, warn or error");
   caf::config_option_adder{custom_options_, "http"}
     .add(http_address, "address", "HOST:PORT of the HTTP API, SSE, metrics and dashboard");
   caf::config_option_adder{custom_options_, "storage"}
@@ -72,48 +81,225 @@ adclick_config::adclick_config() {
     .add(testing_fault_file, "fault-file", "for tests only: a file naming faults to inject, one per line");
 }
 
+namespace {
+
+/// Secrets: never from a flag or the INI file, shown redacted.
+bool is_secret(const std::string& name) { return name == "nats.token"; }
+
+std::string str(caf::string_view s) { return std::string{s.data(), s.size()}; }
+
+bool is_our_group(const std::string& group) {
+  for (const char* g : our_groups)
+    if (group == g) return true;
+  return false;
+}
+
+std::string quoted(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out + "\"";
+}
+
+/// The option's current value as the INI file would write it.
+std::string render_value(const caf::config_option& opt) {
+  auto v = opt.get();
+  if (!v) return "?";
+  if (auto* b = caf::get_if<bool>(&*v)) return *b ? "true" : "false";
+  if (auto* t = caf::get_if<caf::timespan>(&*v)) return format_duration(*t);
+  if (auto* str = caf::get_if<std::string>(&*v)) return quoted(*str);
+  return caf::to_string(*v);
+}
+
+}  // namespace
+
+std::string adclick_config::env_name(const std::string& name) {
+  std::string out = "ADCLICK_";
+  for (char c : name) out.push_back(c == '.' || c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  return out;
+}
+
 std::string adclick_config::load(int argc, char** argv) {
-  // CAF 0.17 reads a boolean option on the command line only as a bare `--group.key` and
-  // refuses `--group.key=false`; DESIGN 5 wants both. Take `=true|false` off the command
-  // line here and apply it after the file has been read, so that the flag still wins.
-  std::vector<char*> kept;
-  std::vector<std::pair<const caf::config_option*, bool>> booleans;
-  for (int i = 0; i < argc; ++i) {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string kv = *e;
+    if (kv.rfind("ADCLICK_", 0) != 0) continue;
+    const auto eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return load(argc, argv, env);
+}
+
+std::string adclick_config::apply(const std::string& name, const std::string& value, const std::string& source) {
+  const auto* opt = custom_options_.qualified_name_lookup(name);
+  const std::string type = str(opt->type_name());
+  auto bad = [&](const char* expected) {
+    return "invalid value '" + value + "' for " + name + " (" + source + "): expected " + expected;
+  };
+  if (type == "boolean") {
+    auto b = parse_bool(value);
+    if (!b) return bad("true or false (yes/no, on/off, 1/0)");
+    opt->store(caf::config_value{*b});
+  } else if (type == "timespan") {
+    auto d = parse_duration(value);
+    if (!d) return bad("a duration such as 250ms, 10s, 10min, 1h");
+    opt->store(caf::config_value{caf::timespan{*d}});
+  } else if (type == "string") {
+    opt->store(caf::config_value{value});
+  } else {  // unsigned integers; the byte counts among them take units
+    auto n = parse_size(value);
+    if (!n || !opt->parse(std::to_string(*n))) return bad(("an unsigned number (" + type + "; sizes take KiB, MiB)").c_str());
+  }
+  sources_[name] = source;
+  return {};
+}
+
+std::string adclick_config::load(int argc, char** argv, const std::map<std::string, std::string>& env) {
+  struct given {
+    std::string name, value, source;
+  };
+  std::vector<given> flags, file, environment;
+  std::string config_file = "adclick.ini";
+  bool file_named = false;
+  auto known = [&](const std::string& name) {
+    const auto dot = name.find('.');
+    return dot != std::string::npos && is_our_group(name.substr(0, dot)) &&
+           custom_options_.qualified_name_lookup(name) != nullptr;
+  };
+  auto secret_refused = [](const std::string& name, const std::string& where) {
+    return "invalid configuration: " + name + " is a secret and is not read from " + where +
+           ": set " + env_name(name) + " or name a file in " + name + "-file";
+  };
+  for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    const auto eq = arg.find('=');
-    const auto* opt = i > 0 && arg.rfind("--", 0) == 0 && eq != std::string::npos
-                        ? custom_options_.qualified_name_lookup(arg.substr(2, eq - 2))
-                        : nullptr;
-    if (opt == nullptr || !opt->is_flag()) {
-      kept.push_back(argv[i]);
+    if (arg == "--help" || arg == "-h") {
+      requested = action::help;
+      return {};
+    }
+    if (arg == "--check-config") {
+      requested = action::check_config;
       continue;
     }
-    const auto value = arg.substr(eq + 1);
-    if (value != "true" && value != "false")
-      return "invalid configuration: " + arg.substr(0, eq) + " takes true or false, not '" + value + "'";
-    booleans.emplace_back(opt, value == "true");
+    if (arg == "--print-config") {
+      requested = action::print_config;
+      continue;
+    }
+    if (arg.rfind("--config-file=", 0) == 0) {
+      config_file = arg.substr(14);
+      file_named = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0)
+      return "invalid configuration: unexpected argument '" + arg + "' (options are --group.key=value)";
+    const auto eq = arg.find('=');
+    const auto name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+    if (is_secret(name)) return secret_refused(name, "the command line");
+    if (!known(name)) return "invalid configuration: unknown option --" + name;
+    std::string value;
+    if (eq != std::string::npos) value = arg.substr(eq + 1);
+    else if (custom_options_.qualified_name_lookup(name)->is_flag()) value = "true";
+    else return "invalid configuration: --" + name + " needs a value (--" + name + "=VALUE)";
+    flags.push_back({name, value, "flag --" + name});
   }
-  if (auto err = parse(static_cast<int>(kept.size()), kept.data(), "adclick.ini"))
-    return "invalid configuration: " + render(err);
-  if (cli_helptext_printed) return {};
-  for (const auto& [opt, value] : booleans) {
-    opt->store(caf::config_value{value});
-    caf::put(content, opt->full_name(), value);
+
+  std::ifstream in{config_file};
+  if (!in && file_named) return "invalid configuration: cannot read " + config_file;
+  if (in) {
+    std::stringstream text;
+    text << in.rdbuf();
+    std::vector<ini_entry> entries;
+    std::string error;
+    if (!parse_ini(text.str(), entries, error)) return "invalid configuration: " + config_file + ", " + error;
+    for (auto& e : entries) {
+      const auto where = config_file + ":" + std::to_string(e.line);
+      if (is_secret(e.name)) return secret_refused(e.name, "the config file (" + where + ")");
+      if (!known(e.name)) return "invalid configuration: unknown option '" + e.name + "' (" + where + ")";
+      file.push_back({e.name, std::move(e.value), "file " + where});
+    }
+  }
+
+  // ADCLICK_<GROUP>_<KEY>. A variable naming one of our groups but no option is a typo.
+  std::map<std::string, std::string> option_of_env;
+  for (const auto& opt : custom_options_)
+    if (is_our_group(str(opt.category()))) option_of_env[env_name(str(opt.full_name()))] = str(opt.full_name());
+  for (const auto& [var, value] : env) {
+    if (var == env_name("nats.token")) {
+      nats_token = value;
+      sources_["nats.token"] = "env " + var;
+      continue;
+    }
+    auto o = option_of_env.find(var);
+    if (o != option_of_env.end()) {
+      environment.push_back({o->second, value, "env " + var});
+      continue;
+    }
+    for (const char* g : our_groups)
+      if (var.rfind(env_name(std::string{g} + "."), 0) == 0)
+        return "invalid configuration: unknown environment variable " + var + " (no such option in [" + g + "])";
+  }
+
+  for (auto* layer : {&file, &flags, &environment})
+    for (const auto& g : *layer)
+      if (auto e = apply(g.name, g.value, g.source); !e.empty()) return "invalid configuration: " + e;
+
+  if (!nats_token_file.empty() && sources_.count("nats.token") == 0) {
+    std::ifstream tf{nats_token_file};
+    if (!tf) return "invalid configuration: cannot read nats.token-file " + nats_token_file;
+    std::getline(tf, nats_token);
+    while (!nats_token.empty() && (nats_token.back() == '\r' || nats_token.back() == ' ')) nats_token.pop_back();
+    sources_["nats.token"] = "file " + nats_token_file;
   }
   return validate();
 }
 
+std::string adclick_config::print() const {
+  std::ostringstream out;
+  out << "; adclickd --print-config: each option's effective value and where it came from\n";
+  std::string group;
+  auto line = [&](const std::string& key, const std::string& value, const std::string& name) {
+    auto s = sources_.find(name);
+    std::string text = key + " = " + value;
+    if (text.size() < 40) text.resize(40, ' ');
+    out << text << " ; " << (s == sources_.end() ? "default" : s->second) << "\n";
+  };
+  for (const auto& opt : custom_options_) {
+    if (!is_our_group(str(opt.category()))) continue;
+    if (str(opt.category()) != group) {
+      group = str(opt.category());
+      out << "\n[" << group << "]\n";
+    }
+    line(str(opt.long_name()), render_value(opt), str(opt.full_name()));
+    if (str(opt.full_name()) == "nats.token-file")
+      line("token", nats_token.empty() ? "\"\"" : "<redacted>", "nats.token");
+  }
+  return out.str();
+}
+
+std::string adclick_config::help() const {
+  std::ostringstream out;
+  out << "usage: adclickd [--config-file=PATH] [--group.key=value ...] [--check-config | --print-config]\n\n"
+         "Options come from defaults < the INI file (adclick.ini or --config-file) < flags <\n"
+         "environment variables ADCLICK_<GROUP>_<KEY>. Every option, with its default:\n";
+  for (const auto& opt : custom_options_) {
+    if (!is_our_group(str(opt.category()))) continue;
+    out << "  --" << str(opt.full_name()) << "=" << render_value(opt) << "   (" << env_name(str(opt.full_name()))
+        << ")\n      " << str(opt.description()) << "\n";
+    if (str(opt.full_name()) == "nats.token-file")
+      out << "  nats.token   (ADCLICK_NATS_TOKEN only: a secret is never a flag)\n      the NATS auth token\n";
+  }
+  out << "  --check-config   validate the configuration and exit (0: valid)\n"
+         "  --print-config   print every effective value and its source, secrets redacted, and exit\n";
+  return out.str();
+}
+
 std::string adclick_config::validate() {
   std::ostringstream problems;
-  for (const char* group : our_groups) {
-    auto i = content.find(group);
-    if (i == content.end() || !caf::holds_alternative<caf::settings>(i->second)) continue;
-    for (const auto& kvp : caf::get<caf::settings>(i->second)) {
-      std::string name = std::string{group} + "." + kvp.first;
-      if (custom_options_.qualified_name_lookup(name) == nullptr)
-        problems << "unknown option '" << name << "'; ";
-    }
-  }
+  if (log_level != "debug" && log_level != "info" && log_level != "warn" && log_level != "error")
+    problems << "log.level must be debug, info, warn or error; ";
+  if (!nats_token.empty() && nats_url.empty())
+    problems << "nats.token needs nats.url (the embedded nats-server runs without auth, on loopback); ";
   if (partitions_count == 0 || partitions_count > 4096)
     problems << "partitions.count must be 1..4096; ";
   std::string error;

@@ -1,11 +1,17 @@
 // The service configuration: every adclickd option, its default, and its validation.
 //
 // Options come from (lowest to highest precedence) built-in defaults, the INI file
-// (adclick.ini in the working directory, or --config-file=PATH), and command-line flags
-// of the form --group.key=value. config/adclick.example.ini lists every option.
+// (adclick.ini in the working directory, or --config-file=PATH), command-line flags
+// --group.key=value, and environment variables ADCLICK_<GROUP>_<KEY> (upper case, '-' as
+// '_': ADCLICK_NATS_URL, ADCLICK_CHECKPOINT_MAX_AGE), for containers. An unknown key is an
+// error wherever it is given, with its name. Values take the forms of option_values.hpp.
+// Secrets (nats.token) come only from the environment or a file named by an option
+// (nats.token-file), never from a flag (every user sees flags in ps) or the INI file
+// (config files get copied and committed). config/adclick.example.ini lists every option.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -26,6 +32,13 @@ class adclick_config : public caf::actor_system_config {
   std::string nats_server_bin = "nats-server";
   std::uint16_t nats_embedded_port = 4222;
   std::string nats_prefix = "adclick";
+  /// A file holding the token for a server started with --auth (its first line).
+  std::string nats_token_file;
+  /// Secret: from ADCLICK_NATS_TOKEN or nats_token_file only. Empty: no token.
+  std::string nats_token;
+
+  // [log]
+  std::string log_level = "info";  ///< debug, info, warn or error
 
   // [http]
   std::string http_address = "127.0.0.1:8080";
@@ -70,10 +83,24 @@ class adclick_config : public caf::actor_system_config {
   // [testing]
   std::string testing_fault_file;  ///< faults to inject, one name per line (common/fault_switch.hpp)
 
-  /// Parses argv and the INI file, then checks every option. Returns a non-empty error
-  /// text when the configuration cannot run; also fails on unknown keys in our groups,
-  /// which CAF itself silently ignores in INI files.
+  /// What adclickd was asked to do besides its options.
+  enum class action { run, help, check_config, print_config };
+  action requested = action::run;
+
+  /// Reads argv, the INI file and the process environment, then checks every option.
+  /// Returns a non-empty error text when the configuration cannot run.
   std::string load(int argc, char** argv);
+  /// The same with `env` standing in for the process environment (tests).
+  std::string load(int argc, char** argv, const std::map<std::string, std::string>& env);
+
+  /// Every option's effective value and where it came from, as INI text; secrets are
+  /// shown as <redacted>.
+  std::string print() const;
+  /// The options with their types, defaults, environment names and meaning (--help).
+  std::string help() const;
+
+  /// The environment variable of option `name` ("nats.url" -> "ADCLICK_NATS_URL").
+  static std::string env_name(const std::string& name);
 
   /// The partitions this node owns, parsed from node_partitions.
   const std::vector<std::uint32_t>& owned_partitions() const { return owned_; }
@@ -87,7 +114,10 @@ class adclick_config : public caf::actor_system_config {
 
  private:
   std::string validate();
+  /// Parses `value` by the option's type and stores it; an error text on failure.
+  std::string apply(const std::string& name, const std::string& value, const std::string& source);
   std::vector<std::uint32_t> owned_;
+  std::map<std::string, std::string> sources_;  ///< option -> where its value came from
 };
 
 /// Parses "0-7,12" into a sorted list of partitions below `count`. Returns false (with

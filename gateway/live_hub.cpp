@@ -42,7 +42,7 @@ caf::behavior live_hub(caf::stateful_actor<live_hub_state>* self, live_hub_confi
         rollup_value sum;
         if (auto err = st.cfg.db->scan_group(kind, id, granularity::minute, start, start + minute_ms,
                                              [&](std::int64_t, std::uint32_t, const rollup_value& v) { sum += v; })) {
-          log_warn("live_group_read_failed").kv("error", describe(err));
+          log_warn("live", "live_group_read_failed").kv("error", describe(err));
           return;
         }
         const auto p = point_of(start, minute_ms, sum, final_before);

@@ -50,11 +50,11 @@ sigset_t stop_signal_set() {
   return set;
 }
 
-caf::expected<std::unique_ptr<nats_connection>> connect_with_retry(const std::string& url,
+caf::expected<std::unique_ptr<nats_connection>> connect_with_retry(const std::string& url, const std::string& token,
                                                                    std::chrono::seconds patience) {
   auto deadline = std::chrono::steady_clock::now() + patience;
   for (;;) {
-    auto nc = nats_connection::connect(url, "adclickd");
+    auto nc = nats_connection::connect(url, "adclickd", token);
     if (nc || std::chrono::steady_clock::now() >= deadline) return nc;
     std::this_thread::sleep_for(250ms);
   }
@@ -81,7 +81,7 @@ void final_checkpoint(caf::actor_system& sys, caf::actor gateway, const std::vec
     std::this_thread::sleep_for(20ms);
     for (const auto& p : parts) caf::anon_send(p, checkpoint_atom_v);
   }
-  log_warn("final_checkpoint_incomplete");
+  log_warn("service", "final_checkpoint_incomplete");
 }
 
 }  // namespace
@@ -102,7 +102,7 @@ std::string check_stream_identity(store& db, const adclick_config& cfg, const st
     if (!pos) return describe(pos.error());
     if (pos->stream_created_ns == 0 || pos->stream_created_ns == stream.created_ns) continue;
     if (cfg.ingest_accept_new_stream) {
-      log_warn("stream_replaced_accepted")
+      log_warn("service", "stream_replaced_accepted")
         .kv("partition", p)
         .kv("stored_stream_created", format_time(pos->stream_created_ns / 1'000'000))
         .kv("stream_created", format_time(stream.created_ns / 1'000'000))
@@ -124,7 +124,7 @@ std::string check_stream_identity(store& db, const adclick_config& cfg, const st
 
 int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   const sigset_t stop_signals = stop_signal_set();
-  log_info("starting")
+  log_info("service", "starting")
     .kv("storage_dir", cfg.storage_dir)
     .kv("http", cfg.http_address)
     .kv("partitions", cfg.partitions_count)
@@ -132,7 +132,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   std::shared_ptr<fault_switch> faults;
   if (!cfg.testing_fault_file.empty()) {
     faults = std::make_shared<fault_switch>(cfg.testing_fault_file);
-    log_warn("fault_injection_enabled").kv("file", cfg.testing_fault_file);
+    log_warn("service", "fault_injection_enabled").kv("file", cfg.testing_fault_file);
   }
 
   // 1. Storage first: a locked or mismatched data directory is a clear, early error.
@@ -143,7 +143,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   so.faults = faults;
   auto db = store::open((std::filesystem::path{cfg.storage_dir} / "db").string(), so);
   if (!db) {
-    log_error("storage_open_failed").kv("error", describe(db.error()));
+    log_error("service", "storage_open_failed").kv("error", describe(db.error()));
     return 1;
   }
 
@@ -159,25 +159,25 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   } else if (url.empty()) {
     url = "nats://127.0.0.1:4222";
   }
-  auto nc = connect_with_retry(url, 20s);
+  auto nc = connect_with_retry(url, cfg.nats_token, 20s);
   if (!nc) {
-    log_error("nats_connect_failed").kv("url", url).kv("error", describe(nc.error()));
+    log_error("service", "nats_connect_failed").kv("url", url).kv("error", describe(nc.error()));
     return 1;
   }
   const subjects names{cfg.nats_prefix};
   const auto clicks_spec = clicks_stream_spec(names, cfg.partitions_count);
   auto clicks = (*nc)->ensure_stream(clicks_spec);
   if (!clicks) {
-    log_error("stream_setup_failed").kv("error", describe(clicks.error()));
+    log_error("service", "stream_setup_failed").kv("error", describe(clicks.error()));
     return 1;
   }
   for (const auto& spec : {finals_stream_spec(names), dlq_stream_spec(names)})
     if (auto s = (*nc)->ensure_stream(spec); !s) {
-      log_error("stream_setup_failed").kv("error", describe(s.error()));
+      log_error("service", "stream_setup_failed").kv("error", describe(s.error()));
       return 1;
     }
   if (auto problem = check_stream_identity(**db, cfg, *clicks); !problem.empty()) {
-    log_error("stream_identity_mismatch").kv("error", problem);
+    log_error("service", "stream_identity_mismatch").kv("error", problem);
     return 1;
   }
 
@@ -200,7 +200,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
         static log_limiter limit{10'000};
         std::uint64_t held_back = 0;
         if (limit.allow(now_ms(), held_back))
-          log_warn("live_publish_failed").kv("error", describe(err)).kv("similar_lines_held_back", held_back);
+          log_warn("service", "live_publish_failed").kv("error", describe(err)).kv("similar_lines_held_back", held_back);
       }
     };
   }
@@ -265,7 +265,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   ho.live_replay_ms = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.live_replay).count();
   http_api http{sys, gateway, outside, ho};
   if (!http.start(cfg.http_host(), cfg.http_port())) {
-    log_error("http_bind_failed").kv("address", cfg.http_address);
+    log_error("service", "http_bind_failed").kv("address", cfg.http_address);
     for (auto& in : ingress) in->stop();
     for (const auto& p : partitions) caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
@@ -283,12 +283,12 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   // HTTP answers meanwhile; the NATS door is retried every 5 s until it subscribes.
   auto start_queries = [&] {
     auto err = queries->start(mine);
-    if (err) log_warn("query_subscribe_failed").kv("error", describe(err)).kv("retry_in_s", 5);
+    if (err) log_warn("service", "query_subscribe_failed").kv("error", describe(err)).kv("retry_in_s", 5);
     return !err;
   };
   bool queries_up = start_queries();
   auto queries_retry_at = std::chrono::steady_clock::now() + 5s;
-  log_info("serving").kv("http", "http://" + cfg.http_address).kv("nats", url);
+  log_info("service", "serving").kv("http", "http://" + cfg.http_address).kv("nats", url);
 
   // 5. Run until a stop signal or a fatal partition failure.
   int exit_code = 0;
@@ -296,12 +296,12 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     timespec tick{0, 200'000'000};
     int sig = sigtimedwait(&stop_signals, nullptr, &tick);
     if (sig == SIGTERM || sig == SIGINT) {
-      log_info("stopping").kv("signal", sig);
+      log_info("service", "stopping").kv("signal", sig);
       break;
     }
     (*watcher)->receive(
       [&](caf::down_msg& msg) {
-        log_error(msg.source == gateway.address() ? "gateway_died" : "partition_died")
+        log_error("service", msg.source == gateway.address() ? "gateway_died" : "partition_died")
           .kv("reason", describe(msg.reason));
         exit_code = 1;
         running = false;
@@ -331,7 +331,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   watcher.reset();
   sys.await_all_actors_done();
   outbox.stop();
-  log_info("stopped").kv("exit_code", exit_code);
+  log_info("service", "stopped").kv("exit_code", exit_code);
   return exit_code;
 }
 

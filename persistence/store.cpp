@@ -206,12 +206,12 @@ struct store::impl {
     db.reset();  // releases the LOCK file
     auto s = open_db();
     if (!s.ok()) {
-      log_error("storage_reopen_failed").kv("dir", dir).kv("error", s.ToString());
+      log_error("store", "storage_reopen_failed").kv("dir", dir).kv("error", s.ToString());
       return to_error(s, "cannot reopen " + dir);
     }
     needs_reopen = false;
     reopens.fetch_add(1, std::memory_order_relaxed);
-    log_warn("storage_reopened").kv("dir", dir);
+    log_warn("store", "storage_reopened").kv("dir", dir);
     return {};
   }
 };

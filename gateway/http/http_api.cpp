@@ -380,7 +380,7 @@ struct http_api::impl {
         what = e.what();
       } catch (...) {
       }
-      log_error("http_exception").kv("path", req.path).kv("error", what);
+      log_error("http", "http_exception").kv("path", req.path).kv("error", what);
       send_error(res, 500, "internal", what);
     });
   }

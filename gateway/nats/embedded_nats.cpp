@@ -15,16 +15,16 @@ bool embedded_nats::start() {
   proc_ = subprocess{{binary_, "-js", "-a", "127.0.0.1", "-p", std::to_string(port_), "-sd", store_dir_},
                      log_file_};
   if (!proc_.started() || !wait_for_port(port_, std::chrono::seconds(15))) {
-    log_error("embedded_nats_failed").kv("binary", binary_).kv("port", port_).kv("log", log_file_);
+    log_error("nats", "embedded_nats_failed").kv("binary", binary_).kv("port", port_).kv("log", log_file_);
     return false;
   }
-  log_info("embedded_nats_started").kv("url", url()).kv("pid", static_cast<std::int64_t>(proc_.pid()));
+  log_info("nats", "embedded_nats_started").kv("url", url()).kv("pid", static_cast<std::int64_t>(proc_.pid()));
   return true;
 }
 
 void embedded_nats::supervise() {
   if (proc_.running()) return;
-  log_warn("embedded_nats_exited").kv("exit_code", proc_.exit_code());
+  log_warn("nats", "embedded_nats_exited").kv("exit_code", proc_.exit_code());
   start();
 }
 

@@ -83,15 +83,22 @@ struct nats_connection::impl {
   jsCtx* js = nullptr;
   std::atomic<std::uint64_t> async_failures{0};
   std::atomic<std::uint64_t> epoch{0};
+  std::atomic<std::uint64_t> disconnects{0};
+  std::atomic<std::uint64_t> reconnects{0};
   // nats.c runs connection callbacks on its own thread, after the call that causes them
   // returns: this object (their closure) must live until the last one, `closed`, has run.
   std::mutex mutex;
   std::condition_variable cv;
   bool closed = false;
+  bool closing = false;
 
   ~impl() {
     if (js) jsCtx_Destroy(js);
     if (!nc) return;
+    {
+      std::lock_guard<std::mutex> lock{mutex};
+      closing = true;
+    }
     natsConnection_FlushTimeout(nc, 2000);
     natsConnection_Close(nc);  // queues the disconnected and closed callbacks
     {
@@ -109,7 +116,14 @@ void on_publish_error(jsCtx*, jsPubAckErr*, void* closure) {
 // Deliveries in flight can be lost only when the connection drops or the client drops
 // messages for a slow subscription: both move the epoch.
 void on_disconnected(natsConnection*, void* closure) {
-  static_cast<nats_connection::impl*>(closure)->epoch.fetch_add(1, std::memory_order_acq_rel);
+  auto* p = static_cast<nats_connection::impl*>(closure);
+  p->epoch.fetch_add(1, std::memory_order_acq_rel);
+  // Close() also reports a disconnect: only count losses of a live connection.
+  std::lock_guard<std::mutex> lock{p->mutex};
+  if (!p->closing) p->disconnects.fetch_add(1, std::memory_order_relaxed);
+}
+void on_reconnected(natsConnection*, void* closure) {
+  static_cast<nats_connection::impl*>(closure)->reconnects.fetch_add(1, std::memory_order_relaxed);
 }
 void on_async_error(natsConnection*, natsSubscription*, natsStatus err, void* closure) {
   if (err == NATS_SLOW_CONSUMER)
@@ -127,7 +141,8 @@ nats_connection::nats_connection(std::unique_ptr<impl> p) : impl_(std::move(p)) 
 nats_connection::~nats_connection() = default;
 
 caf::expected<std::unique_ptr<nats_connection>> nats_connection::connect(const std::string& url,
-                                                                         const std::string& name) {
+                                                                         const std::string& name,
+                                                                         const std::string& token) {
   natsOptions* raw = nullptr;
   if (auto err = to_error(natsOptions_Create(&raw), "natsOptions_Create")) return err;
   std::unique_ptr<natsOptions, options_deleter> opts{raw};
@@ -139,12 +154,14 @@ caf::expected<std::unique_ptr<nats_connection>> nats_connection::connect(const s
   // in flight then count as lost and the ingress re-syncs.
   if (s == NATS_OK) s = natsOptions_SetPingInterval(raw, 5000);
   if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(raw, 2);
+  if (s == NATS_OK && !token.empty()) s = natsOptions_SetToken(raw, token.c_str());
   if (auto err = to_error(s, "NATS options")) return err;
 
   auto p = std::make_unique<impl>();
   s = natsOptions_SetDisconnectedCB(raw, on_disconnected, p.get());
   if (s == NATS_OK) s = natsOptions_SetErrorHandler(raw, on_async_error, p.get());
   if (s == NATS_OK) s = natsOptions_SetClosedCB(raw, on_closed, p.get());
+  if (s == NATS_OK) s = natsOptions_SetReconnectedCB(raw, on_reconnected, p.get());
   if (auto err = to_error(s, "NATS callbacks")) return err;
   if (auto err = to_error(natsConnection_Connect(&p->nc, raw), "cannot connect to " + url)) return err;
   jsOptions jo;
@@ -274,6 +291,9 @@ caf::error nats_connection::publish_async_complete(std::int64_t timeout_ms) {
 }
 
 std::uint64_t nats_connection::epoch() const { return impl_->epoch.load(std::memory_order_acquire); }
+
+std::uint64_t nats_connection::disconnects() const { return impl_->disconnects.load(std::memory_order_relaxed); }
+std::uint64_t nats_connection::reconnects() const { return impl_->reconnects.load(std::memory_order_relaxed); }
 
 bool nats_connection::connected() const { return natsConnection_Status(impl_->nc) == NATS_CONN_STATUS_CONNECTED; }
 

@@ -85,9 +85,11 @@ class js_publisher;
 
 class nats_connection {
  public:
-  /// Connects (retrying in the background after a loss). `name` shows in server monitoring.
+  /// Connects (retrying in the background after a loss). `name` shows in server monitoring;
+  /// `token` (if not empty) authenticates to a server started with --auth.
   static caf::expected<std::unique_ptr<nats_connection>> connect(const std::string& url,
-                                                                 const std::string& name);
+                                                                 const std::string& name,
+                                                                 const std::string& token = {});
   ~nats_connection();
   nats_connection(const nats_connection&) = delete;
   nats_connection& operator=(const nats_connection&) = delete;
@@ -147,6 +149,9 @@ class nats_connection {
 
   /// True while the connection is up (not reconnecting or closed).
   bool connected() const;
+  /// Times the connection was lost, and times it was re-established, since it opened.
+  std::uint64_t disconnects() const;
+  std::uint64_t reconnects() const;
   /// The largest payload the server takes (its max_payload).
   std::int64_t max_payload() const;
 

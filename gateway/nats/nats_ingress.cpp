@@ -101,7 +101,7 @@ class nats_ingress::session {
     if (!info) {
       std::uint64_t held = 0;
       if (bind_log_.allow(now_ms(), held))
-        log_error("ingress_bind_failed").kv("partition", cfg_.partition).kv("error", describe(info.error()));
+        log_error("ingress", "ingress_bind_failed").kv("partition", cfg_.partition).kv("error", describe(info.error()));
       return false;
     }
     const auto counted_in = in_.cursor_->stream_created_ns.load(std::memory_order_acquire);
@@ -113,14 +113,14 @@ class nats_ingress::session {
                    "ingest.accept-new-stream=true to count it from its first message (stored counts stay)";
         std::uint64_t held = 0;
         if (bind_log_.allow(now_ms(), held))
-          log_error("stream_replaced").kv("partition", cfg_.partition).kv("detail", why);
+          log_error("ingress", "stream_replaced").kv("partition", cfg_.partition).kv("detail", why);
         in_.set_halted(std::move(why));
         return false;
       }
       // Adopt the stream (a partition that never saw one) or rebase onto the new one. The
       // partition applies it in order with the batches sent before; nothing of the new
       // stream is forwarded or acked until it has.
-      log_warn(counted_in == 0 ? "stream_adopted" : "stream_rebase")
+      log_warn("ingress", counted_in == 0 ? "stream_adopted" : "stream_rebase")
         .kv("partition", cfg_.partition)
         .kv("stream_created_ns", info->created_ns)
         .kv("was", counted_in);
@@ -141,7 +141,7 @@ class nats_ingress::session {
       const auto from = std::max(start, missing_counted_until_);
       in_.missing_.fetch_add(info->first_seq - from, std::memory_order_relaxed);
       missing_counted_until_ = info->first_seq;
-      log_warn("stream_gap")
+      log_warn("ingress", "stream_gap")
         .kv("partition", cfg_.partition)
         .kv("first_missing_seq", from)
         .kv("stream_first_seq", info->first_seq)
@@ -159,13 +159,13 @@ class nats_ingress::session {
     if (!s) {
       std::uint64_t held = 0;
       if (bind_log_.allow(now_ms(), held))
-        log_error("ingress_subscribe_failed").kv("partition", cfg_.partition).kv("error", describe(s.error()));
+        log_error("ingress", "ingress_subscribe_failed").kv("partition", cfg_.partition).kv("error", describe(s.error()));
       return false;
     }
     sub_ = std::move(*s);
     last_consumer_seq_ = 0;
     next_health_ = steady::now() + std::chrono::milliseconds(cfg_.health_interval_ms);
-    log_info("ingress_subscribed").kv("partition", cfg_.partition).kv("start_seq", start);
+    log_info("ingress", "ingress_subscribed").kv("partition", cfg_.partition).kv("start_seq", start);
     return true;
   }
 
@@ -175,7 +175,7 @@ class nats_ingress::session {
     if (plan.prefix == 0) return;
     if (auto err = sub_->ack(pending_[plan.index].reply)) {
       // Not acking only means a redelivery, which the partition skips by sequence.
-      log_warn("ack_failed").kv("partition", cfg_.partition).kv("error", describe(err));
+      log_warn("ingress", "ack_failed").kv("partition", cfg_.partition).kv("error", describe(err));
       return;
     }
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(plan.prefix));
@@ -188,14 +188,14 @@ class nats_ingress::session {
     auto stream = in_.nc_.stream_info(cfg_.stream.name);
     if (!stream) {
       if (!is_not_found(stream.error())) return true;  // the broker is away: the client reconnects
-      log_warn("stream_missing").kv("partition", cfg_.partition);
+      log_warn("ingress", "stream_missing").kv("partition", cfg_.partition);
       return false;
     }
     if (stream->created_ns != counted_in_) return false;
     auto consumer = in_.nc_.consumer_info(cfg_.stream.name, cfg_.durable);
     if (!consumer && is_not_found(consumer.error())) {
       in_.recreated_.fetch_add(1, std::memory_order_relaxed);
-      log_warn("consumer_missing").kv("partition", cfg_.partition).kv("resume_stream_seq", last_forwarded_ + 1);
+      log_warn("ingress", "consumer_missing").kv("partition", cfg_.partition).kv("resume_stream_seq", last_forwarded_ + 1);
       return false;
     }
     return true;
@@ -217,7 +217,7 @@ class nats_ingress::session {
                     std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
     if (auto err = marker_pub_->publish(cfg_.filter_subject, {}, id,
                                         {{idle_advance_header, std::to_string(cfg_.idle_advance_ms)}})) {
-      log_warn("idle_marker_failed").kv("partition", cfg_.partition).kv("error", describe(err));
+      log_warn("ingress", "idle_marker_failed").kv("partition", cfg_.partition).kv("error", describe(err));
       return;
     }
     marker_sent_ = true;
@@ -255,7 +255,7 @@ class nats_ingress::session {
           // A delivery went missing (e.g. the server cut a slow connection). Forwarding
           // anything after it would let the partition skip the lost message when it is
           // redelivered, and AckAll would ack it: stop here and re-bind instead.
-          log_warn("delivery_gap")
+          log_warn("ingress", "delivery_gap")
             .kv("partition", cfg_.partition)
             .kv("expected_consumer_seq", last_consumer_seq_ + 1)
             .kv("got_consumer_seq", m.consumer_seq)
@@ -279,7 +279,7 @@ class nats_ingress::session {
           fm.reject_count = static_cast<std::uint32_t>(batch.rejects.size()) - fm.first_reject;
           std::uint64_t held = 0;
           if (fm.reject_count != 0 && reject_log_.allow(now_ms(), held))
-            log_warn("clicks_rejected")
+            log_warn("ingress", "clicks_rejected")
               .kv("partition", cfg_.partition)
               .kv("stream_seq", m.stream_seq)
               .kv("bytes", m.data.size())
@@ -302,7 +302,7 @@ class nats_ingress::session {
       if (!gap && in_.nc_.epoch() != epoch_) {
         // The connection dropped since we subscribed: deliveries may be lost, possibly the
         // last ones, which no later delivery would reveal before AckWait. Re-bind now.
-        log_warn("connection_interrupted").kv("partition", cfg_.partition).kv("resume_stream_seq", last_forwarded_ + 1);
+        log_warn("ingress", "connection_interrupted").kv("partition", cfg_.partition).kv("resume_stream_seq", last_forwarded_ + 1);
         gap = true;
       }
       if (gap) {
@@ -312,7 +312,7 @@ class nats_ingress::session {
       if (!got) {
         std::uint64_t held = 0;
         if (fetch_log_.allow(now_ms(), held))
-          log_warn("fetch_failed").kv("partition", cfg_.partition).kv("error", describe(got.error()));
+          log_warn("ingress", "fetch_failed").kv("partition", cfg_.partition).kv("error", describe(got.error()));
         if (!healthy()) return;
         std::this_thread::sleep_for(100ms);  // the client reconnects by itself
         continue;

@@ -152,7 +152,7 @@ bool outbox_publisher::check_published() {
       set_error(describe(err));
       return false;
     }
-  log_info("outbox_checked").kv("rows", static_cast<std::uint64_t>(rows.size())).kv("already_published", skipped);
+  log_info("outbox", "outbox_checked").kv("rows", static_cast<std::uint64_t>(rows.size())).kv("already_published", skipped);
   std::lock_guard<std::mutex> lock{mutex_};
   stats_.skipped += skipped;
   stats_.scanned = true;
@@ -247,7 +247,7 @@ void outbox_publisher::run() {
   auto fail = [&](const char* what) {
     std::uint64_t held = 0;
     if (failure_log.allow(now_ms(), held))
-      log_warn(what).kv("error", stats().last_error).kv("similar_lines_held_back", held);
+      log_warn("outbox", what).kv("error", stats().last_error).kv("similar_lines_held_back", held);
     pause = std::min<std::chrono::milliseconds>(pause * 2, std::chrono::seconds(5));
   };
   // The streams may be gone (a broker back with a fresh store): they are created again.

@@ -44,7 +44,7 @@ caf::error query_responder::start(const std::vector<std::uint32_t>& partitions) 
     auto sub = nats_.subscribe(names_.query(p), [this](core_message&& m) {
       if (m.reply.empty()) return;  // not a request: nobody to answer
       if (auto err = nats_.publish(m.reply, answer(m.data)))
-        log_warn("query_reply_failed").kv("subject", m.subject).kv("error", describe(err));
+        log_warn("nats", "query_reply_failed").kv("subject", m.subject).kv("error", describe(err));
     });
     if (!sub) {
       subs_.clear();
