@@ -193,6 +193,9 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
       d.advertiser_id = st.advertiser_id;
       d.new_owner = st.new_owner;
       d.owner_conflicts = st.owner_conflicts;
+      st.total_counted += st.counted;
+      st.total_duplicates += st.duplicates;
+      st.total_amended += st.amended;
       st.counted = st.duplicates = st.amended = st.owner_conflicts = 0;
       st.new_owner = false;
       // A bucket that became final or was amended gets the filter a late click will read.
@@ -200,10 +203,26 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
         if (b.state != bucket_state::open) d.filters.push_back({b.minute_ms, st.ids.filter(b.minute_ms)});
       return d;
     },
-    [=](inspect_atom) {
+    [=](inspect_atom) -> caf::result<ad_status> {
       auto& st = self->state;
-      return ad_status{st.ad_id, true, st.counts.size(), st.ids.ids_in_memory(), st.ids.memory_bytes(),
-                       st.live_dirty.size()};
+      ad_status s;
+      s.ad_id = st.ad_id;
+      s.active = true;
+      s.minutes = st.counts.all();
+      s.ids_in_memory = st.ids.ids_in_memory();
+      s.id_bytes = st.ids.memory_bytes();
+      auto disk = st.db->count_ids(st.ad_id);
+      if (!disk) return disk.error();
+      s.ids_on_disk = disk->ids;
+      s.id_minutes_on_disk = disk->minutes;
+      s.counted = st.total_counted + st.counted;
+      s.duplicates = st.total_duplicates + st.duplicates;
+      s.amended = st.total_amended + st.amended;
+      s.mailbox = self->mailbox().size();
+      s.live_pending = st.live_dirty.size();
+      s.campaign_id = st.campaign_id;
+      s.advertiser_id = st.advertiser_id;
+      return s;
     },
     [=](const series_query& q) -> caf::result<series> {
       auto& st = self->state;

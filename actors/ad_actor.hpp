@@ -7,7 +7,8 @@
 //                         partition marked it late); a seen id is a duplicate.
 //   finalize_atom, m   -> no reply. The bucket of minute m (and any open one before it) is
 //                         final; it is seeded from the store first if it is not in memory.
-//   inspect_atom       -> ad_status: what it holds in memory.
+//   inspect_atom       -> ad_status: what it holds in memory, what it decided since it
+//                         started, its mailbox, and its ids on disk (one store scan).
 //   live_atom, hub     -> no reply. Sends `hub` a live_update with the current value of
 //                         every minute changed since the last one (if any).
 //   flush_atom, bool   -> ad_delta: what changed since the last flush: buckets (absolute
@@ -50,6 +51,10 @@ struct ad_state {
   std::uint64_t counted = 0;     ///< since the last flush
   std::uint64_t duplicates = 0;  ///< since the last flush
   std::uint64_t amended = 0;     ///< since the last flush
+  /// Decided by this actor and flushed since it started (admin inspect).
+  std::uint64_t total_counted = 0;
+  std::uint64_t total_duplicates = 0;
+  std::uint64_t total_amended = 0;
   /// Whom the counts roll up into: the stored owner, else the first click's (first seen
   /// wins; a click naming others is counted for the ad and its owner, and reported).
   bool owner_known = false;

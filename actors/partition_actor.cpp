@@ -43,6 +43,12 @@ void merge_newest(std::vector<Row>& older, std::vector<Row>&& newer, Key key_of)
 }
 
 void start_checkpoint(self_ptr self, bool forced);
+void answer_waiters(self_ptr self, const checkpoint& cp, const checkpoint_result& r);
+
+/// The actor clock in milliseconds (monotonic; the rate meters' time).
+std::int64_t steady_ms(self_ptr self) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(self->clock().now().time_since_epoch()).count();
+}
 
 void fail(self_ptr self, const caf::error& err, const char* what) {
   log_error("partition", what).kv("partition", self->state.cfg.partition).kv("error", describe(err));
@@ -133,9 +139,11 @@ void on_written(self_ptr self, const checkpoint& cp, checkpoint_result& r) {
     if (st.cfg.live_hub)  // also with no group change: the hub needs every partition's final_before
       self->send(st.cfg.live_hub, live_touches{st.cfg.partition, st.durable_final_before_ms, cp.groups});
     st.last_write_ms = r.write_ms;
+    st.checkpoint_seconds.observe(static_cast<double>(r.write_ms) / 1000.0, checkpoint_seconds_bounds());
     st.cfg.cursor->durable_seq.store(cp.stream_seq, std::memory_order_release);
     ++st.checkpoints;
   }
+  answer_waiters(self, cp, r);
   if (st.pending_rebase_ns != 0) {
     apply_rebase(st, st.pending_rebase_ns);
     st.pending_rebase_ns = 0;
@@ -199,6 +207,7 @@ void commit_checkpoint(self_ptr self) {
   if (st.cfg.live_hub)
     for (const auto& g : cp.groups)
       if (g.gran == granularity::minute) head.groups.push_back(g);
+  head.number = cp.number;
   head.stream_seq = cp.stream_seq;
   head.stream_created_ns = cp.stream_created_ns;
   head.watermark_ms = cp.watermark_ms;
@@ -210,17 +219,20 @@ void commit_checkpoint(self_ptr self) {
           [=](caf::error& err) { fail(self, err, "checkpoint_writer_failed"); });
 }
 
+/// True if everything dispatched is durable: a checkpoint now would write nothing.
+bool nothing_to_write(const partition_state& st) {
+  return !st.checkpointing && st.dispatched_seq == st.durable_seq && st.stream_created_ns == st.durable_created_ns &&
+         st.clock.watermark() == st.durable_watermark_ms && st.changed_ads.empty() && st.carried.empty() &&
+         st.carried_dlq.empty() && st.dlq.empty() && st.carried_groups.empty() && st.carried_rankings.empty();
+}
+
 /// Starts a checkpoint of everything dispatched, unless one is in flight, the last one
 /// failed less than its backoff ago (`forced` ignores that), or there is nothing to write.
 void start_checkpoint(self_ptr self, bool forced) {
   auto& st = self->state;
   if (st.checkpointing) return;
   if (!forced && self->clock().now() < st.retry_at) return;
-  const bool nothing = st.dispatched_seq == st.durable_seq && st.stream_created_ns == st.durable_created_ns &&
-                       st.clock.watermark() == st.durable_watermark_ms && st.changed_ads.empty() &&
-                       st.carried.empty() && st.carried_dlq.empty() && st.dlq.empty() &&
-                       st.carried_groups.empty() && st.carried_rankings.empty();
-  if (nothing) {
+  if (nothing_to_write(st)) {
     st.durable_at_ms = now_ms();  // everything dispatched is durable as of now
     return;
   }
@@ -284,7 +296,7 @@ void start_checkpoint(self_ptr self, bool forced) {
   if (st.awaiting_flushes == 0) commit_checkpoint(self);
 }
 
-caf::actor& ad_ref_for(self_ptr self, std::uint64_t ad_id) {
+partition_state::ad_ref& ad_ref_for(self_ptr self, std::uint64_t ad_id) {
   auto& st = self->state;
   auto& ref = st.ads[ad_id];
   if (!ref.handle)
@@ -299,7 +311,7 @@ caf::actor& ad_ref_for(self_ptr self, std::uint64_t ad_id) {
     ref.live = true;
     st.live_ads.push_back(ad_id);
   }
-  return ref.handle;
+  return ref;
 }
 
 /// Tells every ad with an open bucket before final_before to finalize it.
@@ -308,26 +320,81 @@ void finalize_due(self_ptr self) {
   const auto final_before = st.clock.final_before();
   auto it = st.open_index.begin();
   for (; it != st.open_index.end() && it->first < final_before; ++it)
-    for (auto ad_id : it->second) self->send(ad_ref_for(self, ad_id), finalize_atom_v, it->first);
+    for (auto ad_id : it->second) self->send(ad_ref_for(self, ad_id).handle, finalize_atom_v, it->first);
   st.open_index.erase(st.open_index.begin(), it);
+}
+
+/// True if every flush taken so far is durable: an ad unchanged since its last flush may
+/// stop (a checkpoint in flight or rows to carry may not be durable yet).
+bool flushes_durable(const partition_state& st) {
+  return !st.checkpointing && st.carried.empty() && st.carried_groups.empty() && st.consecutive_failures == 0;
+}
+
+/// Stops the ad actor of `it`; its state must be durable (flushes_durable, not changed).
+std::unordered_map<std::uint64_t, partition_state::ad_ref>::iterator passivate(
+  self_ptr self, std::unordered_map<std::uint64_t, partition_state::ad_ref>::iterator it) {
+  auto& st = self->state;
+  self->unlink_from(it->second.handle);  // its exit must not take the partition down
+  self->send_exit(it->second.handle, caf::exit_reason::user_shutdown);
+  ++st.passivated;
+  return st.ads.erase(it);
 }
 
 /// Stops ad actors idle for idle_timeout whose state is all durable.
 void passivate_idle(self_ptr self) {
   auto& st = self->state;
-  // The last flushes may not be durable.
-  if (st.checkpointing || !st.carried.empty() || !st.carried_groups.empty() || st.consecutive_failures != 0) return;
+  if (!flushes_durable(st)) return;
   const auto now = self->clock().now();
   for (auto it = st.ads.begin(); it != st.ads.end();) {
     auto& ref = it->second;
-    if (ref.changed || now - ref.last_active < st.cfg.idle_timeout) {
+    if (ref.changed || now - ref.last_active < st.cfg.idle_timeout) ++it;
+    else it = passivate(self, it);
+  }
+}
+
+/// After a checkpoint: answers the operators waiting for one (admin checkpoint) and for
+/// ads to stop (admin passivate), and starts another checkpoint for those still waiting.
+/// `cp` is the checkpoint that was written (durable or not).
+void answer_waiters(self_ptr self, const checkpoint& cp, const checkpoint_result& r) {
+  auto& st = self->state;
+  auto failed = [&] { return make_error(errc::storage, "checkpoint failed: " + r.error); };
+  for (auto it = st.sync_waiters.begin(); it != st.sync_waiters.end();) {
+    if (!r.durable) it->rp.deliver(failed());
+    else if (cp.number >= it->first) it->rp.deliver(checkpoint_report{st.cfg.partition, st.durable_seq, r.write_ms, true});
+    else {
       ++it;
       continue;
     }
-    self->unlink_from(ref.handle);  // its exit must not take the partition down
-    self->send_exit(ref.handle, caf::exit_reason::user_shutdown);
-    it = st.ads.erase(it);
-    ++st.passivated;
+    it = st.sync_waiters.erase(it);
+  }
+  for (auto w = st.passivate_waiters.begin(); w != st.passivate_waiters.end();) {
+    if (!r.durable) {
+      w->rp.deliver(failed());
+      w = st.passivate_waiters.erase(w);
+      continue;
+    }
+    auto i = st.ads.find(w->ad_id);
+    if (i == st.ads.end() || (!i->second.changed && flushes_durable(st))) {
+      const bool active = i != st.ads.end();
+      if (active) passivate(self, i);
+      // Not active: idle passivation stopped it meanwhile, also durable.
+      w->rp.deliver(passivate_report{w->ad_id, st.cfg.partition, true, st.durable_seq});
+      w = st.passivate_waiters.erase(w);
+    } else if (++w->checkpoints_seen >= 5) {
+      w->rp.deliver(make_error(errc::busy, "ad " + std::to_string(w->ad_id) +
+                                             " kept counting clicks across 5 checkpoints; not passivated"));
+      w = st.passivate_waiters.erase(w);
+    } else {
+      ++w;
+    }
+  }
+  if (!r.durable) return;
+  if (!st.sync_waiters.empty() || !st.passivate_waiters.empty()) {
+    if (nothing_to_write(st)) {  // everything dispatched is durable already
+      for (auto& w : st.sync_waiters) w.rp.deliver(checkpoint_report{st.cfg.partition, st.durable_seq, 0, false});
+      st.sync_waiters.clear();
+    }
+    start_checkpoint(self, true);
   }
 }
 
@@ -348,7 +415,8 @@ outbox_message dlq_row(const partition_state& st, rejection&& r) {
   return row;
 }
 
-partition_status status_of(const partition_state& st) {
+partition_status status_of(self_ptr self) {
+  const auto& st = self->state;
   partition_status s;
   s.partition = st.cfg.partition;
   s.recovered = st.recovered;
@@ -371,10 +439,43 @@ partition_status status_of(const partition_state& st) {
   s.owner_conflicts = st.owner_conflicts;
   s.outbox_pending = st.dlq.size() + st.carried_dlq.size();
   s.carried = st.carried.size();
+  s.mailbox = self->mailbox().size();
+  s.messages_dispatched = st.messages_dispatched;
+  s.clicks_dispatched = st.clicks_dispatched;
+  s.checkpoint_seconds = st.checkpoint_seconds;
   return s;
 }
 
 caf::behavior running(self_ptr self);
+
+caf::error recovering_error(self_ptr self) {
+  return make_error(errc::recovering, "partition " + std::to_string(self->state.cfg.partition) + " is recovering");
+}
+
+/// An ad with no actor, from the store: its owner, the stored minutes of the last two
+/// hours of event time, its stored ids. errc::not_found if it never counted a click.
+caf::expected<ad_status> stored_ad(self_ptr self, std::uint64_t ad_id) {
+  auto& st = self->state;
+  auto owner = st.cfg.db->read_owner(ad_id);
+  if (!owner) return owner.error();
+  if (!*owner) return make_error(errc::not_found, "ad " + std::to_string(ad_id) + " has counted no click");
+  ad_status s;
+  s.ad_id = ad_id;
+  s.partition = st.cfg.partition;
+  s.passivated = true;
+  s.campaign_id = (*owner)->campaign_id;
+  s.advertiser_id = (*owner)->advertiser_id;
+  const auto now = std::max<std::int64_t>(st.clock.watermark(), 0);
+  std::vector<series_point> points;
+  if (auto err = st.cfg.db->scan_minutes(ad_id, minute_of(now) - 120 * minute_ms, minute_of(now) + 60 * minute_ms, points))
+    return err;
+  for (const auto& p : points) s.minutes.push_back({p.start_ms, p.count, p.state, p.version});
+  auto ids = st.cfg.db->count_ids(ad_id);
+  if (!ids) return ids.error();
+  s.ids_on_disk = ids->ids;
+  s.id_minutes_on_disk = ids->minutes;
+  return s;
+}
 
 }  // namespace
 
@@ -422,14 +523,13 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
       }
       self->become(running(self));
     },
-    [=](const series_query&) -> caf::result<series> {
-      return make_error(errc::recovering, "partition " + std::to_string(self->state.cfg.partition) + " is recovering");
-    },
-    [=](inspect_atom, std::uint64_t) -> caf::result<ad_status> {
-      return make_error(errc::recovering, "partition " + std::to_string(self->state.cfg.partition) + " is recovering");
-    },
+    [=](const series_query&) -> caf::result<series> { return recovering_error(self); },
+    [=](inspect_atom, std::uint64_t) -> caf::result<ad_status> { return recovering_error(self); },
+    [=](sync_atom) -> caf::result<checkpoint_report> { return recovering_error(self); },
+    [=](passivate_atom, std::uint64_t) -> caf::result<passivate_report> { return recovering_error(self); },
+    [=](hot_atom, std::uint32_t) -> caf::result<std::vector<hot_ad>> { return recovering_error(self); },
     [=](checkpoint_atom) {},  // nothing dispatched yet: nothing to make durable
-    [=](status_atom) { return status_of(self->state); },
+    [=](status_atom) { return status_of(self); },
   };
 }
 
@@ -463,6 +563,9 @@ caf::behavior running(self_ptr self) {
       st.undecided += st.scratch.clicks;
       for (auto& r : st.scratch.rejections) st.dlq.push_back(dlq_row(st, std::move(r)));
       st.pending_messages += st.scratch.new_messages;
+      st.messages_dispatched += st.scratch.new_messages;
+      st.clicks_dispatched += st.scratch.clicks + st.scratch.rejected.total();
+      const auto now = steady_ms(self);
       for (auto& [ad_id, clicks] : st.scratch.by_ad) {
         std::int64_t indexed = event_clock::no_watermark;
         for (const auto& c : clicks) {
@@ -471,7 +574,9 @@ caf::behavior running(self_ptr self) {
           st.open_index[minute].insert(ad_id);
           indexed = minute;
         }
-        self->send(ad_ref_for(self, ad_id), ad_clicks{std::move(clicks)});
+        auto& ref = ad_ref_for(self, ad_id);
+        ref.rate.add(now, clicks.size());
+        self->send(ref.handle, ad_clicks{std::move(clicks)});
       }
       finalize_due(self);
       // A batch of only redeliveries still moves nothing; the cursor already covers it.
@@ -550,12 +655,69 @@ caf::behavior running(self_ptr self) {
       return rp;
     },
     [=](inspect_atom, std::uint64_t ad_id) -> caf::result<ad_status> {
-      auto i = self->state.ads.find(ad_id);
-      if (i == self->state.ads.end()) return ad_status{ad_id, false, 0, 0, 0, 0};
-      self->delegate(i->second.handle, inspect_atom_v);
-      return caf::delegated<ad_status>{};
+      auto& st = self->state;
+      auto i = st.ads.find(ad_id);
+      if (i == st.ads.end()) return stored_ad(self, ad_id);
+      auto rp = self->make_response_promise<ad_status>();
+      const auto now = self->clock().now();
+      const auto idle_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - i->second.last_active).count();
+      const auto rate = i->second.rate.per_second(steady_ms(self));
+      self->request(i->second.handle, caf::infinite, inspect_atom_v)
+        .then(
+          [=](ad_status& s) mutable {
+            s.partition = self->state.cfg.partition;
+            s.idle_ms = idle_ms;
+            s.clicks_per_s = rate;
+            rp.deliver(std::move(s));
+          },
+          [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
     },
-    [=](status_atom) { return status_of(self->state); },
+    [=](sync_atom) -> caf::result<checkpoint_report> {
+      auto& st = self->state;
+      if (nothing_to_write(st)) {
+        st.durable_at_ms = now_ms();
+        return checkpoint_report{st.cfg.partition, st.durable_seq, 0, false};
+      }
+      auto rp = self->make_response_promise<checkpoint_report>();
+      // The next checkpoint to start covers everything dispatched now (one in flight does not).
+      st.sync_waiters.push_back({st.next_checkpoint, rp});
+      start_checkpoint(self, true);
+      return rp;
+    },
+    [=](passivate_atom, std::uint64_t ad_id) -> caf::result<passivate_report> {
+      auto& st = self->state;
+      auto i = st.ads.find(ad_id);
+      if (i == st.ads.end()) {
+        auto stored = stored_ad(self, ad_id);  // not_found if it never counted
+        if (!stored) return stored.error();
+        return passivate_report{ad_id, st.cfg.partition, false, st.durable_seq};
+      }
+      if (!i->second.changed && flushes_durable(st)) {
+        passivate(self, i);
+        return passivate_report{ad_id, st.cfg.partition, true, st.durable_seq};
+      }
+      auto rp = self->make_response_promise<passivate_report>();
+      st.passivate_waiters.push_back({ad_id, 0, rp});
+      start_checkpoint(self, true);
+      return rp;
+    },
+    [=](hot_atom, std::uint32_t k) {
+      auto& st = self->state;
+      const auto now = steady_ms(self);
+      std::vector<hot_ad> out;
+      out.reserve(st.ads.size());
+      for (const auto& [ad_id, ref] : st.ads)
+        if (auto r = ref.rate.per_second(now); r > 0) out.push_back({ad_id, st.cfg.partition, r});
+      auto by_rate = [](const hot_ad& a, const hot_ad& b) {
+        return a.clicks_per_s != b.clicks_per_s ? a.clicks_per_s > b.clicks_per_s : a.ad_id < b.ad_id;
+      };
+      const auto n = std::min<std::size_t>(k, out.size());
+      std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n), out.end(), by_rate);
+      out.resize(n);
+      return out;
+    },
+    [=](status_atom) { return status_of(self); },
   };
 }
 

@@ -11,6 +11,15 @@
 //   tick_atom      (from itself, every checkpoint.interval) -> no reply. Passivates idle
 //                  ads, starts a checkpoint (unless backing off after failures).
 //   checkpoint_atom (from the service at shutdown) -> no reply. Starts a checkpoint now.
+//   sync_atom      (admin checkpoint, from the gateway) -> checkpoint_report once a
+//                  checkpoint that started after the request is durable (at once if
+//                  everything dispatched is durable already); errc::storage if it fails.
+//   passivate_atom, ad (admin passivate) -> passivate_report once the ad's actor is
+//                  stopped with its state durable (a checkpoint is forced first; an ad
+//                  that keeps changing across 5 checkpoints is refused, errc::busy);
+//                  errc::not_found for an ad that never counted a click.
+//   hot_atom, k    (admin hot) -> std::vector<hot_ad>: the k active ads with the highest
+//                  recent click rate, highest first.
 //   live_atom      (from itself, every live.interval, when there is a live hub) -> no
 //                  reply. Asks each ad changed since the last one to send the hub its
 //                  changed minutes. After each durable checkpoint the hub also gets the
@@ -19,7 +28,9 @@
 //                  this partition never saw one): positions count in the stream created
 //                  at `created_ns` from now on, starting before its first message. Once
 //                  applied, ack_cursor::stream_created_ns says so.
-//   inspect_atom, ad -> ad_status (from the gateway or tests).
+//   inspect_atom, ad -> ad_status (from the gateway or tests): the ad actor's state with
+//                  its recent rate and idle time, or for an ad with no actor its stored
+//                  minutes and ids (passivated); errc::not_found if it never counted.
 //   series_query   (from the gateway actor, kind ad) -> series. Live: routed to the ad
 //                  actor if active (stored buckets overlaid with memory), else answered
 //                  from the store. Billing: answered from the store only, so that a bucket
@@ -64,6 +75,7 @@
 #include "actors/core/click_grouping.hpp"
 #include "actors/core/event_clock.hpp"
 #include "actors/core/group_rollups.hpp"
+#include "actors/core/rate_meter.hpp"
 #include "actors/core/ranking.hpp"
 #include "common/log_limiter.hpp"
 #include "messages/subjects.hpp"
@@ -98,6 +110,20 @@ struct partition_state {
     bool changed = false;  ///< received clicks or a finalize since the last flush
     bool live = false;     ///< likewise since the last live tick
     caf::actor_clock::time_point last_active;
+    rate_meter rate;       ///< its recent clicks per second (admin hot)
+  };
+  /// An operator waiting for a checkpoint (admin checkpoint): answered by the first durable
+  /// checkpoint numbered `first` or later (it started after the request, so it covers
+  /// everything dispatched then).
+  struct sync_waiter {
+    std::uint64_t first = 0;
+    caf::typed_response_promise<checkpoint_report> rp;
+  };
+  /// An operator waiting for an ad to be passivated once its state is durable.
+  struct passivate_waiter {
+    std::uint64_t ad_id = 0;
+    int checkpoints_seen = 0;  ///< durable checkpoints after which the ad was still changing
+    caf::typed_response_promise<passivate_report> rp;
   };
 
   partition_config cfg;
@@ -126,6 +152,10 @@ struct partition_state {
   /// DLQ rows of the messages taken since the last checkpoint started.
   std::vector<outbox_message> dlq;
   std::uint64_t passivated = 0;
+  std::uint64_t messages_dispatched = 0;  ///< since start (status: clicks per message)
+  std::uint64_t clicks_dispatched = 0;
+  std::vector<sync_waiter> sync_waiters;
+  std::vector<passivate_waiter> passivate_waiters;
   bool recovered = false;
   store::scan_step recovery;  ///< how far the open index has been read back
 
@@ -163,6 +193,7 @@ struct partition_state {
   std::int64_t durable_at_ms = 0;
   std::int64_t last_write_ms = 0;
   std::int64_t in_flight_since_ms = 0;
+  histogram_counts checkpoint_seconds;  ///< durable writes
   caf::actor_clock::time_point retry_at{};  ///< no new attempt before this after a failure
   log_limiter failure_log{10'000};
 

@@ -17,6 +17,7 @@ std::string to_string(errc x) {
     case errc::bad_request: return "bad_request";
     case errc::recovering: return "recovering";
     case errc::timeout: return "timeout";
+    case errc::busy: return "busy";
   }
   return "unknown";
 }

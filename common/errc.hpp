@@ -19,6 +19,7 @@ enum class errc : std::uint8_t {
   bad_request,       ///< a query parameter is invalid
   recovering,        ///< the owner of the data is not ready yet
   timeout,
+  busy,              ///< the request cannot be done now (an ad that keeps changing)
 };
 
 std::string to_string(errc x);

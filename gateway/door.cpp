@@ -13,11 +13,7 @@ constexpr auto ask_timeout = std::chrono::seconds(10);
 
 template <class Answer, class Query>
 caf::expected<Answer> ask_for(caf::actor_system& sys, const caf::actor& gateway, const Query& q) {
-  caf::scoped_actor self{sys};
-  caf::expected<Answer> out{Answer{}};
-  self->request(gateway, ask_timeout, q)
-    .receive([&](Answer& a) { out = std::move(a); }, [&](caf::error& e) { out = std::move(e); });
-  return out;
+  return ask_gateway<Answer>(sys, gateway, ask_timeout, q);
 }
 }  // namespace
 
@@ -27,6 +23,8 @@ door_error error_of(const caf::error& err) {
       case errc::bad_request: return {400, "bad_parameter", describe(err)};
       case errc::not_found: return {404, "not_found", describe(err)};
       case errc::recovering: return {503, "recovering", describe(err)};
+      case errc::busy: return {409, "busy", describe(err)};
+      case errc::storage: return {500, "storage", describe(err)};
       default: break;
     }
   }

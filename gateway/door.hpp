@@ -10,6 +10,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/timespan.hpp>
 
 #include "messages/types.hpp"
 
@@ -22,6 +24,18 @@ struct door_error {
   std::string message;
 };
 door_error error_of(const caf::error& err);
+
+/// Asks the gateway `question...` and waits at most `timeout` for an `Answer`. Call from a
+/// door's thread, never from an actor.
+template <class Answer, class... Ts>
+caf::expected<Answer> ask_gateway(caf::actor_system& sys, const caf::actor& gateway, caf::timespan timeout,
+                                  Ts... question) {
+  caf::scoped_actor self{sys};
+  caf::expected<Answer> out{Answer{}};
+  self->request(gateway, timeout, question...)
+    .receive([&](Answer& a) { out = std::move(a); }, [&](caf::error& e) { out = std::move(e); });
+  return out;
+}
 
 /// Asks the gateway and waits (at most 10 s). Call from a door's thread, never from an actor.
 caf::expected<series> ask(caf::actor_system& sys, const caf::actor& gateway, const series_query& q);

@@ -20,27 +20,42 @@ namespace {
 using self_ptr = caf::stateful_actor<gateway_state>*;
 using statuses = std::vector<partition_status>;
 
-/// Asks every owned partition for its status, then calls `done` with them (in partition
-/// order), which answers `rp`; the first error answers `rp` instead.
-template <class T>
-void with_statuses(self_ptr self, caf::response_promise rp,
-                   std::function<void(statuses&, caf::response_promise&)> done) {
+/// Asks every owned partition the same question (waiting at most `timeout` for each), then
+/// calls `done` with their answers in partition order, which answers `rp`; the first error
+/// answers `rp` instead.
+template <class Answer, class... Ts>
+void gather(self_ptr self, caf::response_promise rp, caf::timespan timeout,
+            std::function<void(std::vector<Answer>&, caf::response_promise&)> done, Ts... question) {
   const auto& owned = self->state.owned;
-  auto results = std::make_shared<statuses>(owned.size());
+  auto results = std::make_shared<std::vector<Answer>>(owned.size());
   auto remaining = std::make_shared<std::size_t>(owned.size());
   auto finish = [rp, results, done]() mutable { done(*results, rp); };
   if (owned.empty()) return finish();
   std::size_t slot = 0;
   for (const auto& [id, handle] : owned) {
-    self->request(handle, std::chrono::seconds(5), status_atom_v)
+    self->request(handle, timeout, question...)
       .then(
-        [=](partition_status& s) mutable {
-          (*results)[slot] = std::move(s);
+        [=](Answer& a) mutable {
+          (*results)[slot] = std::move(a);
           if (--*remaining == 0) finish();
         },
         [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
     ++slot;
   }
+}
+
+template <class T>
+void with_statuses(self_ptr self, caf::response_promise rp, std::function<void(statuses&, caf::response_promise&)> done) {
+  gather<partition_status>(self, std::move(rp), std::chrono::seconds(5), std::move(done), status_atom_v);
+}
+
+/// The partition actor that owns `ad_id`, or errc::bad_request if this node does not.
+caf::expected<caf::actor> owner_of(self_ptr self, std::uint64_t ad_id) {
+  auto p = partition_of(ad_id, self->state.partitions_count);
+  auto i = self->state.owned.find(p);
+  if (i == self->state.owned.end())
+    return make_error(errc::bad_request, "partition " + std::to_string(p) + " is not owned by this node");
+  return i->second;
 }
 
 /// A store reader: campaign and advertiser series and top-K, read on its own thread (a
@@ -118,11 +133,9 @@ caf::behavior gateway_actor(self_ptr self, std::uint32_t partitions_count, std::
   return {
     [=](const series_query& q) -> caf::result<series> {
       if (q.kind == entity::ad) {
-        auto p = partition_of(q.id, self->state.partitions_count);
-        auto i = self->state.owned.find(p);
-        if (i == self->state.owned.end())
-          return make_error(errc::bad_request, "partition " + std::to_string(p) + " is not owned by this node");
-        self->delegate(i->second, q);
+        auto owner = owner_of(self, q.id);
+        if (!owner) return owner.error();
+        self->delegate(*owner, q);
         return caf::delegated<series>{};
       }
       auto rp = self->make_response_promise<series>();
@@ -142,6 +155,41 @@ caf::behavior gateway_actor(self_ptr self, std::uint32_t partitions_count, std::
           return rp.deliver(std::move(err));
         read_on_reader<top_list>(self, rp, q, self->state.partitions_count, watermark, final_before);
       });
+      return rp;
+    },
+    [=](inspect_atom, std::uint64_t ad_id) -> caf::result<ad_status> {
+      auto owner = owner_of(self, ad_id);
+      if (!owner) return owner.error();
+      self->delegate(*owner, inspect_atom_v, ad_id);
+      return caf::delegated<ad_status>{};
+    },
+    [=](passivate_atom, std::uint64_t ad_id) -> caf::result<passivate_report> {
+      auto owner = owner_of(self, ad_id);
+      if (!owner) return owner.error();
+      self->delegate(*owner, passivate_atom_v, ad_id);
+      return caf::delegated<passivate_report>{};
+    },
+    [=](hot_atom, std::uint32_t k) -> caf::result<std::vector<hot_ad>> {
+      auto rp = self->make_response_promise<std::vector<hot_ad>>();
+      gather<std::vector<hot_ad>>(
+        self, rp, std::chrono::seconds(5),
+        [k](std::vector<std::vector<hot_ad>>& parts, caf::response_promise& rp) {
+          std::vector<hot_ad> all;
+          for (auto& p : parts) all.insert(all.end(), p.begin(), p.end());
+          std::sort(all.begin(), all.end(), [](const hot_ad& a, const hot_ad& b) {
+            return a.clicks_per_s != b.clicks_per_s ? a.clicks_per_s > b.clicks_per_s : a.ad_id < b.ad_id;
+          });
+          if (all.size() > k) all.resize(k);
+          rp.deliver(std::move(all));
+        },
+        hot_atom_v, k);
+      return rp;
+    },
+    [=](sync_atom) -> caf::result<std::vector<checkpoint_report>> {
+      auto rp = self->make_response_promise<std::vector<checkpoint_report>>();
+      gather<checkpoint_report>(
+        self, rp, std::chrono::seconds(60),
+        [](std::vector<checkpoint_report>& xs, caf::response_promise& rp) { rp.deliver(std::move(xs)); }, sync_atom_v);
       return rp;
     },
     [=](status_atom) -> caf::result<statuses> {

@@ -10,6 +10,12 @@
 //                   never counted a click, errc::recovering while a partition recovers.
 //   top_query    -> top_list: the exact top-K (query_engine), likewise.
 //   status_atom  -> std::vector<partition_status>, one per owned partition, in order.
+//   Admin verbs (gateway/admin.hpp), routed like queries:
+//   inspect_atom, ad   -> ad_status, from the ad's partition.
+//   passivate_atom, ad -> passivate_report, likewise.
+//   hot_atom, k        -> std::vector<hot_ad>: the k highest rates over all partitions.
+//   sync_atom          -> std::vector<checkpoint_report>, one per owned partition, once
+//                         each has made everything it dispatched durable.
 // Store reads for campaigns and top-K run on store readers (detached actors, their own
 // threads, linked to the gateway), each read on the reader with the fewest in flight, so
 // the gateway itself never waits on the store: a slow top-K cannot delay status,

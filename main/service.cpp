@@ -28,6 +28,7 @@
 #include "gateway/gateway_actor.hpp"
 #include "gateway/live_fanout.hpp"
 #include "gateway/live_hub.hpp"
+#include "gateway/query_timings.hpp"
 #include "gateway/http/http_api.hpp"
 #include "gateway/nats/query_responder.hpp"
 #include "gateway/nats/nats_client.hpp"
@@ -125,6 +126,7 @@ std::string check_stream_identity(store& db, const adclick_config& cfg, const st
 int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   const sigset_t stop_signals = stop_signal_set();
   log_info("service", "starting")
+    .kv("version", ADCLICK_VERSION)
     .kv("storage_dir", cfg.storage_dir)
     .kv("http", cfg.http_address)
     .kv("partitions", cfg.partitions_count)
@@ -194,7 +196,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   lc.names = names;
   lc.partitions = static_cast<std::uint32_t>(cfg.owned_partitions().size());
   if (cfg.live_nats) {
-    auto* conn = nc->get();
+    auto* conn = nc->get();  // lives until the end of run_service
     lc.publish = [conn](const std::string& subject, const std::string& payload) {
       if (auto err = conn->publish(subject, payload)) {
         static log_limiter limit{10'000};
@@ -250,20 +252,29 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   for (auto& in : ingress) in->start();
 
   // 4. HTTP.
-  auto outside = [&ingress, &outbox] {
+  auto* conn = nc->get();
+  auto outside = [&ingress, &outbox, conn] {
     outside_status out;
     for (const auto& in : ingress) out.ingress.push_back(in->status());
     out.outbox = outbox.stats();
+    out.nats = {conn->connected(), conn->disconnects(), conn->reconnects()};
     return out;
   };
+  // The admin verbs, one implementation for the HTTP and NATS doors.
+  admin_verbs::options ao;
+  ao.checkpoint_max_age_ms = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.checkpoint_max_age).count();
+  ao.partitions_count = cfg.partitions_count;
+  ao.rules = cfg.rules();
+  admin_verbs admin{sys, gateway, outside, ao};
+  query_timings timings;
   http_api::options ho;
-  ho.checkpoint_max_age_ms = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.checkpoint_max_age).count();
-  ho.rules = cfg.rules();
-  ho.partitions_count = cfg.partitions_count;
+  ho.checkpoint_max_age_ms = ao.checkpoint_max_age_ms;
+  ho.timings = &timings;
+  ho.version = ADCLICK_VERSION;
   ho.live = &fanout;
   ho.live_heartbeat_ms = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.live_heartbeat).count();
   ho.live_replay_ms = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.live_replay).count();
-  http_api http{sys, gateway, outside, ho};
+  http_api http{sys, gateway, outside, admin, ho};
   if (!http.start(cfg.http_host(), cfg.http_port())) {
     log_error("service", "http_bind_failed").kv("address", cfg.http_address);
     for (auto& in : ingress) in->stop();
@@ -277,7 +288,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     return 1;
   }
   // The NATS query door: the same answers as HTTP, on <prefix>.query.<partition>.
-  auto queries = std::make_unique<query_responder>(sys, gateway, **nc, names);
+  auto queries = std::make_unique<query_responder>(sys, gateway, **nc, names, &admin, &timings);
   std::vector<std::uint32_t> mine;
   for (const auto& [p, actor] : owned) mine.push_back(p);
   // HTTP answers meanwhile; the NATS door is retried every 5 s until it subscribes.

@@ -36,6 +36,9 @@ class subjects {
   /// <prefix>.query.<partition>: query request/reply (protobuf QueryRequest/QueryResponse).
   std::string query(std::uint32_t partition) const { return prefix_ + ".query." + std::to_string(partition); }
   /// adclick-p<partition>: the durable pull consumer of a partition.
+  /// <prefix>.admin.<verb>: admin request/reply (protobuf AdminRequest/AdminResponse).
+  std::string admin(const std::string& verb) const { return prefix_ + ".admin." + verb; }
+  std::string all_admin() const { return prefix_ + ".admin.*"; }
   static std::string consumer(std::uint32_t partition) { return "adclick-p" + std::to_string(partition); }
 
  private:

@@ -72,3 +72,21 @@ const char* to_string(bucket_state x) {
 }
 
 }  // namespace adclick
+
+namespace adclick {
+
+void histogram_counts::observe(double v, const std::vector<double>& bounds) {
+  if (counts.size() != bounds.size() + 1) counts.assign(bounds.size() + 1, 0);
+  std::size_t i = 0;
+  while (i < bounds.size() && v > bounds[i]) ++i;
+  ++counts[i];
+  sum += v;
+  ++total;
+}
+
+const std::vector<double>& checkpoint_seconds_bounds() {
+  static const std::vector<double> bounds{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+  return bounds;
+}
+
+}  // namespace adclick

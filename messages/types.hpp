@@ -331,15 +331,68 @@ struct live_touches {
   std::vector<group_count> minutes;  ///< kind, id, start_ms name a group's minute; value unused
 };
 
-/// What an ad actor holds in memory (admin inspect, tests).
+/// An ad as `adclick admin inspect` shows it: what its actor holds, or (not active) what
+/// the store holds.
 struct ad_status {
   std::uint64_t ad_id = 0;
+  std::uint32_t partition = 0;
   bool active = false;                 ///< an actor exists for it
-  std::uint64_t buckets_in_memory = 0;
+  bool passivated = false;             ///< no actor, but it counted clicks: answered from the store
+  /// Active: the minute buckets in memory. Passivated: the stored minutes of the last two
+  /// hours of the partition's event time.
+  std::vector<minute_count> minutes;
   std::uint64_t ids_in_memory = 0;
-  std::uint64_t id_bytes = 0;
+  std::uint64_t id_bytes = 0;          ///< their memory
+  std::uint64_t ids_on_disk = 0;       ///< every stored id of the ad, all minutes
+  std::uint64_t id_minutes_on_disk = 0;
+  /// Decided by this actor since it started (an active ad only).
+  std::uint64_t counted = 0;
+  std::uint64_t duplicates = 0;
+  std::uint64_t amended = 0;
+  std::uint64_t mailbox = 0;           ///< messages waiting in its mailbox
+  std::int64_t idle_ms = -1;           ///< since its last click, finalize or query; -1 not active
+  double clicks_per_s = 0;             ///< recent rate (actors/core/rate_meter.hpp)
   std::uint64_t live_pending = 0;      ///< minutes changed and not yet sent as a live update
+  std::uint64_t campaign_id = 0;
+  std::uint64_t advertiser_id = 0;
+  std::uint32_t split_children = 0;    ///< hot-ad split: child actors (0: not split)
 };
+
+/// One of the ads with the highest recent click rate (admin hot).
+struct hot_ad {
+  std::uint64_t ad_id = 0;
+  std::uint32_t partition = 0;
+  double clicks_per_s = 0;
+};
+
+/// A checkpoint an operator asked for (admin checkpoint): durable, or why not.
+struct checkpoint_report {
+  std::uint32_t partition = 0;
+  std::uint64_t durable_seq = 0;    ///< everything dispatched up to here is durable
+  std::int64_t write_ms = 0;        ///< how long its write took (0: nothing to write)
+  bool wrote = false;               ///< false: everything dispatched was durable already
+};
+
+/// What admin passivate did to an ad.
+struct passivate_report {
+  std::uint64_t ad_id = 0;
+  std::uint32_t partition = 0;
+  bool was_active = false;          ///< false: it had no actor (nothing to do)
+  std::uint64_t durable_seq = 0;    ///< its state is durable up to here
+};
+
+/// Observations in fixed buckets, as Prometheus histograms count them: counts[i] is the
+/// number of observations <= bounds[i] (not cumulative here), the last one +Inf.
+struct histogram_counts {
+  std::vector<std::uint64_t> counts;
+  double sum = 0;
+  std::uint64_t total = 0;
+  /// Counts `v` with `bounds` (ascending; counts gets bounds.size() + 1 slots).
+  void observe(double v, const std::vector<double>& bounds);
+};
+
+/// Seconds a checkpoint write takes: the bounds of its histogram.
+const std::vector<double>& checkpoint_seconds_bounds();
 
 /// What a partition reports about itself (admin status, readiness, benchmarks).
 struct partition_status {
@@ -368,6 +421,12 @@ struct partition_status {
   std::uint64_t owner_conflicts = 0;  ///< clicks naming another campaign or advertiser than their ad's
   std::uint64_t outbox_pending = 0;  ///< DLQ rows waiting for the next checkpoint
   std::uint64_t carried = 0;         ///< ad deltas of a failed checkpoint waiting for the next
+  std::uint64_t mailbox = 0;         ///< messages waiting in the partition actor's mailbox
+  /// Since start: stream messages and clicks handed on (their ratio estimates the clicks in
+  /// messages not yet read).
+  std::uint64_t messages_dispatched = 0;
+  std::uint64_t clicks_dispatched = 0;
+  histogram_counts checkpoint_seconds;  ///< durable writes (checkpoint_seconds_bounds)
 };
 
 /// What an ingress thread reports (status, readiness); it lives outside the actor system.
@@ -383,6 +442,9 @@ struct ingress_status {
   std::uint64_t missing = 0;    ///< stream sequences removed before this partition read them (an upper bound)
   std::uint64_t markers = 0;    ///< idle-advance markers published
   std::uint64_t last_forwarded = 0;
+  /// Messages of its subject in the stream not yet delivered to it, as of its last fetch
+  /// (JetStream's NumPending); with `unacked`, how far the partition is behind the stream.
+  std::uint64_t pending = 0;
 };
 
 /// What the outbox publisher reports.
@@ -506,14 +568,33 @@ typename Inspector::result_type inspect(Inspector& f, live_touches& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ad_status& x) {
-  return f(x.ad_id, x.active, x.buckets_in_memory, x.ids_in_memory, x.id_bytes, x.live_pending);
+  return f(x.ad_id, x.partition, x.active, x.passivated, x.minutes, x.ids_in_memory, x.id_bytes, x.ids_on_disk,
+           x.id_minutes_on_disk, x.counted, x.duplicates, x.amended, x.mailbox, x.idle_ms, x.clicks_per_s,
+           x.live_pending, x.campaign_id, x.advertiser_id, x.split_children);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, hot_ad& x) {
+  return f(x.ad_id, x.partition, x.clicks_per_s);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, checkpoint_report& x) {
+  return f(x.partition, x.durable_seq, x.write_ms, x.wrote);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, passivate_report& x) {
+  return f(x.ad_id, x.partition, x.was_active, x.durable_seq);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, histogram_counts& x) {
+  return f(x.counts, x.sum, x.total);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, partition_status& x) {
   return f(x.partition, x.recovered, x.dispatched_seq, x.durable_seq, x.stream_created_ns, x.active_ads,
            x.passivated, x.checkpoints, x.checkpoint_failures, x.failing_since_ms, x.last_checkpoint_error,
            x.durable_at_ms, x.last_checkpoint_ms, x.in_flight_since_ms, x.outcomes, x.undecided, x.watermark_ms,
-           x.durable_final_before_ms, x.owner_conflicts, x.outbox_pending, x.carried);
+           x.durable_final_before_ms, x.owner_conflicts, x.outbox_pending, x.carried, x.mailbox,
+           x.messages_dispatched, x.clicks_dispatched, x.checkpoint_seconds);
 }
 
 }  // namespace adclick

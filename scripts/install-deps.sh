@@ -16,6 +16,7 @@ packages=(
   libssl-dev
   curl procps python3
   nodejs chromium
+  prometheus    # promtool, for the metrics and alert rule tests (its server is not started)
 )
 
 missing=()
@@ -28,7 +29,16 @@ if ((${#missing[@]} > 0)); then
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Only promtool is wanted from the prometheus package: a policy-rc.d that says no keeps
+  # its maintainer scripts from starting a Prometheus server (and anything else) here.
+  policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod +x "$policy"
+  fi
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || { [ -z "$policy" ] || $sudo rm -f "$policy"; exit 1; }
+  [ -z "$policy" ] || $sudo rm -f "$policy"
 fi
 
 # The dashboard's npm packages (uPlot, embedded at build time; playwright-core for the

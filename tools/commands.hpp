@@ -77,6 +77,19 @@ struct reconcile_options {
 /// outcome totals with the service's billing view. Exit 1 on any difference.
 int run_reconcile(const reconcile_options& opts);
 
+struct admin_options {
+  std::string http = "http://127.0.0.1:8080";
+  std::string nats;                ///< set: ask over NATS request/reply instead of HTTP
+  std::string prefix = "adclick";
+  std::string verb;                ///< status, inspect, hot, checkpoint, passivate, lag
+  std::uint64_t ad = 0;            ///< inspect, passivate
+  std::uint32_t k = 10;            ///< hot
+  bool json = false;               ///< print the service's JSON instead of a table
+};
+/// Runs one admin verb; exit 0 on success, 1 when the service refused (its error on
+/// stderr), 2 when it could not be reached.
+int run_admin(const admin_options& opts);
+
 struct wait_options {
   std::string http = "http://127.0.0.1:8080";
   std::uint64_t arrived = 0;       ///< wait until at least this many arrivals are accounted for

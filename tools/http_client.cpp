@@ -14,13 +14,9 @@ struct http_client::impl {
   }
 };
 
-http_client::http_client(const std::string& base)
-  : impl_(std::make_unique<impl>(base.find("://") == std::string::npos ? "http://" + base : base)) {}
-http_client::~http_client() = default;
-
-http_client::response http_client::get(const std::string& path_and_query) {
-  response out;
-  auto res = impl_->client.Get(path_and_query.c_str());
+namespace {
+http_client::response to_response(httplib::Result& res) {
+  http_client::response out;
   if (!res) {
     out.error = httplib::to_string(res.error());
     return out;
@@ -30,6 +26,25 @@ http_client::response http_client::get(const std::string& path_and_query) {
   out.retry_after = res->get_header_value("Retry-After");
   return out;
 }
+}  // namespace
+
+http_client::http_client(const std::string& base)
+  : impl_(std::make_unique<impl>(base.find("://") == std::string::npos ? "http://" + base : base)) {}
+http_client::~http_client() = default;
+
+http_client::response http_client::get(const std::string& path_and_query) {
+  auto res = impl_->client.Get(path_and_query.c_str());
+  return to_response(res);
+}
+
+http_client::response http_client::post(const std::string& path_and_query) {
+  // A checkpoint on a slow disk may take long: give it the admin verb's own deadline.
+  impl_->client.set_read_timeout(70);
+  auto res = impl_->client.Post(path_and_query.c_str(), "", "application/octet-stream");
+  impl_->client.set_read_timeout(30);
+  return to_response(res);
+}
+
 
 http_client::response http_client::stream(const std::string& path_and_query, const std::string& last_event_id,
                                           const std::function<bool(const std::string&)>& on_chunk) {

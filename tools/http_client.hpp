@@ -1,4 +1,4 @@
-// A minimal blocking HTTP GET client for the CLI and tests (wraps cpp-httplib, which only
+// A minimal blocking HTTP GET/POST client for the CLI and tests (wraps cpp-httplib, which only
 // gateway/ includes). One instance keeps its connection alive between requests.
 #pragma once
 
@@ -21,6 +21,8 @@ class http_client {
     std::string retry_after;  ///< the Retry-After header, empty if absent
   };
   response get(const std::string& path_and_query);
+  /// A POST with an empty body (the admin verbs that change state).
+  response post(const std::string& path_and_query);
   /// A streaming GET: `on_chunk` gets the body as it arrives and returns false to stop.
   /// `last_event_id` (SSE resume) is sent as Last-Event-ID when not empty. The response's
   /// body holds only a non-2xx answer.

@@ -1,4 +1,6 @@
 // adclick: the command-line tool (load generator, query, verify, benchmark helpers).
+#include <iostream>
+
 #include <CLI/CLI.hpp>
 
 #include "tools/commands.hpp"
@@ -99,6 +101,18 @@ int main(int argc, char** argv) {
   v->add_flag("--allow-idle-final", verify.allow_idle_final,
               "a bucket the truth leaves open may be final v1 (the service's idle advance closed it)");
 
+  admin_options admin;
+  auto* ad = app.add_subcommand("admin", "operate the service: status, inspect AD, hot, checkpoint, passivate AD, lag");
+  ad->add_option("verb", admin.verb, "status, inspect, hot, checkpoint, passivate or lag")
+    ->required()
+    ->check(CLI::IsMember({"status", "inspect", "hot", "checkpoint", "passivate", "lag"}));
+  ad->add_option("ad", admin.ad, "the ad of inspect and passivate");
+  ad->add_option("--http", admin.http, "service URL")->capture_default_str();
+  ad->add_option("--nats", admin.nats, "ask over NATS request/reply (adclick.admin.<verb>) at this URL instead");
+  ad->add_option("--prefix", admin.prefix, "subject prefix (with --nats)")->capture_default_str();
+  ad->add_option("--k", admin.k, "hot: how many ads (1..1000)")->capture_default_str();
+  ad->add_flag("--json", admin.json, "print the service's JSON answer");
+
   wait_options wait;
   auto* w = app.add_subcommand("wait", "wait until N clicks are accounted for, checkpointed and acked");
   w->add_option("--http", wait.http, "service URL")->capture_default_str();
@@ -128,6 +142,13 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   if (*r) return run_reconcile(reconcile);
+  if (*ad) {
+    if ((admin.verb == "inspect" || admin.verb == "passivate") && admin.ad == 0) {
+      std::cerr << "adclick admin " << admin.verb << ": name the ad (adclick admin " << admin.verb << " AD)\n";
+      return 2;
+    }
+    return run_admin(admin);
+  }
   if (*l) return run_load(load);
   if (*q) return run_query(query);
   if (*tp) return run_top(top);

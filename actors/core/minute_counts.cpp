@@ -145,6 +145,13 @@ void minute_counts::overlay_rollups(granularity g, std::int64_t from_ms, std::in
   stored.swap(merged);
 }
 
+std::vector<minute_count> minute_counts::all() const {
+  std::vector<minute_count> out;
+  out.reserve(buckets_.size());
+  for (const auto& [minute, b] : buckets_) out.push_back(b.value);
+  return out;
+}
+
 minute_count minute_counts::get(std::int64_t minute) const {
   auto i = buckets_.find(minute);
   return i == buckets_.end() ? minute_count{minute, 0, bucket_state::open, 0} : i->second.value;

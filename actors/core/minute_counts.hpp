@@ -76,6 +76,8 @@ class minute_counts {
   bool dropped_any() const { return dropped_any_; }
 
   std::size_t size() const { return buckets_.size(); }
+  /// Every bucket in memory, in minute order (admin inspect).
+  std::vector<minute_count> all() const;
 
  private:
   struct rolled {

@@ -12,10 +12,13 @@
 #include "common/errc.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
+#include "messages/proto_json.hpp"
 #include "messages/type_ids.hpp"
 #include "actors/core/query_rules.hpp"
 #include "gateway/door.hpp"
 #include "gateway/http/json_render.hpp"
+#include "gateway/http/metrics.hpp"
+#include "gateway/query_timings.hpp"
 #include "gateway/live_fanout.hpp"
 #include "web/assets.hpp"
 
@@ -109,50 +112,76 @@ std::string parse_top(const httplib::Request& req, top_query& q) {
   return normalize(q, from, to, query_limits{});
 }
 
-json outcomes_json(const outcome_counters& c) {
-  json out = json::object();
-  for (std::size_t i = 0; i < outcome_count; ++i) out[to_string(static_cast<outcome>(i))] = c.by_outcome[i];
-  return out;
-}
-
 }  // namespace
-
-std::vector<std::string> readiness_problems(const std::vector<partition_status>& partitions,
-                                            const outside_status& outside, std::int64_t max_age_ms,
-                                            std::int64_t now) {
-  std::vector<std::string> out;
-  for (const auto& s : partitions) {
-    const auto p = "partition " + std::to_string(s.partition) + ": ";
-    if (!s.recovered) out.push_back(p + "recovering its stored state");
-    if (s.failing_since_ms != 0)
-      out.push_back(p + "checkpoints failing since " + format_time(s.failing_since_ms) + ": " +
-                    s.last_checkpoint_error);
-    if (s.durable_at_ms != 0 && now - s.durable_at_ms > max_age_ms) {
-      auto text = p + "the store lags what was dispatched by " + std::to_string((now - s.durable_at_ms) / 1000) + " s";
-      if (s.in_flight_since_ms != 0)
-        text += " (a checkpoint write has been in flight for " + std::to_string((now - s.in_flight_since_ms) / 1000) +
-                " s)";
-      out.push_back(std::move(text));
-    }
-  }
-  for (const auto& in : outside.ingress) {
-    const auto p = "partition " + std::to_string(in.partition) + ": ";
-    if (!in.halted.empty()) out.push_back(p + in.halted);
-    else if (!in.running) out.push_back(p + "not bound to its NATS consumer (connecting)");
-  }
-  return out;
-}
 
 struct http_api::impl {
   caf::actor_system& sys;
   caf::actor gateway;
   std::function<outside_status()> outside;
+  const admin_verbs& admin;
   options opts;
   httplib::Server server;
   std::thread thread;
 
-  impl(caf::actor_system& s, caf::actor g, std::function<outside_status()> o, options op)
-    : sys(s), gateway(std::move(g)), outside(std::move(o)), opts(op) {}
+  impl(caf::actor_system& s, caf::actor g, std::function<outside_status()> o, const admin_verbs& a, options op)
+    : sys(s), gateway(std::move(g)), outside(std::move(o)), admin(a), opts(op) {}
+
+  /// Adds how long a request of `endpoint` took since `start` to the latency histograms.
+  void timed(const char* endpoint, std::chrono::steady_clock::time_point start) const {
+    if (opts.timings == nullptr) return;
+    opts.timings->observe(endpoint, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+
+  void metrics(httplib::Response& res) {
+    auto snap = admin.take_snapshot();
+    if (!snap) return send_caf_error(res, snap.error());
+    metrics_input in;
+    in.status = std::move(snap->status);
+    in.partitions = std::move(snap->partitions);
+    if (opts.timings) in.queries = opts.timings->snapshot();
+    in.query_bounds = query_timings::bounds();
+    in.sse_clients = opts.live ? opts.live->sessions() : 0;
+    in.version = opts.version;
+    res.status = 200;
+    res.set_content(render_metrics(in), "text/plain; version=0.0.4; charset=utf-8");
+  }
+
+  /// /v1/admin/<verb>: GET for the verbs that only look, POST for those that change state.
+  void admin_verb(const httplib::Request& req, httplib::Response& res, bool post) {
+    const std::string verb = req.matches[1];
+    const bool changes = verb == "checkpoint" || verb == "passivate";
+    if (changes && !post) {
+      res.set_header("Allow", "POST");
+      return send_error(res, 405, "method_not_allowed", "admin " + verb + " changes state: use POST");
+    }
+    if (!changes && post) {
+      res.set_header("Allow", "GET");
+      return send_error(res, 405, "method_not_allowed", "admin " + verb + " only looks: use GET");
+    }
+    if (auto e = check_params(req, {"ad", "k"}); !e.empty()) return send_error(res, 400, "bad_parameter", e);
+    v1::AdminRequest r;
+    r.set_verb(verb);
+    std::uint64_t n = 0;
+    if (req.has_param("ad")) {
+      if (!parse_id(req.get_param_value("ad"), n) || n == 0)
+        return send_error(res, 400, "bad_parameter", "ad must be a positive 64-bit integer");
+      r.set_ad_id(n);
+    }
+    if (req.has_param("k")) {
+      if (!parse_id(req.get_param_value("k"), n) || n == 0 || n > 1000)
+        return send_error(res, 400, "bad_parameter", "k must be between 1 and 1000");
+      r.set_k(static_cast<std::uint32_t>(n));
+    }
+    const auto start = std::chrono::steady_clock::now();
+    const auto answer = admin.run(r);
+    timed("admin", start);
+    if (answer.status() != 200) {
+      if (answer.status() == 503) res.set_header("Retry-After", "1");
+      return send_error(res, static_cast<int>(answer.status()), answer.error_code(), answer.error());
+    }
+    res.status = 200;
+    res.set_content(to_json(admin_body(answer)), "application/json");
+  }
 
   /// Asks the gateway for every partition's status; nullopt (and `err`) on failure.
   std::optional<std::vector<partition_status>> statuses(caf::error& err) {
@@ -258,6 +287,8 @@ struct http_api::impl {
     server.Get("/", serve_asset);
     server.Get(R"(/assets/[^/]+)", serve_asset);
 
+    server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) { metrics(res); });
+
     server.Get("/livez", [](const httplib::Request&, httplib::Response& res) {
       send_json(res, 200, json{{"status", "live"}});
     });
@@ -275,75 +306,10 @@ struct http_api::impl {
       send_json(res, 503, json{{"error", {{"code", "not_ready"}, {"message", message}}}, {"reasons", problems}});
     });
 
-    server.Get("/v1/admin/status", [this](const httplib::Request&, httplib::Response& res) {
-      caf::error err;
-      auto st = statuses(err);
-      if (!st) return send_caf_error(res, err);
-      json parts = json::array();
-      outcome_counters totals;
-      std::uint64_t active = 0, undecided = 0;
-      const auto out = outside();
-      const auto now = now_ms();
-      for (const auto& s : *st) {
-        ingress_status in;
-        for (const auto& x : out.ingress)
-          if (x.partition == s.partition) in = x;
-        totals += s.outcomes;
-        active += s.active_ads;
-        undecided += s.undecided;
-        parts.push_back({{"partition", s.partition},
-                         {"recovered", s.recovered},
-                         {"dispatched_seq", s.dispatched_seq},
-                         {"durable_seq", s.durable_seq},
-                         {"stream_created", s.stream_created_ns == 0 ? std::string{} : format_time(s.stream_created_ns / 1'000'000)},
-                         {"stream_created_ns", s.stream_created_ns},
-                         {"watermark_ms", s.watermark_ms},
-                         {"durable_final_before_ms", s.durable_final_before_ms},
-                         {"owner_conflicts", s.owner_conflicts},
-                         {"active_ads", s.active_ads},
-                         {"passivated_ads", s.passivated},
-                         {"checkpoints", s.checkpoints},
-                         {"checkpoint_failures", s.checkpoint_failures},
-                         {"checkpoint_failing_since", s.failing_since_ms == 0 ? std::string{} : format_time(s.failing_since_ms)},
-                         {"last_checkpoint_error", s.last_checkpoint_error},
-                         {"durable_age_ms", s.durable_at_ms == 0 ? 0 : now - s.durable_at_ms},
-                         {"last_checkpoint_write_ms", s.last_checkpoint_ms},
-                         {"checkpoint_in_flight_ms", s.in_flight_since_ms == 0 ? 0 : now - s.in_flight_since_ms},
-                         {"dlq_rows_waiting", s.outbox_pending},
-                         {"ingesting", in.running},
-                         {"halted", in.halted},
-                         {"fetched_messages", in.fetched},
-                         {"acked_messages", in.acked},
-                         {"delivery_gaps", in.gaps},
-                         {"consumer_recreated", in.consumer_recreated},
-                         {"missing_stream_seqs", in.missing},
-                         {"idle_markers", in.markers},
-                         {"unacked_messages", in.unacked},
-                         {"outcomes", outcomes_json(s.outcomes)},
-                         {"undecided", s.undecided}});
-      }
-      const auto problems = readiness_problems(*st, out, opts.checkpoint_max_age_ms, now);
-      send_json(res, 200,
-                json{{"partitions_count", opts.partitions_count},
-                     {"partitions", parts},
-                     {"active_ads", active},
-                     {"outcomes", outcomes_json(totals)},
-                     {"undecided", undecided},
-                     {"arrived", totals.total() + undecided},
-                     {"ready", problems.empty()},
-                     {"not_ready_because", problems},
-                     {"outbox",
-                      {{"published", out.outbox.published},
-                       {"already_published_at_start", out.outbox.skipped},
-                       {"failed_batches", out.outbox.failures},
-                       {"start_check_done", out.outbox.scanned},
-                       {"last_error", out.outbox.last_error}}},
-                     {"windows",
-                      {{"max_out_of_orderness_ms", opts.rules.max_out_of_orderness_ms},
-                       {"allowed_lateness_ms", opts.rules.allowed_lateness_ms},
-                       {"max_future_skew_ms", opts.rules.max_future_skew_ms},
-                       {"dedup_horizon_ms", opts.rules.dedup_horizon_ms}}}});
-    });
+    server.Get(R"(/v1/admin/([a-z]+))",
+               [this](const httplib::Request& req, httplib::Response& res) { admin_verb(req, res, false); });
+    server.Post(R"(/v1/admin/([a-z]+))",
+                [this](const httplib::Request& req, httplib::Response& res) { admin_verb(req, res, true); });
 
     for (auto kind : {entity::ad, entity::campaign, entity::advertiser}) {
       const std::string path = std::string{"/v1/"} + (kind == entity::ad ? "ads" : kind == entity::campaign ? "campaigns" : "advertisers") + "/([^/]+)/clicks";
@@ -351,7 +317,9 @@ struct http_api::impl {
         series_query q;
         q.kind = kind;
         if (auto e = parse_series(req, q); !e.empty()) return send_error(res, 400, "bad_parameter", e);
+        const auto start = std::chrono::steady_clock::now();
         auto s = ask(sys, gateway, q);
+        timed(to_string(kind), start);
         if (!s) return send_caf_error(res, s.error());
         res.status = 200;
         res.set_content(render_series(q, *s), "application/json");
@@ -363,7 +331,9 @@ struct http_api::impl {
     server.Get("/v1/top", [this](const httplib::Request& req, httplib::Response& res) {
       top_query q;
       if (auto e = parse_top(req, q); !e.empty()) return send_error(res, 400, "bad_parameter", e);
+      const auto start = std::chrono::steady_clock::now();
       auto t = ask(sys, gateway, q);
+      timed("top", start);
       if (!t) return send_caf_error(res, t.error());
       res.status = 200;
       res.set_content(render_top(*t), "application/json");
@@ -387,8 +357,8 @@ struct http_api::impl {
 };
 
 http_api::http_api(caf::actor_system& sys, caf::actor gateway, std::function<outside_status()> outside,
-                   options opts)
-  : impl_(std::make_unique<impl>(sys, std::move(gateway), std::move(outside), opts)) {
+                   const admin_verbs& admin, options opts)
+  : impl_(std::make_unique<impl>(sys, std::move(gateway), std::move(outside), admin, opts)) {
   impl_->server.set_tcp_nodelay(true);
   // Each SSE stream holds a thread while it lasts: room for all of them and for queries.
   const auto threads = (opts.live ? opts.live->max_sessions() : 0) + 8;

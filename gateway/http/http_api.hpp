@@ -7,8 +7,10 @@
 //   GET /v1/campaigns/{id}/clicks, /v1/advertisers/{id}/clicks   the same shape
 //   GET /v1/top?from=&to=&k=&by=&view=
 //   GET /v1/stream?ads=&campaigns=&advertisers=   Server-Sent Events of live updates
-//   GET /v1/admin/status      partitions, positions, checkpoints, ingress and outbox, outcome
-//                             counters (JSON)
+//   GET  /v1/admin/status|lag|hot?k=|inspect?ad=   the admin verbs (gateway/admin.hpp),
+//   POST /v1/admin/checkpoint|passivate?ad=         as JSON; the verbs that change state
+//                                                   take POST only (405 for GET)
+//   GET /metrics               Prometheus text (gateway/http/metrics.hpp)
 //   GET /livez                 200 while the process serves
 //   GET /readyz                200 when every owned partition is recovered, bound to its
 //                              stream and checkpointing; 503 with the reasons otherwise
@@ -25,35 +27,28 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include "gateway/admin.hpp"
 #include "messages/types.hpp"
 
 namespace adclick {
 
-/// What lives outside the actor system: the ingress threads and the outbox publisher.
-struct outside_status {
-  std::vector<ingress_status> ingress;
-  outbox_status outbox;
-};
-
-/// Why the service is not ready; empty when it is. `max_age_ms` is checkpoint.max-age.
-std::vector<std::string> readiness_problems(const std::vector<partition_status>& partitions,
-                                            const outside_status& outside, std::int64_t max_age_ms,
-                                            std::int64_t now_ms);
-
 class live_fanout;
+class query_timings;
 
 class http_api {
  public:
   struct options {
     std::int64_t checkpoint_max_age_ms = 30'000;
-    window_rules rules;  ///< shown in the status
-    std::uint32_t partitions_count = 16;
     live_fanout* live = nullptr;         ///< SSE sessions (GET /v1/stream); null: 404
     std::int64_t live_heartbeat_ms = 15'000;
     std::int64_t live_replay_ms = 3'600'000;
+    query_timings* timings = nullptr;    ///< where query latencies go (/metrics); null: none
+    std::string version;                 ///< adclick_build_info
   };
-  /// `outside` reports the ingress threads and the outbox publisher of this node.
-  http_api(caf::actor_system& sys, caf::actor gateway, std::function<outside_status()> outside, options opts);
+  /// `outside` reports the ingress threads, the outbox publisher and NATS of this node;
+  /// `admin` answers the admin verbs (it must outlive this).
+  http_api(caf::actor_system& sys, caf::actor gateway, std::function<outside_status()> outside,
+           const admin_verbs& admin, options opts);
   ~http_api();
 
   /// Binds and starts serving on a background thread. Returns false if it cannot bind.

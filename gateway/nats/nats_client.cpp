@@ -628,7 +628,7 @@ caf::expected<std::size_t> pull_subscription::fetch(
     jsMsgMetaData* meta = nullptr;
     if (natsMsg_GetMetaData(&meta, m) != NATS_OK) continue;  // not a JetStream message
     const char* reply = natsMsg_GetReply(m);
-    message out{meta->Sequence.Stream, meta->Sequence.Consumer, meta->Timestamp,
+    message out{meta->Sequence.Stream, meta->Sequence.Consumer, meta->Timestamp, meta->NumPending,
                 {natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))},
                 reply ? std::string_view{reply} : std::string_view{}, m};
     jsMsgMetaData_Destroy(meta);

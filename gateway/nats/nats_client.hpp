@@ -236,6 +236,7 @@ class pull_subscription {
     std::uint64_t stream_seq;
     std::uint64_t consumer_seq;  ///< numbers every delivery of this consumer, 1, 2, 3, ...
     std::int64_t timestamp_ns;   ///< when the server stored it
+    std::uint64_t num_pending;   ///< messages for this consumer in the stream after this one
     std::string_view data;
     std::string_view reply;  ///< the ack subject; valid only during the visit
     /// A header's value (empty if absent); valid only during the visit.

@@ -53,6 +53,7 @@ ingress_status nats_ingress::status() const {
   s.missing = missing_.load(std::memory_order_relaxed);
   s.markers = markers_.load(std::memory_order_relaxed);
   s.last_forwarded = last_forwarded_.load(std::memory_order_relaxed);
+  s.pending = stream_pending_.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -101,7 +102,10 @@ class nats_ingress::session {
     if (!info) {
       std::uint64_t held = 0;
       if (bind_log_.allow(now_ms(), held))
-        log_error("ingress", "ingress_bind_failed").kv("partition", cfg_.partition).kv("error", describe(info.error()));
+        log_error("ingress", "ingress_bind_failed")
+          .kv("partition", cfg_.partition)
+          .kv("error", describe(info.error()))
+          .kv("similar_lines_held_back", held);
       return false;
     }
     const auto counted_in = in_.cursor_->stream_created_ns.load(std::memory_order_acquire);
@@ -113,7 +117,10 @@ class nats_ingress::session {
                    "ingest.accept-new-stream=true to count it from its first message (stored counts stay)";
         std::uint64_t held = 0;
         if (bind_log_.allow(now_ms(), held))
-          log_error("ingress", "stream_replaced").kv("partition", cfg_.partition).kv("detail", why);
+          log_error("ingress", "stream_replaced")
+            .kv("partition", cfg_.partition)
+            .kv("detail", why)
+            .kv("similar_lines_held_back", held);
         in_.set_halted(std::move(why));
         return false;
       }
@@ -159,7 +166,10 @@ class nats_ingress::session {
     if (!s) {
       std::uint64_t held = 0;
       if (bind_log_.allow(now_ms(), held))
-        log_error("ingress", "ingress_subscribe_failed").kv("partition", cfg_.partition).kv("error", describe(s.error()));
+        log_error("ingress", "ingress_subscribe_failed")
+          .kv("partition", cfg_.partition)
+          .kv("error", describe(s.error()))
+          .kv("similar_lines_held_back", held);
       return false;
     }
     sub_ = std::move(*s);
@@ -264,6 +274,7 @@ class nats_ingress::session {
           return;
         }
         last_consumer_seq_ = m.consumer_seq;
+        in_.stream_pending_.store(m.num_pending, std::memory_order_relaxed);
         fetched_message fm;
         fm.stream_seq = m.stream_seq;
         fm.publish_ms = m.timestamp_ns / 1'000'000;
@@ -312,12 +323,18 @@ class nats_ingress::session {
       if (!got) {
         std::uint64_t held = 0;
         if (fetch_log_.allow(now_ms(), held))
-          log_warn("ingress", "fetch_failed").kv("partition", cfg_.partition).kv("error", describe(got.error()));
+          log_warn("ingress", "fetch_failed")
+            .kv("partition", cfg_.partition)
+            .kv("error", describe(got.error()))
+            .kv("similar_lines_held_back", held);
         if (!healthy()) return;
         std::this_thread::sleep_for(100ms);  // the client reconnects by itself
         continue;
       }
-      if (*got == 0 && in_.nc_.connected()) maybe_mark_idle();
+      if (*got == 0 && in_.nc_.connected()) {
+        in_.stream_pending_.store(0, std::memory_order_relaxed);  // a fetch found nothing to deliver
+        maybe_mark_idle();
+      }
       if (steady::now() >= next_health_) {
         next_health_ = steady::now() + std::chrono::milliseconds(cfg_.health_interval_ms);
         if (!healthy()) return;

@@ -128,7 +128,7 @@ class nats_ingress {
   std::atomic<bool> done_{false};
   std::atomic<bool> running_{false};
   std::atomic<std::uint64_t> fetched_{0}, acked_{0}, gaps_{0}, unacked_{0}, recreated_{0}, missing_{0}, markers_{0},
-    last_forwarded_{0};
+    last_forwarded_{0}, stream_pending_{0};
   mutable std::mutex halted_mutex_;
   std::string halted_;
 };

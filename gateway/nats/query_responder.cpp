@@ -1,7 +1,12 @@
 #include "gateway/nats/query_responder.hpp"
 
+#include <chrono>
+
 #include "actors/core/query_rules.hpp"
+#include "adclick/v1/admin.pb.h"
 #include "adclick/v1/query.pb.h"
+#include "gateway/admin.hpp"
+#include "gateway/query_timings.hpp"
 #include "common/errc.hpp"
 #include "common/log.hpp"
 #include "gateway/door.hpp"
@@ -24,6 +29,10 @@ v1::BucketState to_proto(bucket_state s) {
   return s == bucket_state::final ? v1::FINAL : s == bucket_state::amended ? v1::AMENDED : v1::OPEN;
 }
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 std::string fail(v1::QueryResponse& out, int status, const std::string& code, const std::string& message) {
   out.set_status(static_cast<std::uint32_t>(status));
   out.set_error_code(code);
@@ -33,8 +42,9 @@ std::string fail(v1::QueryResponse& out, int status, const std::string& code, co
 
 }  // namespace
 
-query_responder::query_responder(caf::actor_system& sys, caf::actor gateway, nats_connection& nats, subjects names)
-  : sys_(sys), gateway_(std::move(gateway)), nats_(nats), names_(std::move(names)) {}
+query_responder::query_responder(caf::actor_system& sys, caf::actor gateway, nats_connection& nats, subjects names,
+                                 const admin_verbs* admin, query_timings* timings)
+  : sys_(sys), gateway_(std::move(gateway)), nats_(nats), names_(std::move(names)), admin_(admin), timings_(timings) {}
 
 query_responder::~query_responder() { subs_.clear(); }
 
@@ -43,7 +53,10 @@ caf::error query_responder::start(const std::vector<std::uint32_t>& partitions) 
   for (auto p : partitions) {
     auto sub = nats_.subscribe(names_.query(p), [this](core_message&& m) {
       if (m.reply.empty()) return;  // not a request: nobody to answer
-      if (auto err = nats_.publish(m.reply, answer(m.data)))
+      const auto start = std::chrono::steady_clock::now();
+      auto reply = answer(m.data);
+      if (timings_) timings_->observe("nats_query", seconds_since(start));
+      if (auto err = nats_.publish(m.reply, reply))
         log_warn("nats", "query_reply_failed").kv("subject", m.subject).kv("error", describe(err));
     });
     if (!sub) {
@@ -52,7 +65,38 @@ caf::error query_responder::start(const std::vector<std::uint32_t>& partitions) 
     }
     subs_.push_back(std::move(*sub));
   }
+  if (admin_ == nullptr) return {};
+  auto sub = nats_.subscribe(names_.all_admin(), [this](core_message&& m) {
+    if (m.reply.empty()) return;
+    const auto start = std::chrono::steady_clock::now();
+    auto reply = answer_admin(m.subject, m.data);
+    if (timings_) timings_->observe("admin", seconds_since(start));
+    if (auto err = nats_.publish(m.reply, reply))
+      log_warn("nats", "admin_reply_failed").kv("subject", m.subject).kv("error", describe(err));
+  });
+  if (!sub) {
+    subs_.clear();
+    return sub.error();
+  }
+  subs_.push_back(std::move(*sub));
   return {};
+}
+
+std::string query_responder::answer_admin(const std::string& subject, const std::string& bytes) const {
+  v1::AdminRequest req;
+  v1::AdminResponse out;
+  const auto verb = subject.substr(subject.rfind('.') + 1);
+  auto fail_admin = [&](const std::string& message) {
+    out.set_status(400);
+    out.set_error_code("bad_parameter");
+    out.set_error(message);
+    return out.SerializeAsString();
+  };
+  if (!req.ParseFromString(bytes)) return fail_admin("not an adclick.v1.AdminRequest");
+  if (!req.verb().empty() && req.verb() != verb)
+    return fail_admin("the request names verb '" + req.verb() + "' but came on " + subject);
+  req.set_verb(verb);
+  return admin_->run(req).SerializeAsString();
 }
 
 std::string query_responder::answer(const std::string& bytes) const {

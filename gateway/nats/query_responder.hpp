@@ -1,8 +1,11 @@
-// The NATS request/reply door for queries (DESIGN 3.2): adclick.query.<partition> takes a
-// protobuf QueryRequest and answers a QueryResponse, checked and answered exactly as the
-// HTTP API does (query_rules, the gateway actor, door.hpp's error mapping). It subscribes
-// to the subject of every partition this node owns; an ad's query belongs on its
-// partition's subject, campaign, advertiser and top-K queries on any of them.
+// The NATS request/reply door (DESIGN 3.2) for queries and admin verbs.
+// adclick.query.<partition> takes a protobuf QueryRequest and answers a QueryResponse,
+// checked and answered exactly as the HTTP API does (query_rules, the gateway actor,
+// door.hpp's error mapping). It subscribes to the subject of every partition this node
+// owns; an ad's query belongs on its partition's subject, campaign, advertiser and top-K
+// queries on any of them. adclick.admin.<verb> takes an AdminRequest (an empty body is a
+// request with defaults) and answers an AdminResponse from admin_verbs, the same
+// implementation as HTTP /v1/admin/<verb>.
 //
 // Requests are served on nats.c's delivery thread of the subscription, one at a time per
 // partition subject. Thread safety: construct and destroy on one thread; destruction
@@ -24,23 +27,31 @@ namespace adclick {
 
 class nats_connection;
 class callback_subscription;
+class admin_verbs;
+class query_timings;
 
 class query_responder {
  public:
-  query_responder(caf::actor_system& sys, caf::actor gateway, nats_connection& nats, subjects names);
+  /// `admin` (if not null) answers <prefix>.admin.<verb>; it must outlive this.
+  query_responder(caf::actor_system& sys, caf::actor gateway, nats_connection& nats, subjects names,
+                  const admin_verbs* admin = nullptr, query_timings* timings = nullptr);
   ~query_responder();
 
-  /// Subscribes to <prefix>.query.<p> for each of `partitions`.
+  /// Subscribes to <prefix>.query.<p> for each of `partitions`, and to <prefix>.admin.*.
   caf::error start(const std::vector<std::uint32_t>& partitions);
 
   /// Serves one request's bytes (the subscription callback; public for tests).
   std::string answer(const std::string& request) const;
+  /// Serves one admin request on `subject` (<prefix>.admin.<verb>).
+  std::string answer_admin(const std::string& subject, const std::string& request) const;
 
  private:
   caf::actor_system& sys_;
   caf::actor gateway_;
   nats_connection& nats_;
   subjects names_;
+  const admin_verbs* admin_;
+  query_timings* timings_;  ///< latencies of nats_query and admin requests, or null
   std::vector<std::unique_ptr<callback_subscription>> subs_;
 };
 

@@ -178,12 +178,15 @@ struct fixture {
     return *s;
   }
 
+  /// The ad as admin inspect shows it; not active (and not passivated) if the partition
+  /// answered with an error (an ad that never counted).
   ad_status inspect(std::uint64_t ad) {
     caf::scoped_actor self{sys};
     self->send(partition, inspect_atom_v, ad);
     sched.run();
     ad_status out;
-    self->receive([&](ad_status& s) { out = s; });
+    out.ad_id = ad;
+    self->receive([&](ad_status& s) { out = s; }, [&](caf::error&) {});
     return out;
   }
 
@@ -382,12 +385,12 @@ TEST_CASE_METHOD(quick_windows, "settled final buckets leave memory once durable
   ingest_ids({{1, {{10, t0 + 1, 100}, {10, t0 + 2, 101}}}});
   ingest_ids({{2, {{11, t0 + 2 * minute_ms, 900}}}});  // minute t0 final
   tick();                                               // durable: counts, ids, final state
-  CHECK(inspect(10).buckets_in_memory == 1);
+  CHECK(inspect(10).minutes.size() == 1);
   CHECK(inspect(10).ids_in_memory == 2);
   ingest_ids({{3, {{10, t0 + 2 * minute_ms + 1, 102}}}});  // ad 10 changes again, in an open minute
   tick();  // its flush knows the previous checkpoint is durable: minute t0 leaves memory
   auto s = inspect(10);
-  CHECK(s.buckets_in_memory == 1);  // only the open minute
+  CHECK(s.minutes.size() == 1);  // only the open minute
   CHECK(s.ids_in_memory == 1);
 
   // Late clicks for the dropped minute come back through its Bloom filter: a new id amends
@@ -554,6 +557,7 @@ TEST_CASE_METHOD(sixteen_partitions, "a click on another partition's subject is 
   REQUIRE_FALSE(never);
   CHECK(never.error().code() == static_cast<std::uint8_t>(errc::not_found));  // an ad that counted nothing is unknown
   CHECK_FALSE(inspect(10).active);
+  CHECK_FALSE(inspect(10).passivated);
   auto s = status();
   CHECK(s.outcomes[outcome::rejected_wrong_partition] == 1);
   CHECK(s.outcomes.total() == 2);
@@ -811,4 +815,118 @@ TEST_CASE_METHOD(quick_windows, "a partition recovers a large open index in step
   CHECK(count_at(query(ads + 1), t0 + 3 * minute_ms) == 1);
   for (std::uint64_t ad : {std::uint64_t{1}, std::uint64_t{4096}, std::uint64_t{4097}, ads})
     CHECK(test::must(db->read_minute(ad, t0)).state == bucket_state::final);
+}
+
+// -- admin verbs: checkpoint, passivate, inspect, hot ------------------------------------
+
+namespace {
+/// Sends `msg...` to the partition, runs the scheduler, and returns the reply or error.
+template <class Reply, class... Ts>
+caf::expected<Reply> ask_partition(fixture& f, Ts... msg) {
+  caf::scoped_actor self{f.sys};
+  self->send(f.partition, msg...);
+  f.sched.run();
+  caf::expected<Reply> out{make_error(errc::timeout, "no reply")};
+  self->receive([&](Reply& r) { out = std::move(r); }, [&](caf::error& e) { out = std::move(e); },
+                caf::after(std::chrono::seconds(0)) >> [] {});
+  return out;
+}
+}  // namespace
+
+TEST_CASE_METHOD(fixture, "admin checkpoint answers once a checkpoint that covers the request is durable",
+                 "[actor][admin]") {
+  start();
+  ingest({{1, {{10, t0}}}});
+  // No tick: the checkpoint is forced by the request, and the reply comes when durable.
+  auto r = ask_partition<checkpoint_report>(*this, sync_atom_v);
+  REQUIRE(r);
+  CHECK(r->wrote);
+  CHECK(r->durable_seq == 1);
+  CHECK(cursor->durable_seq == 1);
+  CHECK(test::must(db->read_minute(10, t0)).count == 1);
+  // Nothing new dispatched: answered at once, nothing written.
+  auto again = ask_partition<checkpoint_report>(*this, sync_atom_v);
+  REQUIRE(again);
+  CHECK_FALSE(again->wrote);
+  CHECK(again->durable_seq == 1);
+}
+
+TEST_CASE_METHOD(fixture, "admin checkpoint reports a failing disk as an error, not as durable", "[actor][admin]") {
+  auto failures = std::make_shared<int>(1000);
+  start(sys.spawn(flaky_writer, db.get(), failures, std::make_shared<int>(0)));
+  ingest({{1, {{10, t0}}}});
+  auto r = ask_partition<checkpoint_report>(*this, sync_atom_v);
+  REQUIRE_FALSE(r);
+  CHECK(describe(r.error()).find("disk full") != std::string::npos);
+  CHECK(cursor->durable_seq == 0);
+}
+
+TEST_CASE_METHOD(fixture, "admin passivate stops an ad once its state is durable, and inspect then answers from the store",
+                 "[actor][admin][passivation]") {
+  start();
+  ingest_ids({{1, {{10, t0 + 1, 1}, {10, t0 + 2, 2}, {10, t0 + 3, 2}}}});  // one duplicate
+  auto live = inspect(10);
+  CHECK(live.active);
+  CHECK_FALSE(live.passivated);
+  REQUIRE(live.minutes.size() == 1);
+  CHECK(live.minutes[0].count == 2);
+  CHECK(live.ids_in_memory == 2);
+  CHECK(live.ids_on_disk == 0);  // nothing checkpointed yet
+  CHECK(live.counted == 2);
+  CHECK(live.duplicates == 1);
+  CHECK(live.clicks_per_s > 0);
+  CHECK(live.idle_ms >= 0);
+  CHECK(live.campaign_id == 2);
+
+  auto p = ask_partition<passivate_report>(*this, passivate_atom_v, std::uint64_t{10});
+  REQUIRE(p);  // answered without a tick: the request forced the checkpoint
+  CHECK(p->was_active);
+  CHECK(cursor->durable_seq == 1);
+  auto stored = inspect(10);
+  CHECK_FALSE(stored.active);
+  CHECK(stored.passivated);
+  REQUIRE(stored.minutes.size() == 1);
+  CHECK(stored.minutes[0].count == 2);
+  CHECK(stored.ids_on_disk == 2);
+  CHECK(stored.id_minutes_on_disk == 1);
+  CHECK(stored.campaign_id == 2);
+  CHECK(status().passivated == 1);
+  CHECK(count_at(query(10), t0) == 2);
+
+  // Again: nothing to do. An ad that never counted: not found.
+  auto twice = ask_partition<passivate_report>(*this, passivate_atom_v, std::uint64_t{10});
+  REQUIRE(twice);
+  CHECK_FALSE(twice->was_active);
+  auto unknown = ask_partition<passivate_report>(*this, passivate_atom_v, std::uint64_t{99});
+  REQUIRE_FALSE(unknown);
+  CHECK(static_cast<errc>(unknown.error().code()) == errc::not_found);
+  auto unknown_inspect = ask_partition<ad_status>(*this, inspect_atom_v, std::uint64_t{99});
+  REQUIRE_FALSE(unknown_inspect);
+}
+
+TEST_CASE_METHOD(fixture, "admin passivate never stops an ad whose state is not durable", "[actor][admin][passivation]") {
+  auto failures = std::make_shared<int>(1000);
+  start(sys.spawn(flaky_writer, db.get(), failures, std::make_shared<int>(0)));
+  ingest_ids({{1, {{10, t0 + 1, 1}}}});
+  auto p = ask_partition<passivate_report>(*this, passivate_atom_v, std::uint64_t{10});
+  REQUIRE_FALSE(p);  // the forced checkpoint failed
+  CHECK(inspect(10).active);
+  CHECK(count_at(query(10), t0) == 1);
+}
+
+TEST_CASE_METHOD(fixture, "admin hot lists the ads with the highest recent click rate, highest first",
+                 "[actor][admin]") {
+  start();
+  std::vector<std::pair<std::uint64_t, std::int64_t>> clicks;
+  for (int i = 0; i < 50; ++i) clicks.emplace_back(7, t0 + i);
+  for (int i = 0; i < 20; ++i) clicks.emplace_back(8, t0 + i);
+  clicks.emplace_back(9, t0);
+  ingest({{1, clicks}});
+  auto hot = ask_partition<std::vector<hot_ad>>(*this, hot_atom_v, std::uint32_t{2});
+  REQUIRE(hot);
+  REQUIRE(hot->size() == 2);
+  CHECK((*hot)[0].ad_id == 7);
+  CHECK((*hot)[1].ad_id == 8);
+  CHECK((*hot)[0].clicks_per_s > (*hot)[1].clicks_per_s);
+  CHECK((*hot)[0].partition == 0);
 }

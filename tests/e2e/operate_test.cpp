@@ -4,9 +4,23 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
 #include <string>
+#include <thread>
 
+#include <nlohmann/json.hpp>
+
+#include "adclick/v1/admin.pb.h"
+#include "common/time.hpp"
+#include "gateway/nats/nats_client.hpp"
 #include "tests/e2e/e2e_support.hpp"
+#include "tools/http_client.hpp"
+#include "tools/truth.hpp"
 
 using namespace adclick;
 using namespace adclick::test;
@@ -58,4 +72,354 @@ TEST_CASE("against a nats-server that wants a token, adclickd authenticates with
   svc.start();  // ready: it connected, created the streams and bound its consumers
   CHECK(svc.status()["partitions"].size() == 16);
   CHECK(svc.log_text().find("hunter2") == std::string::npos);
+}
+
+namespace {
+
+nlohmann::json http_admin(const service& svc, const std::string& verb, const std::string& query = {},
+                          int expect = 200) {
+  http_client client{svc.http()};
+  const auto path = "/v1/admin/" + verb + (query.empty() ? "" : "?" + query);
+  auto res = verb == "checkpoint" || verb == "passivate" ? client.post(path) : client.get(path);
+  INFO(path << " -> " << res.status << " " << res.body);
+  REQUIRE(res.status == expect);
+  return nlohmann::json::parse(res.body);
+}
+
+v1::AdminResponse nats_admin(nats_connection& nc, const std::string& verb, std::uint64_t ad = 0, std::uint32_t k = 0) {
+  v1::AdminRequest req;
+  req.set_ad_id(ad);
+  req.set_k(k);
+  auto bytes = must(nc.request("adclick.admin." + verb, req.SerializeAsString(), 70'000));
+  v1::AdminResponse r;
+  REQUIRE(r.ParseFromString(bytes));
+  return r;
+}
+
+/// `adclick admin ARGS...`; returns its exit code and puts stdout and stderr in `out`.
+int cli_admin(std::vector<std::string> args, std::string& out) {
+  args.insert(args.begin(), {adclick_bin(), "admin"});
+  return run(args, out, 120s);
+}
+
+/// The one ad of `t` with the most counted clicks.
+std::uint64_t busiest_ad(const truth& t) {
+  std::map<std::uint64_t, std::uint64_t> per_ad;
+  for (const auto& [key, b] : t.counts) per_ad[key.first] += b.count;
+  return std::max_element(per_ad.begin(), per_ad.end(), [](auto& a, auto& b) { return a.second < b.second; })->first;
+}
+
+}  // namespace
+
+TEST_CASE("every admin verb answers over HTTP, NATS and the CLI, and checkpoint and passivate do what they say",
+          "[e2e][admin]") {
+  // Checkpoints only when asked (or at shutdown), so that the checkpoint verb is what makes
+  // the counts durable here.
+  running r{{"--checkpoint.interval=1h", "--checkpoint.max-age=2h", "--checkpoint.max-pending=1000000"}};
+  auto& svc = r.svc;
+  temp_dir work;
+  const auto truth_file = work.str("truth");
+  load(r.nats, truth_file, {"--clicks", "3000", "--ads", "20", "--batch", "50", "--dup-rate", "0.05", "--seed", "3"});
+  std::string out;
+  // Every click handed to its ad (outcomes are decided at checkpoints, which wait here).
+  for (int i = 0; i < 300 && http_admin(svc, "status")["arrived"] != 3000; ++i) std::this_thread::sleep_for(100ms);
+  std::string error;
+  const auto loaded = truth::load(truth_file, error);
+  REQUIRE(loaded);
+  const auto& t = *loaded;
+  const auto ad = busiest_ad(t);
+  auto nc = must(nats_connection::connect(r.nats.url(), "admin-test"));
+
+  // status: over HTTP and NATS, with the outcome counters and nothing durable yet.
+  auto st = http_admin(svc, "status");
+  CHECK(st["ready"] == true);
+  CHECK(st["arrived"] == 3000);
+  CHECK(st["undecided"] == 3000);  // outcomes come with the checkpoint that decides them
+  CHECK(st["nats"]["connected"] == true);
+  REQUIRE(st["partitions"].size() == 16);
+  std::uint64_t durable = 0, dispatched = 0;
+  for (const auto& p : st["partitions"]) {
+    durable += p["durable_seq"].get<std::uint64_t>();
+    dispatched += p["dispatched_seq"].get<std::uint64_t>();
+    CHECK(p.contains("lag_messages"));
+    CHECK(p.contains("watermark_lag_ms"));
+    CHECK(p.contains("mailbox"));
+  }
+  CHECK(durable == 0);
+  CHECK(dispatched > 0);
+  auto nst = nats_admin(*nc, "status");
+  REQUIRE(nst.status() == 200);
+  CHECK(nst.status_reply().arrived() == 3000);
+  CHECK(nst.status_reply().partitions_size() == 16);
+  CHECK(nst.status_reply().outcomes().at("counted") == st["outcomes"]["counted"].get<std::uint64_t>());
+
+  // lag: nothing behind once everything is counted (not yet acked: the unacked count in).
+  auto lag = http_admin(svc, "lag");
+  CHECK(lag["partitions"].size() == 16);
+  CHECK(nats_admin(*nc, "lag").lag().partitions_size() == 16);
+
+  // hot: the busiest ad is among the hottest.
+  auto hot = http_admin(svc, "hot", "k=20");
+  REQUIRE(!hot["ads"].empty());
+  CHECK(hot["ads"].size() <= 20);
+  bool listed = false;
+  for (const auto& a : hot["ads"]) listed = listed || a["ad_id"] == ad;
+  CHECK(listed);
+  auto nhot = nats_admin(*nc, "hot", 0, 3);
+  REQUIRE(nhot.status() == 200);
+  CHECK(nhot.hot().ads_size() == 3);
+  CHECK(nhot.hot().ads(0).clicks_per_s() >= nhot.hot().ads(2).clicks_per_s());
+
+  // inspect of a live ad: its minutes in memory, as the truth counts them.
+  auto live = http_admin(svc, "inspect", "ad=" + std::to_string(ad));
+  CHECK(live["active"] == true);
+  CHECK(live["answered_from"] == "memory");
+  std::uint64_t in_memory = 0, truth_count = 0;
+  for (const auto& m : live["minutes"]) in_memory += m["count"].get<std::uint64_t>();
+  for (const auto& [key, b] : t.counts)
+    if (key.first == ad) truth_count += b.count;
+  CHECK(in_memory == truth_count);
+  CHECK(live["ids_in_memory"] == truth_count);
+  CHECK(live["ids_on_disk"] == 0);  // not checkpointed yet
+  auto ninspect = nats_admin(*nc, "inspect", ad);
+  REQUIRE(ninspect.status() == 200);
+  CHECK(ninspect.inspect().active());
+
+  // checkpoint: over HTTP, answered when durable; then everything dispatched is durable.
+  auto cp = http_admin(svc, "checkpoint");
+  REQUIRE(cp["partitions"].size() == 16);
+  st = http_admin(svc, "status");
+  for (const auto& p : st["partitions"]) CHECK(p["durable_seq"] == p["dispatched_seq"]);
+  CHECK(http_admin(svc, "inspect", "ad=" + std::to_string(ad))["ids_on_disk"] == truth_count);
+  // Over NATS with nothing new: nothing written.
+  auto ncp = nats_admin(*nc, "checkpoint");
+  REQUIRE(ncp.status() == 200);
+  for (const auto& p : ncp.checkpoint().partitions()) CHECK_FALSE(p.wrote());
+  REQUIRE(verify(svc, {truth_file}, out) == 0);
+  CHECK(http_admin(svc, "status")["outcomes"]["duplicate"].get<std::uint64_t>() > 0);
+
+  // passivate over HTTP, then inspect of the passivated ad, from the store.
+  auto pass = http_admin(svc, "passivate", "ad=" + std::to_string(ad));
+  CHECK(pass["was_active"] == true);
+  auto stored = http_admin(svc, "inspect", "ad=" + std::to_string(ad));
+  CHECK(stored["active"] == false);
+  CHECK(stored["passivated"] == true);
+  CHECK(stored["answered_from"] == "store");
+  CHECK(stored["ids_on_disk"] == truth_count);
+  CHECK(http_admin(svc, "status")["passivated_ads"].get<std::uint64_t>() >= 1);
+  auto npass = nats_admin(*nc, "passivate", ad);  // again, over NATS: nothing to do
+  REQUIRE(npass.status() == 200);
+  CHECK_FALSE(npass.passivate().was_active());
+  auto nstored = nats_admin(*nc, "inspect", ad);
+  CHECK(nstored.inspect().passivated());
+  REQUIRE(verify(svc, {truth_file}, out) == 0);  // still exact, served from the store
+
+  // Errors: the same status and code at both doors.
+  http_admin(svc, "inspect", "ad=999999", 404);
+  CHECK(nats_admin(*nc, "inspect", 999999).status() == 404);
+  http_admin(svc, "inspect", "", 400);
+  CHECK(nats_admin(*nc, "inspect").status() == 400);
+  http_admin(svc, "reboot", "", 404);
+  CHECK(nats_admin(*nc, "reboot").status() == 404);
+  {
+    http_client client{svc.http()};
+    CHECK(client.get("/v1/admin/checkpoint").status == 405);  // a verb that changes state wants POST
+    CHECK(client.post("/v1/admin/status").status == 405);
+  }
+
+  // The CLI: a table by default, the JSON with --json, over HTTP and over NATS.
+  REQUIRE(cli_admin({"status", "--http", svc.http()}, out) == 0);
+  CHECK(out.find("ready: yes") != std::string::npos);
+  CHECK(out.find("LAG_MSGS") != std::string::npos);
+  REQUIRE(cli_admin({"status", "--json", "--nats", r.nats.url()}, out) == 0);
+  CHECK(nlohmann::json::parse(out.substr(out.find('{')))["arrived"] == 3000);
+  REQUIRE(cli_admin({"inspect", std::to_string(ad), "--http", svc.http()}, out) == 0);
+  CHECK(out.find("passivated, answered from the store") != std::string::npos);
+  REQUIRE(cli_admin({"hot", "--k", "2", "--nats", r.nats.url()}, out) == 0);
+  CHECK(out.find("CLICKS/S") != std::string::npos);
+  REQUIRE(cli_admin({"lag", "--http", svc.http()}, out) == 0);
+  CHECK(out.find("max: ") != std::string::npos);
+  REQUIRE(cli_admin({"checkpoint", "--nats", r.nats.url()}, out) == 0);
+  CHECK(out.find("durable") != std::string::npos);
+  REQUIRE(cli_admin({"passivate", std::to_string(ad), "--http", svc.http()}, out) == 0);
+  CHECK(out.find("nothing to do") != std::string::npos);
+  CHECK(cli_admin({"inspect", "999999", "--http", svc.http()}, out) == 1);
+  CHECK(out.find("has counted no click") != std::string::npos);
+
+  // A click for the passivated ad brings it back; counts stay exact.
+  const auto truth2 = work.str("truth2");
+  load(r.nats, truth2, {"--clicks", "500", "--ads", "20", "--batch", "50", "--seed", "4"});
+  for (int i = 0; i < 300 && http_admin(svc, "status")["arrived"] != 3500; ++i) std::this_thread::sleep_for(100ms);
+  REQUIRE(cli_admin({"checkpoint", "--http", svc.http()}, out) == 0);
+  REQUIRE(verify(svc, {truth_file, truth2}, out) == 0);
+  CHECK(http_admin(svc, "inspect", "ad=" + std::to_string(ad))["active"] == true);
+}
+
+TEST_CASE("the admin verbs at the default settings: inspect live and passivated, checkpoint, passivate, exact after",
+          "[e2e][admin]") {
+  running r{service::options{{}, false, false}};  // every option at its default
+  auto& svc = r.svc;
+  temp_dir work;
+  const auto truth_file = work.str("truth");
+  const auto start = std::to_string(now_ms() - 60'000);
+  load(r.nats, truth_file, {"--clicks", "2000", "--ads", "10", "--batch", "20", "--seed", "5", "--start-ms", start,
+                            "--event-rate", "100"});
+  std::string out;
+  REQUIRE(verify(svc, {truth_file}, out, {"--allow-idle-final"}) == 0);
+  auto nc = must(nats_connection::connect(r.nats.url(), "admin-test"));
+  const std::uint64_t ad = 3;
+  auto live = nats_admin(*nc, "inspect", ad);
+  REQUIRE(live.status() == 200);
+  CHECK(live.inspect().active());
+  CHECK(live.inspect().counted() > 0);
+  REQUIRE(cli_admin({"checkpoint", "--nats", r.nats.url()}, out) == 0);
+  REQUIRE(cli_admin({"passivate", std::to_string(ad), "--http", svc.http()}, out) == 0);
+  CHECK(out.find("passivated: its actor stopped") != std::string::npos);
+  auto stored = http_admin(svc, "inspect", "ad=" + std::to_string(ad));
+  CHECK(stored["passivated"] == true);
+  CHECK(stored["ids_on_disk"].get<std::uint64_t>() == live.inspect().ids_in_memory());
+  REQUIRE(verify(svc, {truth_file}, out, {"--allow-idle-final"}) == 0);
+}
+
+namespace {
+
+/// The value of the sample `series` (name and labels exactly as exposed) in a scrape, or -1.
+double sample(const std::string& scrape, const std::string& series) {
+  std::istringstream in{scrape};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  return -1;
+}
+
+std::string scrape(const service& svc) {
+  http_client client{svc.http()};
+  auto res = client.get("/metrics");
+  REQUIRE(res.status == 200);
+  return res.body;
+}
+
+/// Every adclick_* metric name an expression in `text` uses (histogram suffixes removed).
+std::set<std::string> metric_names(const std::string& text) {
+  std::set<std::string> out;
+  std::regex name{"adclick_[a-z_]+"};
+  for (std::sregex_iterator i{text.begin(), text.end(), name}, end; i != end; ++i) {
+    auto n = i->str();
+    auto ends_with = [](const std::string& s, const std::string& end) {
+      return s.size() >= end.size() && s.compare(s.size() - end.size(), end.size(), end) == 0;
+    };
+    for (const std::string suffix : {"_bucket", "_count", "_sum"})  // a histogram's series
+      if (ends_with(n, suffix) && ends_with(n.substr(0, n.size() - suffix.size()), "_seconds"))
+        n.resize(n.size() - suffix.size());
+    out.insert(n);
+  }
+  return out;
+}
+
+std::string read_source(const std::string& path) {
+  std::ifstream in{std::string{ADCLICK_SOURCE_DIR} + "/" + path};
+  REQUIRE(in);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+TEST_CASE("/metrics passes promtool, its counters move with clicks and queries, and the shipped dashboard and "
+          "alerts use only metrics it exposes",
+          "[e2e][metrics]") {
+  running r{service::options{{}, false, false}};  // the defaults
+  auto& svc = r.svc;
+  temp_dir work;
+  auto before = scrape(svc);
+  CHECK(sample(before, "adclick_clicks_total{outcome=\"counted\",reason=\"\"}") == 0);
+  CHECK(sample(before, "adclick_ready") == 1);
+  CHECK(sample(before, "adclick_nats_connected") == 1);
+
+  const auto truth_file = work.str("truth");
+  const auto start = std::to_string(now_ms() - 60'000);
+  load(r.nats, truth_file, {"--clicks", "3000", "--ads", "30", "--batch", "30", "--dup-rate", "0.1",
+                            "--malformed-rate", "0.01", "--seed", "6", "--start-ms", start, "--event-rate", "100"});
+  std::string out;
+  REQUIRE(verify(svc, {truth_file}, out, {"--allow-idle-final"}) == 0);
+  std::string error;
+  auto t = truth::load(truth_file, error);
+  REQUIRE(t);
+  http_client client{svc.http()};
+  REQUIRE(client.get("/v1/ads/1/clicks?from=" + start + "&to=" + std::to_string(now_ms())).status == 200);
+  REQUIRE(client.get("/v1/top?from=" + start + "&to=" + std::to_string(now_ms())).status == 200);
+
+  auto after = scrape(svc);
+  const auto metrics_file = work.str("metrics.txt");
+  {
+    std::ofstream f{metrics_file};
+    f << after;
+  }
+  INFO(after.substr(0, 4000));
+  CHECK(run({"sh", "-c", "promtool check metrics < " + metrics_file}, out, 60s) == 0);
+  CHECK(out.find("error") == std::string::npos);
+  CHECK(sample(after, "adclick_clicks_total{outcome=\"counted\",reason=\"\"}") ==
+        double(t->outcomes[outcome::counted]));
+  CHECK(sample(after, "adclick_clicks_total{outcome=\"duplicate\",reason=\"\"}") ==
+        double(t->outcomes[outcome::duplicate]));
+  CHECK(sample(after, "adclick_clicks_total{outcome=\"rejected\",reason=\"malformed\"}") ==
+        double(t->outcomes[outcome::rejected_malformed]));
+  CHECK(sample(after, "adclick_clicks_total{outcome=\"rejected\",reason=\"malformed\"}") > 0);
+  CHECK(sample(after, "adclick_query_duration_seconds_count{endpoint=\"ad\"}") >= 1);
+  CHECK(sample(after, "adclick_query_duration_seconds_count{endpoint=\"top\"}") >= 1);
+  CHECK(sample(after, "adclick_checkpoint_duration_seconds_count") > 0);
+  CHECK(sample(after, "adclick_active_ads") == 30);
+  CHECK(after.find("adclick_build_info{version=\"") != std::string::npos);
+  CHECK(after.find("adclick_consumer_lag_messages{partition=\"15\"}") != std::string::npos);
+  CHECK_FALSE(std::regex_search(after, std::regex{"[{,](ad|ad_id|campaign|advertiser)=\""}));  // no per-ad labels
+
+  // The shipped dashboard and alerts name only metrics that exist, and promtool takes the rules.
+  for (const auto* file : {"config/grafana-dashboard.json", "config/alerts.yml"}) {
+    const auto text = read_source(file);
+    if (std::string{file}.find(".json") != std::string::npos) REQUIRE_NOTHROW(nlohmann::json::parse(text));
+    for (const auto& name : metric_names(text)) {
+      INFO(file << " uses " << name);
+      CHECK(after.find("# TYPE " + name + " ") != std::string::npos);
+    }
+  }
+  CHECK(run({"promtool", "check", "rules", std::string{ADCLICK_SOURCE_DIR} + "/config/alerts.yml"}, out, 60s) == 0);
+}
+
+TEST_CASE("while nats-server is down readyz answers 503 naming NATS and metrics show it, and after it is back 200, "
+          "reconnects counted, nothing lost, and SIGTERM exits 0",
+          "[e2e][readiness]") {
+  running r{service::options{{}, false, false}};  // the defaults
+  auto& svc = r.svc;
+  temp_dir work;
+  const auto before = work.str("before"), after = work.str("after");
+  const auto start = now_ms() - 60'000;
+  load(r.nats, before, {"--clicks", "1000", "--ads", "20", "--seed", "7", "--start-ms", std::to_string(start),
+                        "--event-rate", "100"});
+  std::string out;
+  REQUIRE(verify(svc, {before}, out, {"--allow-idle-final"}) == 0);
+
+  r.nats.kill();
+  bool reported = false;
+  for (int i = 0; i < 150 && !reported; ++i) {
+    auto [code, body] = svc.readyz();
+    reported = code == 503 && body.dump().find("NATS connection lost") != std::string::npos;
+    if (!reported) std::this_thread::sleep_for(100ms);
+  }
+  REQUIRE(reported);
+  auto down = scrape(svc);
+  CHECK(sample(down, "adclick_nats_connected") == 0);
+  CHECK(sample(down, "adclick_ready") == 0);
+  CHECK(sample(down, "adclick_nats_disconnects_total") >= 1);
+  CHECK(http_admin(svc, "status")["nats"]["connected"] == false);
+
+  REQUIRE(r.nats.restart());
+  REQUIRE(svc.wait_ready(std::chrono::seconds(60)));
+  auto up = scrape(svc);
+  CHECK(sample(up, "adclick_nats_connected") == 1);
+  CHECK(sample(up, "adclick_nats_reconnects_total") >= 1);
+  load(r.nats, after, {"--clicks", "1000", "--ads", "20", "--seed", "8", "--start-ms", std::to_string(start + 20'000),
+                       "--event-rate", "100"});
+  REQUIRE(verify(svc, {before, after}, out, {"--allow-idle-final"}) == 0);
+  CHECK(svc.stop(SIGTERM) == 0);
 }

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "gateway/http/http_api.hpp"
+#include "actors/core/event_clock.hpp"
+#include "gateway/admin.hpp"
 
 using namespace adclick;
 
@@ -58,4 +59,43 @@ TEST_CASE("ready only when every partition is recovered, reading and checkpointi
   auto loading = parts;
   loading[0].recovered = false;
   CHECK(mentions(readiness_problems(loading, out, 30'000, now), "recovering"));
+}
+
+TEST_CASE("a lost NATS connection makes the service not ready, with the reason", "[readiness]") {
+  outside_status out;
+  out.ingress = {reading(0)};
+  out.nats = {false, 2, 1};
+  auto problems = readiness_problems({healthy(0)}, out, 30'000, now);
+  REQUIRE(problems.size() == 1);
+  CHECK(mentions(problems, "NATS connection lost"));
+  CHECK(mentions(problems, "2 disconnects"));
+}
+
+TEST_CASE("status and lag: lag is pending plus unacked, clicks scaled by clicks per message, watermark lag from now",
+          "[readiness][admin]") {
+  outside_status out;
+  auto in = reading(0);
+  in.pending = 30;
+  in.unacked = 10;
+  out.ingress = {in};
+  auto p = healthy(0);
+  p.messages_dispatched = 100;
+  p.clicks_dispatched = 2500;  // 25 clicks per message
+  p.watermark_ms = now - 7'000;
+  p.outcomes[outcome::counted] = 2400;
+  p.undecided = 100;
+  auto s = status_reply({p}, out, 30'000, 16, window_rules{}, now);
+  REQUIRE(s.partitions_size() == 1);
+  CHECK(s.partitions(0).lag_messages() == 40);
+  CHECK(s.partitions(0).lag_clicks_estimate() == 1000);
+  CHECK(s.partitions(0).watermark_lag_ms() == 7'000);
+  CHECK(s.arrived() == 2500);
+  CHECK(s.ready());
+  CHECK(s.outcomes().at("counted") == 2400);
+  auto lag = lag_reply(s);
+  CHECK(lag.max_lag_messages() == 40);
+  CHECK(lag.max_watermark_lag_ms() == 7'000);
+  // No watermark yet: no lag to report, not the distance to the epoch.
+  p.watermark_ms = event_clock::no_watermark;
+  CHECK(status_reply({p}, out, 30'000, 16, window_rules{}, now).partitions(0).watermark_lag_ms() == 0);
 }

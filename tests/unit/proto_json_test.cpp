@@ -1,0 +1,43 @@
+#include <catch2/catch.hpp>
+
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+#include "adclick/v1/admin.pb.h"
+#include "messages/proto_json.hpp"
+
+using namespace adclick;
+
+TEST_CASE("protobuf answers become JSON with numbers as numbers, maps as objects, every field present", "[json]") {
+  v1::AdminResponse r;
+  r.set_status(200);
+  auto* s = r.mutable_status_reply();
+  s->set_arrived(std::numeric_limits<std::uint64_t>::max());
+  (*s->mutable_outcomes())["counted"] = 7;
+  auto* p = s->add_partitions();
+  p->set_partition(3);
+  p->set_watermark_lag_ms(-5);
+  p->set_halted("quote \" and\nnewline");
+  s->add_not_ready_because("a");
+  auto j = nlohmann::json::parse(to_json(r));
+  CHECK(j["status"] == 200);
+  CHECK(j["error"] == "");                       // defaults are written
+  CHECK_FALSE(j.contains("inspect"));            // a oneof only when set
+  CHECK(j["status_reply"]["arrived"].get<std::uint64_t>() == std::numeric_limits<std::uint64_t>::max());
+  CHECK(j["status_reply"]["outcomes"]["counted"] == 7);
+  CHECK(j["status_reply"]["partitions"][0]["partition"] == 3);
+  CHECK(j["status_reply"]["partitions"][0]["watermark_lag_ms"] == -5);
+  CHECK(j["status_reply"]["partitions"][0]["halted"] == "quote \" and\nnewline");
+  CHECK(j["status_reply"]["partitions"][0]["recovered"] == false);
+  CHECK(j["status_reply"]["not_ready_because"] == nlohmann::json::array({"a"}));
+  CHECK(j["status_reply"]["nats"]["connected"] == false);  // an unset message: its defaults
+
+  v1::HotReply h;
+  h.add_ads()->set_clicks_per_s(1234.5);
+  CHECK(nlohmann::json::parse(to_json(h))["ads"][0]["clicks_per_s"] == 1234.5);
+  // admin_body: the set reply, or the response itself for an error.
+  v1::AdminResponse err;
+  err.set_status(404);
+  CHECK(nlohmann::json::parse(to_json(err))["status"] == 404);
+}
