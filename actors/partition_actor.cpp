@@ -143,7 +143,6 @@ void on_written(self_ptr self, const checkpoint& cp, checkpoint_result& r) {
     st.cfg.cursor->durable_seq.store(cp.stream_seq, std::memory_order_release);
     ++st.checkpoints;
   }
-  answer_waiters(self, cp, r);
   if (st.pending_rebase_ns != 0) {
     apply_rebase(st, st.pending_rebase_ns);
     st.pending_rebase_ns = 0;
@@ -151,6 +150,8 @@ void on_written(self_ptr self, const checkpoint& cp, checkpoint_result& r) {
   } else if (r.durable && st.pending_messages >= st.cfg.checkpoint_max_pending) {
     start_checkpoint(self, false);
   }
+  // Last: it may start a checkpoint, and a rebase must only be applied with none in flight.
+  answer_waiters(self, cp, r);
 }
 
 /// Fills the checkpoint's campaign and advertiser shares and the rankings its buckets

@@ -930,3 +930,52 @@ TEST_CASE_METHOD(fixture, "admin hot lists the ads with the highest recent click
   CHECK((*hot)[0].clicks_per_s > (*hot)[1].clicks_per_s);
   CHECK((*hot)[0].partition == 0);
 }
+
+namespace {
+/// A writer that holds every checkpoint until it gets a tick_atom, then writes them all:
+/// checkpoints stay in flight as long as a test needs.
+struct gate_state {
+  std::vector<std::pair<checkpoint, caf::typed_response_promise<checkpoint_result>>> held;
+};
+caf::behavior gated_writer(caf::stateful_actor<gate_state>* self, store* db) {
+  return {
+    [=](checkpoint& cp) -> caf::result<checkpoint_result> {
+      auto rp = self->make_response_promise<checkpoint_result>();
+      self->state.held.emplace_back(std::move(cp), rp);
+      return rp;
+    },
+    [=](tick_atom) {
+      for (auto& [cp, rp] : self->state.held) {
+        auto b = checkpoint_batch(cp);
+        if (auto err = db->write(b)) rp.deliver(checkpoint_result{false, describe(err), 0, std::move(cp)});
+        else rp.deliver(checkpoint_result{true, {}, 0, {}});
+      }
+      self->state.held.clear();
+    },
+  };
+}
+}  // namespace
+
+TEST_CASE_METHOD(fixture, "an admin checkpoint waiting across a stream rebase never acks the new stream with old positions",
+                 "[actor][admin][rebase]") {
+  auto writer_handle = sys.spawn(gated_writer, db.get());
+  start(writer_handle);
+  ingest({{1, {{10, t0}}}, {2, {{10, t0}}}, {3, {{10, t0}}}});
+  tick();                          // checkpoint 0 (up to seq 3) is in flight, held
+  ingest({{4, {{10, t0 + 1}}}});   // dispatched after its cut
+  const std::int64_t new_stream = 1'234'567;
+  caf::anon_send(partition, rebase_atom_v, new_stream);  // waits for the write in flight
+  caf::scoped_actor op{sys};
+  op->send(partition, sync_atom_v);  // an operator's checkpoint, waiting
+  sched.run();
+  caf::anon_send(writer_handle, tick_atom_v);  // checkpoint 0 durable: the rebase applies now
+  sched.run();
+  caf::anon_send(writer_handle, tick_atom_v);  // whatever was started next
+  sched.run();
+  // The positions now count in the new stream, from its start: nothing of it is ackable.
+  CHECK(cursor->stream_created_ns == new_stream);
+  CHECK(cursor->durable_seq == 0);
+  bool answered = false;
+  op->receive([&](checkpoint_report&) { answered = true; }, [&](caf::error&) {}, caf::after(std::chrono::seconds(0)) >> [] {});
+  CHECK(answered);
+}
