@@ -34,6 +34,7 @@
 #include "gateway/nats/nats_client.hpp"
 #include "gateway/nats/outbox_publisher.hpp"
 #include "gateway/nats/nats_ingress.hpp"
+#include "main/systemd_notify.hpp"
 #include "actors/partition_actor.hpp"
 #include "persistence/store.hpp"
 
@@ -301,8 +302,20 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   auto queries_retry_at = std::chrono::steady_clock::now() + 5s;
   log_info("service", "serving").kv("http", "http://" + cfg.http_address).kv("nats", url);
 
-  // 5. Run until a stop signal or a fatal partition failure.
+  // 5. Run until a stop signal or a fatal partition failure. Under systemd (Type=notify):
+  //    READY=1 once every partition has recovered its stored state (not waiting for NATS:
+  //    a broker that is down must not fail the start), then STATUS= with readiness, and
+  //    WATCHDOG=1 only while the gateway and every partition answer a status, so that a
+  //    hung actor system is restarted.
   int exit_code = 0;
+  systemd_notifier notifier;
+  bool notified_ready = false;
+  std::string last_status;
+  auto next_health = std::chrono::steady_clock::now();
+  auto next_watchdog = std::chrono::steady_clock::now();
+  const auto health_every = notifier.watchdog_interval().count() > 0
+                              ? std::min<std::chrono::steady_clock::duration>(notifier.watchdog_interval(), 1s)
+                              : std::chrono::steady_clock::duration{1s};
   for (bool running = true; running;) {
     timespec tick{0, 200'000'000};
     int sig = sigtimedwait(&stop_signals, nullptr, &tick);
@@ -323,7 +336,28 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
       queries_up = start_queries();
       queries_retry_at = std::chrono::steady_clock::now() + 5s;
     }
+    if (notifier.enabled() && std::chrono::steady_clock::now() >= next_health) {
+      next_health = std::chrono::steady_clock::now() + health_every;
+      if (auto snap = admin.take_snapshot()) {
+        const auto& st = snap->status;
+        const bool recovered = std::all_of(st.partitions().begin(), st.partitions().end(),
+                                           [](const auto& p) { return p.recovered(); });
+        std::string status = st.ready() ? "ready" : "not ready: " + st.not_ready_because(0);
+        if (recovered && !notified_ready) {
+          notified_ready = notifier.send("READY=1\nSTATUS=" + status);
+          last_status = status;
+        } else if (notified_ready && status != last_status) {
+          notifier.send("STATUS=" + status);
+          last_status = status;
+        }
+        if (notifier.watchdog_interval().count() > 0 && std::chrono::steady_clock::now() >= next_watchdog) {
+          notifier.send("WATCHDOG=1");
+          next_watchdog = std::chrono::steady_clock::now() + notifier.watchdog_interval();
+        }
+      }
+    }
   }
+  notifier.send("STOPPING=1");
 
   // 6. Shut down in reverse: no more queries, no more fetching, a last checkpoint.
   fanout.close_all();  // SSE streams end, so that the HTTP threads can be joined

@@ -3,8 +3,12 @@
 #include <catch2/catch.hpp>
 
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -422,4 +426,85 @@ TEST_CASE("while nats-server is down readyz answers 503 naming NATS and metrics 
                        "--event-rate", "100"});
   REQUIRE(verify(svc, {before, after}, out, {"--allow-idle-final"}) == 0);
   CHECK(svc.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("under systemd, adclickd says READY=1 once recovered, feeds the watchdog, and says STOPPING=1 on SIGTERM",
+          "[e2e][packaging]") {
+  nats_server nats;
+  REQUIRE(nats.ready());
+  temp_dir dir;
+  const auto socket_path = dir.str("notify.sock");
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  REQUIRE(socket_path.size() < sizeof addr.sun_path);
+  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size());
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  timeval timeout{0, 200'000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  std::vector<std::string> got;
+  auto receive_until = [&](const std::string& wanted, int times, std::chrono::seconds patience) {
+    const auto deadline = std::chrono::steady_clock::now() + patience;
+    while (std::chrono::steady_clock::now() < deadline) {
+      char buf[4096];
+      const auto n = ::recv(fd, buf, sizeof buf, 0);
+      if (n > 0) got.emplace_back(buf, static_cast<std::size_t>(n));
+      if (std::count_if(got.begin(), got.end(), [&](const std::string& m) { return m.find(wanted) != std::string::npos; }) >= times)
+        return true;
+    }
+    return false;
+  };
+  {
+    scoped_env notify{"NOTIFY_SOCKET", socket_path};
+    scoped_env watchdog{"WATCHDOG_USEC", "1000000"};  // a ping at least every 0.5 s
+    service svc{nats, dir};
+    svc.start();
+    CHECK(receive_until("READY=1", 1, 20s));
+    CHECK(receive_until("WATCHDOG=1", 4, 10s));
+    std::string all;
+    for (const auto& m : got) all += m + "|";
+    INFO(all);
+    CHECK(all.find("STATUS=ready") != std::string::npos);
+    CHECK(all.find("READY=1") < all.find("WATCHDOG=1"));
+    CHECK(svc.stop(SIGTERM) == 0);
+    CHECK(receive_until("STOPPING=1", 1, 5s));
+  }
+  ::close(fd);
+}
+
+TEST_CASE("config/adclickd.service is a unit systemd accepts", "[e2e][packaging]") {
+  std::string out;
+  if (run({"systemd-analyze", "--version"}, out, 30s) != 0) {
+    WARN("systemd-analyze is not installed here: the unit file is not checked");
+    return;
+  }
+  temp_dir dir;
+  auto unit = read_source("config/adclickd.service");
+  for (auto at = unit.find("/usr/local/bin/adclickd"); at != std::string::npos; at = unit.find("/usr/local/bin/adclickd"))
+    unit.replace(at, std::string{"/usr/local/bin/adclickd"}.size(), adclickd_bin());  // it must exist
+  const auto path = dir.str("adclickd.service");
+  {
+    std::ofstream f{path};
+    f << unit;
+  }
+  CHECK(unit.find("Restart=on-failure") != std::string::npos);
+  CHECK(unit.find("Type=notify") != std::string::npos);
+  CHECK(unit.find("WatchdogSec=") != std::string::npos);
+  REQUIRE(run({"systemd-analyze", "verify", path}, out, 60s) == 0);
+  INFO(out);
+  CHECK(out.find("adclickd.service") == std::string::npos);  // no warning about any line
+}
+
+TEST_CASE("the Dockerfile builds an image whose adclickd runs", "[e2e][packaging]") {
+  std::string out;
+  if (run({"docker", "info"}, out, 30s) != 0) {
+    WARN("no docker daemon here: the Dockerfile is not built");
+    return;
+  }
+  const auto tag = "adclick-test:" + std::to_string(::getpid());
+  REQUIRE(run({"docker", "build", "-t", tag, ADCLICK_SOURCE_DIR}, out, 3600s) == 0);
+  CHECK(run({"docker", "run", "--rm", tag, "--check-config"}, out, 120s) == 0);
+  CHECK(out.find("valid") != std::string::npos);
+  run({"docker", "image", "rm", "-f", tag}, out, 120s);
 }
