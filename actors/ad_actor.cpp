@@ -203,7 +203,7 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
         if (b.state != bucket_state::open) d.filters.push_back({b.minute_ms, st.ids.filter(b.minute_ms)});
       return d;
     },
-    [=](inspect_atom) -> caf::result<ad_status> {
+    [=](inspect_atom) {
       auto& st = self->state;
       ad_status s;
       s.ad_id = st.ad_id;
@@ -211,10 +211,6 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
       s.minutes = st.counts.all();
       s.ids_in_memory = st.ids.ids_in_memory();
       s.id_bytes = st.ids.memory_bytes();
-      auto disk = st.db->count_ids(st.ad_id);
-      if (!disk) return disk.error();
-      s.ids_on_disk = disk->ids;
-      s.id_minutes_on_disk = disk->minutes;
       s.counted = st.total_counted + st.counted;
       s.duplicates = st.total_duplicates + st.duplicates;
       s.amended = st.total_amended + st.amended;

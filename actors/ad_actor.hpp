@@ -8,7 +8,8 @@
 //   finalize_atom, m   -> no reply. The bucket of minute m (and any open one before it) is
 //                         final; it is seeded from the store first if it is not in memory.
 //   inspect_atom       -> ad_status: what it holds in memory, what it decided since it
-//                         started, its mailbox, and its ids on disk (one store scan).
+//                         started, its mailbox (no store read: the gateway counts its ids
+//                         on disk on a store reader).
 //   live_atom, hub     -> no reply. Sends `hub` a live_update with the current value of
 //                         every minute changed since the last one (if any).
 //   flush_atom, bool   -> ad_delta: what changed since the last flush: buckets (absolute

@@ -44,6 +44,7 @@ void merge_newest(std::vector<Row>& older, std::vector<Row>&& newer, Key key_of)
 
 void start_checkpoint(self_ptr self, bool forced);
 void answer_waiters(self_ptr self, const checkpoint& cp, const checkpoint_result& r);
+void passivate_idle(self_ptr self);
 
 /// The actor clock in milliseconds (monotonic; the rate meters' time).
 std::int64_t steady_ms(self_ptr self) {
@@ -105,8 +106,10 @@ void on_written(self_ptr self, const checkpoint& cp, checkpoint_result& r) {
     ++st.consecutive_failures;
     if (st.failing_since_ms == 0) st.failing_since_ms = started;
     st.last_error = r.error;
-    auto pause = std::chrono::duration_cast<caf::timespan>(st.cfg.checkpoint_interval) *
-                 (1LL << std::min<std::uint32_t>(st.consecutive_failures - 1, 16));
+    // interval x 2^(failures - 1), at most max_backoff (doubled step by step: a long
+    // interval times a large power of two would overflow).
+    auto pause = std::chrono::duration_cast<caf::timespan>(st.cfg.checkpoint_interval);
+    for (std::uint32_t n = 1; n < st.consecutive_failures && pause < max_backoff; ++n) pause *= 2;
     st.retry_at = self->clock().now() + std::min<caf::timespan>(pause, max_backoff);
     std::uint64_t held_back = 0;
     if (st.failure_log.allow(now_ms(), held_back))
@@ -141,17 +144,19 @@ void on_written(self_ptr self, const checkpoint& cp, checkpoint_result& r) {
     st.last_write_ms = r.write_ms;
     st.checkpoint_seconds.observe(static_cast<double>(r.write_ms) / 1000.0, checkpoint_seconds_bounds());
     st.cfg.cursor->durable_seq.store(cp.stream_seq, std::memory_order_release);
+    st.durable_outcomes = cp.outcomes;
     ++st.checkpoints;
   }
-  if (st.pending_rebase_ns != 0) {
+  if (st.pending_rebase_ns != 0) {  // first: a rebase is applied with no checkpoint in flight
     apply_rebase(st, st.pending_rebase_ns);
     st.pending_rebase_ns = 0;
     start_checkpoint(self, true);
-  } else if (r.durable && st.pending_messages >= st.cfg.checkpoint_max_pending) {
-    start_checkpoint(self, false);
   }
-  // Last: it may start a checkpoint, and a rebase must only be applied with none in flight.
-  answer_waiters(self, cp, r);
+  // Now, before the next checkpoint starts, every flush so far is durable: the one moment
+  // ads can stop under a steady load (checkpoints back to back after max-pending).
+  if (r.durable && self->clock().now() - st.last_idle_sweep >= st.cfg.checkpoint_interval) passivate_idle(self);
+  answer_waiters(self, cp, r);  // may start a checkpoint for operators still waiting
+  if (r.durable && st.pending_messages >= st.cfg.checkpoint_max_pending) start_checkpoint(self, false);
 }
 
 /// Fills the checkpoint's campaign and advertiser shares and the rankings its buckets
@@ -209,6 +214,7 @@ void commit_checkpoint(self_ptr self) {
     for (const auto& g : cp.groups)
       if (g.gran == granularity::minute) head.groups.push_back(g);
   head.number = cp.number;
+  head.outcomes = cp.outcomes;
   head.stream_seq = cp.stream_seq;
   head.stream_created_ns = cp.stream_created_ns;
   head.watermark_ms = cp.watermark_ms;
@@ -335,6 +341,10 @@ bool flushes_durable(const partition_state& st) {
 std::unordered_map<std::uint64_t, partition_state::ad_ref>::iterator passivate(
   self_ptr self, std::unordered_map<std::uint64_t, partition_state::ad_ref>::iterator it) {
   auto& st = self->state;
+  // Changes not yet sent live go to the hub first (the exit queues behind them): a
+  // dashboard must not keep a count the store has moved past.
+  if (it->second.live && st.cfg.live_hub && (!st.cfg.live_wants || st.cfg.live_wants(it->first)))
+    self->send(it->second.handle, live_atom_v, st.cfg.live_hub);
   self->unlink_from(it->second.handle);  // its exit must not take the partition down
   self->send_exit(it->second.handle, caf::exit_reason::user_shutdown);
   ++st.passivated;
@@ -346,6 +356,7 @@ void passivate_idle(self_ptr self) {
   auto& st = self->state;
   if (!flushes_durable(st)) return;
   const auto now = self->clock().now();
+  st.last_idle_sweep = now;
   for (auto it = st.ads.begin(); it != st.ads.end();) {
     auto& ref = it->second;
     if (ref.changed || now - ref.last_active < st.cfg.idle_timeout) ++it;
@@ -434,6 +445,7 @@ partition_status status_of(self_ptr self) {
   s.last_checkpoint_ms = st.last_write_ms;
   s.in_flight_since_ms = st.in_flight_since_ms;
   s.outcomes = st.outcomes;
+  s.durable_outcomes = st.durable_outcomes;
   s.undecided = st.undecided;
   s.watermark_ms = st.clock.watermark();
   s.durable_final_before_ms = st.durable_final_before_ms;
@@ -453,8 +465,8 @@ caf::error recovering_error(self_ptr self) {
   return make_error(errc::recovering, "partition " + std::to_string(self->state.cfg.partition) + " is recovering");
 }
 
-/// An ad with no actor, from the store: its owner, the stored minutes of the last two
-/// hours of event time, its stored ids. errc::not_found if it never counted a click.
+/// An ad with no actor, from the store: its owner and the stored minutes of the last two
+/// hours of event time (bounded reads). errc::not_found if it never counted a click.
 caf::expected<ad_status> stored_ad(self_ptr self, std::uint64_t ad_id) {
   auto& st = self->state;
   auto owner = st.cfg.db->read_owner(ad_id);
@@ -471,11 +483,7 @@ caf::expected<ad_status> stored_ad(self_ptr self, std::uint64_t ad_id) {
   if (auto err = st.cfg.db->scan_minutes(ad_id, minute_of(now) - 120 * minute_ms, minute_of(now) + 60 * minute_ms, points))
     return err;
   for (const auto& p : points) s.minutes.push_back({p.start_ms, p.count, p.state, p.version});
-  auto ids = st.cfg.db->count_ids(ad_id);
-  if (!ids) return ids.error();
-  s.ids_on_disk = ids->ids;
-  s.id_minutes_on_disk = ids->minutes;
-  return s;
+  return s;  // its ids on disk are counted by the gateway's store reader, off this actor
 }
 
 }  // namespace
@@ -492,7 +500,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
   st.stream_created_ns = st.durable_created_ns = pos->stream_created_ns;
   st.next_outbox_seq = pos->next_outbox_seq;
   st.next_checkpoint = pos->next_checkpoint;
-  st.outcomes = pos->outcomes;
+  st.outcomes = st.durable_outcomes = pos->outcomes;
   st.clock = event_clock{st.cfg.rules};
   if (pos->stream_seq > 0 || pos->stream_created_ns != 0) st.clock.restore(pos->watermark_ms, pos->last_publish_ms);
   st.durable_watermark_ms = st.clock.watermark();
@@ -690,8 +698,9 @@ caf::behavior running(self_ptr self) {
       auto& st = self->state;
       auto i = st.ads.find(ad_id);
       if (i == st.ads.end()) {
-        auto stored = stored_ad(self, ad_id);  // not_found if it never counted
-        if (!stored) return stored.error();
+        auto owner = st.cfg.db->read_owner(ad_id);
+        if (!owner) return owner.error();
+        if (!*owner) return make_error(errc::not_found, "ad " + std::to_string(ad_id) + " has counted no click");
         return passivate_report{ad_id, st.cfg.partition, false, st.durable_seq};
       }
       if (!i->second.changed && flushes_durable(st)) {

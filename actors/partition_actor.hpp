@@ -194,6 +194,10 @@ struct partition_state {
   std::int64_t last_write_ms = 0;
   std::int64_t in_flight_since_ms = 0;
   histogram_counts checkpoint_seconds;  ///< durable writes
+  /// The outcomes as of the last durable checkpoint: they never go back, also across a
+  /// crash (the metrics' counters).
+  outcome_counters durable_outcomes;
+  caf::actor_clock::time_point last_idle_sweep{};
   caf::actor_clock::time_point retry_at{};  ///< no new attempt before this after a failure
   log_limiter failure_log{10'000};
 

@@ -18,6 +18,7 @@ std::string to_string(errc x) {
     case errc::recovering: return "recovering";
     case errc::timeout: return "timeout";
     case errc::busy: return "busy";
+    case errc::not_owned: return "not_owned";
   }
   return "unknown";
 }

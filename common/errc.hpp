@@ -20,6 +20,7 @@ enum class errc : std::uint8_t {
   recovering,        ///< the owner of the data is not ready yet
   timeout,
   busy,              ///< the request cannot be done now (an ad that keeps changing)
+  not_owned,         ///< the ad's partition belongs to another node
 };
 
 std::string to_string(errc x);

@@ -270,7 +270,9 @@ std::string adclick_config::print() const {
       group = str(opt.category());
       out << "\n[" << group << "]\n";
     }
-    line(str(opt.long_name()), render_value(opt), str(opt.full_name()));
+    auto shown = render_value(opt);
+    if (str(opt.full_name()) == "nats.url") shown = quoted(redact_url(nats_url));  // credentials in the URL
+    line(str(opt.long_name()), shown, str(opt.full_name()));
     if (str(opt.full_name()) == "nats.token-file")
       line("token", nats_token.empty() ? "\"\"" : "<redacted>", "nats.token");
   }

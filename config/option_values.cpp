@@ -90,4 +90,21 @@ std::optional<bool> parse_bool(std::string_view text) {
   return std::nullopt;
 }
 
+std::string redact_url(std::string_view url) {
+  std::string out;
+  std::size_t at = 0;
+  while (at <= url.size()) {
+    const auto comma = std::min(url.find(',', at), url.size());
+    auto one = std::string{url.substr(at, comma - at)};
+    const auto scheme = one.find("://");
+    const auto host_start = scheme == std::string::npos ? 0 : scheme + 3;
+    const auto credentials_end = one.find('@', host_start);
+    if (credentials_end != std::string::npos && one.find('/', host_start) > credentials_end)
+      one = one.substr(0, host_start) + "<redacted>" + one.substr(credentials_end);
+    out += (out.empty() && at == 0 ? "" : ",") + one;
+    at = comma + 1;
+  }
+  return out;
+}
+
 }  // namespace adclick

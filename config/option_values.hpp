@@ -25,4 +25,8 @@ std::optional<std::uint64_t> parse_size(std::string_view text);
 /// true/false, yes/no, on/off, 1/0, in any case.
 std::optional<bool> parse_bool(std::string_view text);
 
+/// A URL with any credentials in it (scheme://user:pass@host, scheme://token@host)
+/// replaced by <redacted>, for logs and --print-config; each URL of a comma-separated list.
+std::string redact_url(std::string_view url);
+
 }  // namespace adclick

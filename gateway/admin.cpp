@@ -58,13 +58,14 @@ v1::StatusReply status_reply(const std::vector<partition_status>& partitions, co
                              std::int64_t now) {
   v1::StatusReply out;
   out.set_partitions_count(partitions_count);
-  outcome_counters totals;
+  outcome_counters totals, durable;
   std::uint64_t active = 0, passivated = 0, undecided = 0;
   for (const auto& s : partitions) {
     ingress_status in;
     for (const auto& x : outside.ingress)
       if (x.partition == s.partition) in = x;
     totals += s.outcomes;
+    durable += s.durable_outcomes;
     active += s.active_ads;
     passivated += s.passivated;
     undecided += s.undecided;
@@ -114,6 +115,7 @@ v1::StatusReply status_reply(const std::vector<partition_status>& partitions, co
   out.set_active_ads(active);
   out.set_passivated_ads(passivated);
   put_outcomes(*out.mutable_outcomes(), totals);
+  put_outcomes(*out.mutable_durable_outcomes(), durable);
   out.set_undecided(undecided);
   out.set_arrived(totals.total() + undecided);
   const auto problems = readiness_problems(partitions, outside, max_age_ms, now);
@@ -174,6 +176,9 @@ const std::vector<std::string>& admin_verbs::verbs() {
 
 namespace {
 
+const std::string busy_text = std::to_string(max_changing_admin) +
+                               " checkpoint or passivate requests are already waiting (a slow disk?): try again later";
+
 v1::AdminResponse failure(int status, const std::string& code, const std::string& message) {
   v1::AdminResponse r;
   r.set_status(status);
@@ -204,6 +209,7 @@ void fill(v1::InspectReply& out, const ad_status& s) {
   out.set_id_bytes_in_memory(s.id_bytes);
   out.set_ids_on_disk(s.ids_on_disk);
   out.set_id_minutes_on_disk(s.id_minutes_on_disk);
+  out.set_ids_on_disk_complete(s.ids_on_disk_complete);
   out.set_counted(s.counted);
   out.set_duplicates(s.duplicates);
   out.set_amended(s.amended);
@@ -217,6 +223,16 @@ void fill(v1::InspectReply& out, const ad_status& s) {
 }
 
 }  // namespace
+
+/// A slot among max_changing_admin, released when it goes; empty if none is free.
+std::shared_ptr<void> admin_verbs::take_changing_slot() const {
+  if (changing_.fetch_add(1) >= max_changing_admin) {
+    changing_.fetch_sub(1);
+    return nullptr;
+  }
+  // Not null (a null shared_ptr would read as "no slot"); the deleter frees the slot.
+  return std::shared_ptr<void>(const_cast<admin_verbs*>(this), [this](void*) { changing_.fetch_sub(1); });
+}
 
 caf::expected<admin_verbs::snapshot> admin_verbs::take_snapshot() const {
   auto st = ask_gateway<std::vector<partition_status>>(sys_, gateway_, std::chrono::seconds(10), status_atom_v);
@@ -238,6 +254,10 @@ v1::AdminResponse admin_verbs::run(const v1::AdminRequest& req) const {
     else *out.mutable_status_reply() = std::move(snap->status);
   } else if (verb == "inspect" || verb == "passivate") {
     if (!req.ad_id()) return failure(400, "bad_parameter", verb + " needs an ad id (ad_id)");
+    if (verb == "passivate") {
+      auto slot = take_changing_slot();
+      if (!slot) return failure(503, "busy", busy_text);
+    }
     if (verb == "inspect") {
       auto s = ask_gateway<ad_status>(sys_, gateway_, 10s, inspect_atom_v, req.ad_id());
       if (!s) return failure(s.error());
@@ -266,6 +286,8 @@ v1::AdminResponse admin_verbs::run(const v1::AdminRequest& req) const {
       a->set_clicks_per_s(h.clicks_per_s);
     }
   } else if (verb == "checkpoint") {
+    auto slot = take_changing_slot();
+    if (!slot) return failure(503, "busy", busy_text);
     auto reports = ask_gateway<std::vector<checkpoint_report>>(sys_, gateway_, 65s, sync_atom_v);
     if (!reports) return failure(reports.error());
     auto* x = out.mutable_checkpoint();

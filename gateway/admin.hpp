@@ -17,8 +17,10 @@
 // it asks the gateway actor through a scoped actor and reads `outside` (thread-safe).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -84,7 +86,14 @@ class admin_verbs {
   caf::actor gateway_;
   std::function<outside_status()> outside_;
   options opts_;
+  /// checkpoint and passivate in progress: each may wait a minute on a stuck disk and
+  /// holds a door thread meanwhile, so only a few run at once (the others get 503 busy).
+  mutable std::atomic<int> changing_{0};
+  std::shared_ptr<void> take_changing_slot() const;
 };
+
+/// How many checkpoint and passivate requests may wait at once.
+constexpr int max_changing_admin = 2;
 
 /// The reply inside an AdminResponse that succeeded (the oneof that is set), or the
 /// response itself when it failed: what the HTTP door renders as JSON.

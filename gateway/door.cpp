@@ -24,6 +24,7 @@ door_error error_of(const caf::error& err) {
       case errc::not_found: return {404, "not_found", describe(err)};
       case errc::recovering: return {503, "recovering", describe(err)};
       case errc::busy: return {409, "busy", describe(err)};
+      case errc::not_owned: return {400, "not_owned", describe(err)};
       case errc::storage: return {500, "storage", describe(err)};
       default: break;
     }

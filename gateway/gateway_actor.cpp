@@ -20,6 +20,9 @@ namespace {
 using self_ptr = caf::stateful_actor<gateway_state>*;
 using statuses = std::vector<partition_status>;
 
+/// admin inspect counts an ad's stored ids up to this many (about 160 MB of reads).
+constexpr std::uint64_t inspect_id_limit = 10'000'000;
+
 /// Asks every owned partition the same question (waiting at most `timeout` for each), then
 /// calls `done` with their answers in partition order, which answers `rp`; the first error
 /// answers `rp` instead.
@@ -49,12 +52,12 @@ void with_statuses(self_ptr self, caf::response_promise rp, std::function<void(s
   gather<partition_status>(self, std::move(rp), std::chrono::seconds(5), std::move(done), status_atom_v);
 }
 
-/// The partition actor that owns `ad_id`, or errc::bad_request if this node does not.
+/// The partition actor that owns `ad_id`, or errc::not_owned if this node does not.
 caf::expected<caf::actor> owner_of(self_ptr self, std::uint64_t ad_id) {
   auto p = partition_of(ad_id, self->state.partitions_count);
   auto i = self->state.owned.find(p);
   if (i == self->state.owned.end())
-    return make_error(errc::bad_request, "partition " + std::to_string(p) + " is not owned by this node");
+    return make_error(errc::not_owned, "partition " + std::to_string(p) + " is not owned by this node");
   return i->second;
 }
 
@@ -63,6 +66,14 @@ caf::expected<caf::actor> owner_of(self_ptr self, std::uint64_t ad_id) {
 /// never holds the gateway, which also answers status and readiness.
 caf::behavior store_reader(caf::event_based_actor*, store* db) {
   return {
+    [=](ad_status& s) -> caf::result<ad_status> {
+      auto ids = db->count_ids(s.ad_id, inspect_id_limit);
+      if (!ids) return std::move(ids.error());
+      s.ids_on_disk = ids->ids;
+      s.id_minutes_on_disk = ids->minutes;
+      s.ids_on_disk_complete = ids->complete;
+      return std::move(s);
+    },
     [=](const series_query& q, std::int64_t watermark, std::int64_t final_before) -> caf::result<series> {
       auto s = group_series(*db, q, watermark, final_before);
       if (!s) return std::move(s.error());
@@ -160,8 +171,13 @@ caf::behavior gateway_actor(self_ptr self, std::uint32_t partitions_count, std::
     [=](inspect_atom, std::uint64_t ad_id) -> caf::result<ad_status> {
       auto owner = owner_of(self, ad_id);
       if (!owner) return owner.error();
-      self->delegate(*owner, inspect_atom_v, ad_id);
-      return caf::delegated<ad_status>{};
+      // The partition answers from the ad actor's memory (or the store's recent minutes);
+      // its ids on disk are counted on a store reader, off the actors.
+      auto rp = self->make_response_promise<ad_status>();
+      self->request(*owner, std::chrono::seconds(10), inspect_atom_v, ad_id)
+        .then([=](ad_status& s) mutable { read_on_reader<ad_status>(self, rp, std::move(s)); },
+              [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
     },
     [=](passivate_atom, std::uint64_t ad_id) -> caf::result<passivate_report> {
       auto owner = owner_of(self, ad_id);

@@ -11,7 +11,8 @@
 //   top_query    -> top_list: the exact top-K (query_engine), likewise.
 //   status_atom  -> std::vector<partition_status>, one per owned partition, in order.
 //   Admin verbs (gateway/admin.hpp), routed like queries:
-//   inspect_atom, ad   -> ad_status, from the ad's partition.
+//   inspect_atom, ad   -> ad_status, from the ad's partition, with its stored ids counted
+//                         on a store reader.
 //   passivate_atom, ad -> passivate_report, likewise.
 //   hot_atom, k        -> std::vector<hot_ad>: the k highest rates over all partitions.
 //   sync_atom          -> std::vector<checkpoint_report>, one per owned partition, once

@@ -23,6 +23,7 @@
 #include "common/log.hpp"
 #include "messages/type_ids.hpp"
 #include "config/adclick_config.hpp"
+#include "config/option_values.hpp"
 #include "actors/checkpoint_writer.hpp"
 #include "gateway/nats/embedded_nats.hpp"
 #include "gateway/gateway_actor.hpp"
@@ -164,7 +165,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   }
   auto nc = connect_with_retry(url, cfg.nats_token, 20s);
   if (!nc) {
-    log_error("service", "nats_connect_failed").kv("url", url).kv("error", describe(nc.error()));
+    log_error("service", "nats_connect_failed").kv("url", redact_url(url)).kv("error", describe(nc.error()));
     return 1;
   }
   const subjects names{cfg.nats_prefix};
@@ -300,7 +301,12 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   };
   bool queries_up = start_queries();
   auto queries_retry_at = std::chrono::steady_clock::now() + 5s;
-  log_info("service", "serving").kv("http", "http://" + cfg.http_address).kv("nats", url);
+  log_info("service", "serving").kv("http", "http://" + cfg.http_address).kv("nats", redact_url(url));
+  if (cfg.http_host() != "127.0.0.1" && cfg.http_host() != "localhost" && cfg.http_host() != "::1")
+    log_warn("service", "http_not_loopback")
+      .kv("address", cfg.http_address)
+      .kv("detail", "the API, including the admin verbs that checkpoint and passivate, is open to anyone who can "
+                    "reach this address: there is no authentication yet (DESIGN 3.3 security.http-tokens)");
 
   // 5. Run until a stop signal or a fatal partition failure. Under systemd (Type=notify):
   //    READY=1 once every partition has recovered its stored state (not waiting for NATS:

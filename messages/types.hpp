@@ -345,6 +345,7 @@ struct ad_status {
   std::uint64_t id_bytes = 0;          ///< their memory
   std::uint64_t ids_on_disk = 0;       ///< every stored id of the ad, all minutes
   std::uint64_t id_minutes_on_disk = 0;
+  bool ids_on_disk_complete = true;    ///< false: counting stopped at a limit (at least this many)
   /// Decided by this actor since it started (an active ad only).
   std::uint64_t counted = 0;
   std::uint64_t duplicates = 0;
@@ -413,6 +414,7 @@ struct partition_status {
   std::int64_t last_checkpoint_ms = 0;    ///< duration of the last successful write
   std::int64_t in_flight_since_ms = 0;    ///< a checkpoint write started then; 0: none
   outcome_counters outcomes;         ///< cumulative, including what was recovered
+  outcome_counters durable_outcomes; ///< as of the last durable checkpoint: never goes back
   std::uint64_t undecided = 0;       ///< clicks dispatched whose outcome is not yet reported
   std::int64_t watermark_ms = 0;
   /// The first minute that is not final as of the last durable checkpoint: what the
@@ -569,7 +571,7 @@ typename Inspector::result_type inspect(Inspector& f, live_touches& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ad_status& x) {
   return f(x.ad_id, x.partition, x.active, x.passivated, x.minutes, x.ids_in_memory, x.id_bytes, x.ids_on_disk,
-           x.id_minutes_on_disk, x.counted, x.duplicates, x.amended, x.mailbox, x.idle_ms, x.clicks_per_s,
+           x.id_minutes_on_disk, x.ids_on_disk_complete, x.counted, x.duplicates, x.amended, x.mailbox, x.idle_ms, x.clicks_per_s,
            x.live_pending, x.campaign_id, x.advertiser_id, x.split_children);
 }
 template <class Inspector>
@@ -593,7 +595,7 @@ typename Inspector::result_type inspect(Inspector& f, partition_status& x) {
   return f(x.partition, x.recovered, x.dispatched_seq, x.durable_seq, x.stream_created_ns, x.active_ads,
            x.passivated, x.checkpoints, x.checkpoint_failures, x.failing_since_ms, x.last_checkpoint_error,
            x.durable_at_ms, x.last_checkpoint_ms, x.in_flight_since_ms, x.outcomes, x.undecided, x.watermark_ms,
-           x.durable_final_before_ms, x.owner_conflicts, x.outbox_pending, x.carried, x.mailbox,
+           x.durable_final_before_ms, x.owner_conflicts, x.outbox_pending, x.carried, x.mailbox, x.durable_outcomes,
            x.messages_dispatched, x.clicks_dispatched, x.checkpoint_seconds);
 }
 

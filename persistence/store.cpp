@@ -373,7 +373,7 @@ caf::error store::read_ids(std::uint64_t ad_id, std::int64_t minute_ms, std::vec
   return to_error(it->status(), "id scan failed");
 }
 
-caf::expected<store::id_totals> store::count_ids(std::uint64_t ad_id) {
+caf::expected<store::id_totals> store::count_ids(std::uint64_t ad_id, std::uint64_t limit) {
   std::shared_lock<std::shared_mutex> lock{impl_->mutex};
   if (!impl_->db) return closed_error(impl_->dir);
   const auto prefix = keys::id_chunk_prefix(ad_id, 0).substr(0, 9);  // "d" ad_id
@@ -381,6 +381,10 @@ caf::expected<store::id_totals> store::count_ids(std::uint64_t ad_id) {
   std::string last_minute;
   std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(leveldb::ReadOptions{})};
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (out.ids >= limit) {
+      out.complete = false;
+      break;
+    }
     if (it->key().size() < 17) return make_error(errc::storage, "corrupt id chunk key of ad " + std::to_string(ad_id));
     out.ids += it->value().size() / click_id_size;
     std::string minute{it->key().data() + 9, 8};

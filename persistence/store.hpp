@@ -121,12 +121,14 @@ class store {
   caf::expected<std::string> read_filter(std::uint64_t ad_id, std::int64_t minute_ms);
 
   /// Every stored id of an ad: how many, in how many minutes (admin inspect; one range
-  /// scan over the ad's id chunks, without decoding them).
+  /// scan over the ad's id chunks, without decoding them). Stops once `limit` ids are
+  /// counted (complete is then false): an ad's ids can be billions.
   struct id_totals {
     std::uint64_t ids = 0;
     std::uint64_t minutes = 0;
+    bool complete = true;
   };
-  caf::expected<id_totals> count_ids(std::uint64_t ad_id);
+  caf::expected<id_totals> count_ids(std::uint64_t ad_id, std::uint64_t limit);
   /// How many times read_ids ran since open (a late click's disk cost, for tests and stats).
   std::uint64_t id_reads() const;
   /// How many times the database was reopened after a failed write.

@@ -3,6 +3,7 @@
 // JSON (over NATS the AdminResponse is turned into it by messages/proto_json), so one
 // renderer serves both.
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 
@@ -122,7 +123,8 @@ std::string render_inspect(const json& s) {
         << ", mailbox " << num(s["mailbox"]) << ", live updates pending " << num(s["live_pending"]) << "\n";
     out << "ids in memory " << num(s["ids_in_memory"]) << " (" << num(s["id_bytes_in_memory"]) << " bytes)\n";
   }
-  out << "ids on disk " << num(s["ids_on_disk"]) << " in " << num(s["id_minutes_on_disk"]) << " minutes\n";
+  out << "ids on disk " << (s["ids_on_disk_complete"].get<bool>() ? "" : "at least ") << num(s["ids_on_disk"]) << " in "
+      << num(s["id_minutes_on_disk"]) << " minutes\n";
   out << "hot split: " << (s["split_children"].get<std::uint32_t>() == 0 ? std::string{"no"} : num(s["split_children"]) + " children") << "\n\n";
   table t{{"MINUTE", "COUNT", "STATE", "VERSION"}};
   for (const auto& m : s["minutes"])
@@ -168,7 +170,9 @@ int run_admin(const admin_options& opts) {
   int status = 0;
   std::string body, error_text;
   if (!opts.nats.empty()) {
-    auto nc = nats_connection::connect(opts.nats, "adclick-admin");
+    // A server with token auth: the token from the environment, as adclickd takes it.
+    const char* token = std::getenv("ADCLICK_NATS_TOKEN");
+    auto nc = nats_connection::connect(opts.nats, "adclick-admin", token ? token : "");
     if (!nc) {
       std::cerr << "adclick admin: " << describe(nc.error()) << "\n";
       return 2;

@@ -77,14 +77,16 @@ std::string render_metrics(const metrics_input& in) {
 
   // Every arrival ends in exactly one outcome: counted, duplicate, late_amended (an
   // amendment), or rejected with a reason.
-  auto clicks = family("adclick_clicks_total", "Clicks by outcome (and reason, when rejected), as checkpointed.",
+  // The durable totals: they never go back, also after a crash (the live totals include
+  // decisions a crash takes back and the replay makes again).
+  auto clicks = family("adclick_clicks_total", "Clicks by outcome (and reason, when rejected), as durably checkpointed.",
                        MetricType::Counter);
   for (std::size_t i = 0; i < outcome_count; ++i) {
     const auto o = static_cast<outcome>(i);
     const std::string name = to_string(o);
     const bool rejected = o != outcome::counted && o != outcome::duplicate && o != outcome::late_amended;
-    auto n = s.outcomes().find(name);
-    clicks.metric.push_back(value(n == s.outcomes().end() ? 0.0 : static_cast<double>(n->second),
+    auto n = s.durable_outcomes().find(name);
+    clicks.metric.push_back(value(n == s.durable_outcomes().end() ? 0.0 : static_cast<double>(n->second),
                                   {{"outcome", rejected ? "rejected" : name}, {"reason", rejected ? name : ""}},
                                   MetricType::Counter));
   }

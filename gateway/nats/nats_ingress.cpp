@@ -203,6 +203,7 @@ class nats_ingress::session {
     }
     if (stream->created_ns != counted_in_) return false;
     auto consumer = in_.nc_.consumer_info(cfg_.stream.name, cfg_.durable);
+    if (consumer) in_.stream_pending_.store(consumer->num_pending, std::memory_order_relaxed);
     if (!consumer && is_not_found(consumer.error())) {
       in_.recreated_.fetch_add(1, std::memory_order_relaxed);
       log_warn("ingress", "consumer_missing").kv("partition", cfg_.partition).kv("resume_stream_seq", last_forwarded_ + 1);
@@ -250,6 +251,12 @@ class nats_ingress::session {
       }
       if (pending_.size() + static_cast<std::size_t>(cfg_.fetch_batch) > max_in_flight) {
         std::this_thread::sleep_for(2ms);  // wait for a checkpoint to free room
+        // Still look at the stream now and then: its pending count (the lag operators
+        // see) grows exactly while nothing is fetched.
+        if (steady::now() >= next_health_) {
+          next_health_ = steady::now() + std::chrono::milliseconds(cfg_.health_interval_ms);
+          if (!healthy()) return;
+        }
         continue;
       }
       ingest_batch batch;

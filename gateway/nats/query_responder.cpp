@@ -71,7 +71,8 @@ caf::error query_responder::start(const std::vector<std::uint32_t>& partitions) 
     const auto start = std::chrono::steady_clock::now();
     auto reply = answer_admin(m.subject, m.data);
     if (timings_) timings_->observe("admin", seconds_since(start));
-    if (auto err = nats_.publish(m.reply, reply))
+    if (!reply) return;
+    if (auto err = nats_.publish(m.reply, *reply))
       log_warn("nats", "admin_reply_failed").kv("subject", m.subject).kv("error", describe(err));
   });
   if (!sub) {
@@ -82,7 +83,8 @@ caf::error query_responder::start(const std::vector<std::uint32_t>& partitions) 
   return {};
 }
 
-std::string query_responder::answer_admin(const std::string& subject, const std::string& bytes) const {
+std::optional<std::string> query_responder::answer_admin(const std::string& subject,
+                                                         const std::string& bytes) const {
   v1::AdminRequest req;
   v1::AdminResponse out;
   const auto verb = subject.substr(subject.rfind('.') + 1);
@@ -96,7 +98,9 @@ std::string query_responder::answer_admin(const std::string& subject, const std:
   if (!req.verb().empty() && req.verb() != verb)
     return fail_admin("the request names verb '" + req.verb() + "' but came on " + subject);
   req.set_verb(verb);
-  return admin_->run(req).SerializeAsString();
+  auto r = admin_->run(req);
+  if (r.error_code() == "not_owned") return std::nullopt;
+  return r.SerializeAsString();
 }
 
 std::string query_responder::answer(const std::string& bytes) const {

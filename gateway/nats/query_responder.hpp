@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,8 +43,9 @@ class query_responder {
 
   /// Serves one request's bytes (the subscription callback; public for tests).
   std::string answer(const std::string& request) const;
-  /// Serves one admin request on `subject` (<prefix>.admin.<verb>).
-  std::string answer_admin(const std::string& subject, const std::string& request) const;
+  /// Serves one admin request on `subject` (<prefix>.admin.<verb>). Nullopt: about an ad
+  /// of a partition another node owns, which answers it (every node hears the request).
+  std::optional<std::string> answer_admin(const std::string& subject, const std::string& request) const;
 
  private:
   caf::actor_system& sys_;

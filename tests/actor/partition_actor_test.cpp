@@ -61,6 +61,8 @@ struct fixture {
   std::uint32_t partitions = 1;  // every ad belongs to partition 0 unless a test says otherwise
   caf::actor writer;
   caf::actor partition;
+  std::uint32_t max_pending = 1000;  ///< checkpoint.max-pending
+  caf::actor live_hub;               ///< where live updates go, if set before start()
 
   fixture() { reopen_store(); }
   ~fixture() {
@@ -94,9 +96,10 @@ struct fixture {
     pc.writer = writer;
     pc.cursor = cursor;
     pc.checkpoint_interval = std::chrono::seconds(1);
-    pc.checkpoint_max_pending = 1000;
+    pc.checkpoint_max_pending = max_pending;
     pc.rules = rules;
     pc.idle_timeout = std::chrono::seconds(10);
+    pc.live_hub = live_hub;
     partition = sys.spawn(partition_actor, pc);
     sched.run();
   }
@@ -887,8 +890,10 @@ TEST_CASE_METHOD(fixture, "admin passivate stops an ad once its state is durable
   CHECK(stored.passivated);
   REQUIRE(stored.minutes.size() == 1);
   CHECK(stored.minutes[0].count == 2);
-  CHECK(stored.ids_on_disk == 2);
-  CHECK(stored.id_minutes_on_disk == 1);
+  auto ids = test::must(db->count_ids(10, 100));  // (the gateway counts them for inspect)
+  CHECK(ids.ids == 2);
+  CHECK(ids.minutes == 1);
+  CHECK(ids.complete);
   CHECK(stored.campaign_id == 2);
   CHECK(status().passivated == 1);
   CHECK(count_at(query(10), t0) == 2);
@@ -902,6 +907,14 @@ TEST_CASE_METHOD(fixture, "admin passivate stops an ad once its state is durable
   CHECK(static_cast<errc>(unknown.error().code()) == errc::not_found);
   auto unknown_inspect = ask_partition<ad_status>(*this, inspect_atom_v, std::uint64_t{99});
   REQUIRE_FALSE(unknown_inspect);
+
+  // A second id chunk of the same minute: counting stops at the limit and says so.
+  ingest_ids({{2, {{10, t0 + 4, 3}}}});
+  REQUIRE(ask_partition<checkpoint_report>(*this, sync_atom_v));
+  auto capped = test::must(db->count_ids(10, 1));
+  CHECK(capped.ids == 2);  // whole chunks: the first one
+  CHECK_FALSE(capped.complete);
+  CHECK(test::must(db->count_ids(10, 100)).ids == 3);
 }
 
 TEST_CASE_METHOD(fixture, "admin passivate never stops an ad whose state is not durable", "[actor][admin][passivation]") {
@@ -978,4 +991,105 @@ TEST_CASE_METHOD(fixture, "an admin checkpoint waiting across a stream rebase ne
   bool answered = false;
   op->receive([&](checkpoint_report&) { answered = true; }, [&](caf::error&) {}, caf::after(std::chrono::seconds(0)) >> [] {});
   CHECK(answered);
+}
+
+namespace {
+/// Under a steady load: a checkpoint after every message (max-pending 1), each held by the
+/// gated writer until released, so that one is in flight nearly all the time.
+struct steady_load : fixture {
+  caf::actor gate;
+  steady_load() {
+    max_pending = 1;
+    gate = sys.spawn(gated_writer, db.get());
+    start(gate);
+  }
+  /// Releases the held checkpoints while another ad keeps clicking: each release is
+  /// followed at once by the next message and its checkpoint.
+  void busy_rounds(int rounds, std::uint64_t& seq) {
+    for (int i = 0; i < rounds; ++i) {
+      caf::anon_send(gate, tick_atom_v);
+      ingest({{++seq, {{11, t0 + static_cast<std::int64_t>(seq)}}}});
+    }
+  }
+};
+/// Collects the live updates it is sent.
+struct hub_state {
+  std::vector<live_update> got;
+};
+caf::behavior stub_hub(caf::stateful_actor<hub_state>* self) {
+  return {
+    [=](live_update& u) { self->state.got.push_back(std::move(u)); },
+    [=](live_touches&) {},
+    [=](caf::get_atom) { return self->state.got.size(); },
+  };
+}
+}  // namespace
+
+TEST_CASE_METHOD(steady_load, "admin passivate stops an idle ad while checkpoints run back to back",
+                 "[actor][admin][passivation]") {
+  std::uint64_t seq = 0;
+  ingest({{++seq, {{10, t0}}}});  // ad 10's only click
+  busy_rounds(3, seq);            // ad 10's flush is durable; ad 11 keeps the checkpoints coming
+  caf::scoped_actor op{sys};
+  op->send(partition, passivate_atom_v, std::uint64_t{10});
+  sched.run();
+  busy_rounds(6, seq);
+  caf::expected<passivate_report> r{make_error(errc::timeout, "no answer")};
+  op->receive([&](passivate_report& p) { r = p; }, [&](caf::error& e) { r = e; },
+              caf::after(std::chrono::seconds(0)) >> [] {});
+  REQUIRE(r);  // it failed with 409 busy: a checkpoint was always in flight when it looked
+  CHECK(r->was_active);
+  CHECK_FALSE(inspect(10).active);
+  CHECK(inspect(11).active);
+}
+
+TEST_CASE_METHOD(steady_load, "idle ads are passivated while checkpoints run back to back", "[actor][passivation]") {
+  std::uint64_t seq = 0;
+  ingest({{++seq, {{10, t0}}}});
+  busy_rounds(3, seq);
+  for (int i = 0; i < 12; ++i) {  // 12 s: past the 10 s idle timeout, with a tick a second
+    sched.advance_time(std::chrono::seconds(1));
+    busy_rounds(2, seq);
+  }
+  CHECK_FALSE(inspect(10).active);  // it stayed in memory: a checkpoint was in flight at every tick
+  CHECK(status().passivated >= 1);
+  CHECK(inspect(11).active);
+}
+
+TEST_CASE_METHOD(fixture, "an ad passivated by an operator first sends the live update it owes", "[actor][admin][live]") {
+  auto hub = sys.spawn(stub_hub);
+  live_hub = hub;
+  start();
+  ingest({{1, {{10, t0}}}});
+  auto p = ask_partition<passivate_report>(*this, passivate_atom_v, std::uint64_t{10});
+  REQUIRE(p);
+  CHECK(p->was_active);
+  caf::scoped_actor self{sys};
+  self->send(hub, caf::get_atom_v);
+  sched.run();
+  std::size_t got = 0;
+  self->receive([&](std::size_t n) { got = n; });
+  CHECK(got == 1);  // before the 250 ms live tick: without it the dashboard keeps the old count
+  caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE_METHOD(fixture, "the durable outcome totals never go back, also when a crash takes back undurable ones",
+                 "[actor][metrics]") {
+  start();
+  ingest({{1, {{10, t0}, {10, t0 + 1}}}});
+  tick();
+  CHECK(status().durable_outcomes[outcome::counted] == 2);
+  ingest({{2, {{10, t0 + 2}}}});
+  // Flushed into a checkpoint that fails: counted, but not durable.
+  stop();
+  auto failures = std::make_shared<int>(1000);
+  cursor = std::make_shared<ack_cursor>();
+  start(sys.spawn(flaky_writer, db.get(), failures, std::make_shared<int>(0)));
+  ingest({{2, {{10, t0 + 2}}}});
+  tick();
+  auto s = status();
+  CHECK(s.outcomes[outcome::counted] == 3);
+  CHECK(s.durable_outcomes[outcome::counted] == 2);  // what a crash now would keep
+  restart();
+  CHECK(status().durable_outcomes[outcome::counted] == 2);
 }

@@ -331,3 +331,16 @@ TEST_CASE("config/adclick.example.ini lists every option with its default", "[co
   };
   CHECK(values(from_example.print()) == values(print));
 }
+
+TEST_CASE("credentials in nats.url are redacted in --print-config", "[config]") {
+  CHECK(redact_url("nats://s3cret@h:4222") == "nats://<redacted>@h:4222");
+  CHECK(redact_url("nats://user:pw@h:4222,nats://h2:4222") == "nats://<redacted>@h:4222,nats://h2:4222");
+  CHECK(redact_url("nats://127.0.0.1:4222") == "nats://127.0.0.1:4222");
+  CHECK(redact_url("") == "");
+  adclick_config cfg;
+  REQUIRE(load_env({}, {{"ADCLICK_NATS_URL", "nats://user:s3cret@10.0.0.5:4222"}}, cfg) == "");
+  CHECK(cfg.nats_url == "nats://user:s3cret@10.0.0.5:4222");  // used as given
+  const auto print = cfg.print();
+  CHECK(print.find("s3cret") == std::string::npos);
+  CHECK(printed_line(print, "nats", "url").find("<redacted>@10.0.0.5") != std::string::npos);
+}
