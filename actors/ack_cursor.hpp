@@ -17,6 +17,10 @@ struct ack_cursor {
   std::atomic<std::int64_t> stream_created_ns{0};
   /// Set by the partition actor once it has loaded its position; the ingress waits for it.
   std::atomic<bool> ready{false};
+  /// Batches the ingress has sent the partition actor (ingest_batch); with the ones the
+  /// partition has handled, how many wait in its mailbox. (CAF 0.17's mailbox().size()
+  /// is undefined behaviour by UBSan's reading of its intrusive queue.)
+  std::atomic<std::uint64_t> batches_sent{0};
 };
 
 }  // namespace adclick

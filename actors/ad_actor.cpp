@@ -106,6 +106,7 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
   return {
     [=](ad_clicks& batch) {
       auto& st = self->state;
+      ++st.batches_handled;
       if (!st.owner_known && !batch.clicks.empty()) {
         if (auto err = learn_owner(st, batch.clicks.front())) {
           log_error("ad", "ad_owner_failed").kv("ad", st.ad_id).kv("error", describe(err));
@@ -214,7 +215,7 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
       s.counted = st.total_counted + st.counted;
       s.duplicates = st.total_duplicates + st.duplicates;
       s.amended = st.total_amended + st.amended;
-      s.mailbox = self->mailbox().size();
+      s.mailbox = st.batches_handled;  // the partition turns it into the number waiting
       s.live_pending = st.live_dirty.size();
       s.campaign_id = st.campaign_id;
       s.advertiser_id = st.advertiser_id;

@@ -56,6 +56,7 @@ struct ad_state {
   std::uint64_t total_counted = 0;
   std::uint64_t total_duplicates = 0;
   std::uint64_t total_amended = 0;
+  std::uint64_t batches_handled = 0;  ///< ad_clicks handled (admin inspect's mailbox)
   /// Whom the counts roll up into: the stored owner, else the first click's (first seen
   /// wins; a click naming others is counted for the ad and its owner, and reported).
   bool owner_known = false;

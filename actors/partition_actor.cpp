@@ -452,7 +452,8 @@ partition_status status_of(self_ptr self) {
   s.owner_conflicts = st.owner_conflicts;
   s.outbox_pending = st.dlq.size() + st.carried_dlq.size();
   s.carried = st.carried.size();
-  s.mailbox = self->mailbox().size();
+  const auto sent = st.cfg.cursor->batches_sent.load(std::memory_order_relaxed);
+  s.mailbox = sent > st.batches_handled ? sent - st.batches_handled : 0;
   s.messages_dispatched = st.messages_dispatched;
   s.clicks_dispatched = st.clicks_dispatched;
   s.checkpoint_seconds = st.checkpoint_seconds;
@@ -567,6 +568,7 @@ caf::behavior running(self_ptr self) {
   return {
     [=](const ingest_batch& batch) {
       auto& st = self->state;
+      ++st.batches_handled;
       st.dispatched_seq = group_by_ad(batch, st.dispatched_seq, st.clock, st.cfg.partitions, st.scratch);
       st.outcomes += st.scratch.rejected;
       st.undecided += st.scratch.clicks;
@@ -585,6 +587,7 @@ caf::behavior running(self_ptr self) {
         }
         auto& ref = ad_ref_for(self, ad_id);
         ref.rate.add(now, clicks.size());
+        ++ref.batches_sent;
         self->send(ref.handle, ad_clicks{std::move(clicks)});
       }
       finalize_due(self);
@@ -671,9 +674,11 @@ caf::behavior running(self_ptr self) {
       const auto now = self->clock().now();
       const auto idle_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - i->second.last_active).count();
       const auto rate = i->second.rate.per_second(steady_ms(self));
+      const auto sent = i->second.batches_sent;
       self->request(i->second.handle, caf::infinite, inspect_atom_v)
         .then(
           [=](ad_status& s) mutable {
+            s.mailbox = sent > s.mailbox ? sent - s.mailbox : 0;  // the ad reported what it handled
             s.partition = self->state.cfg.partition;
             s.idle_ms = idle_ms;
             s.clicks_per_s = rate;

@@ -350,7 +350,7 @@ struct ad_status {
   std::uint64_t counted = 0;
   std::uint64_t duplicates = 0;
   std::uint64_t amended = 0;
-  std::uint64_t mailbox = 0;           ///< messages waiting in its mailbox
+  std::uint64_t mailbox = 0;           ///< click batches waiting in its mailbox
   std::int64_t idle_ms = -1;           ///< since its last click, finalize or query; -1 not active
   double clicks_per_s = 0;             ///< recent rate (actors/core/rate_meter.hpp)
   std::uint64_t live_pending = 0;      ///< minutes changed and not yet sent as a live update
@@ -423,7 +423,7 @@ struct partition_status {
   std::uint64_t owner_conflicts = 0;  ///< clicks naming another campaign or advertiser than their ad's
   std::uint64_t outbox_pending = 0;  ///< DLQ rows waiting for the next checkpoint
   std::uint64_t carried = 0;         ///< ad deltas of a failed checkpoint waiting for the next
-  std::uint64_t mailbox = 0;         ///< messages waiting in the partition actor's mailbox
+  std::uint64_t mailbox = 0;         ///< ingest batches waiting in the partition actor's mailbox
   /// Since start: stream messages and clicks handed on (their ratio estimates the clicks in
   /// messages not yet read).
   std::uint64_t messages_dispatched = 0;

@@ -314,6 +314,7 @@ class nats_ingress::session {
         in_.unacked_.store(pending_.size(), std::memory_order_relaxed);
         last_message_at_ = steady::now();
         if (marker_seen) marker_sent_ = false;
+        in_.cursor_->batches_sent.fetch_add(1, std::memory_order_relaxed);
         caf::anon_send(in_.partition_, std::move(batch));
       }
       if (in_.done_) return;

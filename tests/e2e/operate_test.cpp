@@ -421,6 +421,11 @@ TEST_CASE("while nats-server is down readyz answers 503 naming NATS and metrics 
   REQUIRE(r.nats.restart());
   REQUIRE(svc.wait_ready(std::chrono::seconds(60)));
   auto up = scrape(svc);
+  // nats.c reports the reconnect on its callback thread a moment after the connection is up.
+  for (int i = 0; i < 50 && sample(up, "adclick_nats_reconnects_total") < 1; ++i) {
+    std::this_thread::sleep_for(100ms);
+    up = scrape(svc);
+  }
   CHECK(sample(up, "adclick_nats_connected") == 1);
   CHECK(sample(up, "adclick_nats_reconnects_total") >= 1);
   load(r.nats, after, {"--clicks", "1000", "--ads", "20", "--seed", "8", "--start-ms", std::to_string(start + 20'000),
