@@ -45,8 +45,11 @@ std::vector<std::string> readiness_problems(const std::vector<partition_status>&
 
 namespace {
 
-void put_outcomes(google::protobuf::Map<std::string, std::uint64_t>& out, const outcome_counters& c) {
-  for (std::size_t i = 0; i < outcome_count; ++i) out[to_string(static_cast<outcome>(i))] = c.by_outcome[i];
+void put_outcomes(v1::Outcomes& out, const outcome_counters& c) {
+  const auto* d = out.GetDescriptor();
+  for (std::size_t i = 0; i < outcome_count; ++i)
+    if (const auto* f = d->FindFieldByName(to_string(static_cast<outcome>(i))))  // every outcome has one (tested)
+      out.GetReflection()->SetUInt64(&out, f, c.by_outcome[i]);
 }
 
 std::string time_or_empty(std::int64_t ms) { return ms == 0 ? std::string{} : format_time(ms); }

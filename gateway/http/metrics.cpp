@@ -85,8 +85,9 @@ std::string render_metrics(const metrics_input& in) {
     const auto o = static_cast<outcome>(i);
     const std::string name = to_string(o);
     const bool rejected = o != outcome::counted && o != outcome::duplicate && o != outcome::late_amended;
-    auto n = s.durable_outcomes().find(name);
-    clicks.metric.push_back(value(n == s.durable_outcomes().end() ? 0.0 : static_cast<double>(n->second),
+    const auto* f = s.durable_outcomes().GetDescriptor()->FindFieldByName(name);
+    const double n = f ? static_cast<double>(s.durable_outcomes().GetReflection()->GetUInt64(s.durable_outcomes(), f)) : 0.0;
+    clicks.metric.push_back(value(n,
                                   {{"outcome", rejected ? "rejected" : name}, {"reason", rejected ? name : ""}},
                                   MetricType::Counter));
   }

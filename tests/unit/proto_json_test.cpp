@@ -6,15 +6,17 @@
 
 #include "adclick/v1/admin.pb.h"
 #include "messages/proto_json.hpp"
+#include "messages/types.hpp"
 
 using namespace adclick;
 
-TEST_CASE("protobuf answers become JSON with numbers as numbers, maps as objects, every field present", "[json]") {
+TEST_CASE("protobuf answers become JSON with numbers as numbers, nested messages as objects, every field present",
+          "[json]") {
   v1::AdminResponse r;
   r.set_status(200);
   auto* s = r.mutable_status_reply();
   s->set_arrived(std::numeric_limits<std::uint64_t>::max());
-  (*s->mutable_outcomes())["counted"] = 7;
+  s->mutable_outcomes()->set_counted(7);
   auto* p = s->add_partitions();
   p->set_partition(3);
   p->set_watermark_lag_ms(-5);
@@ -40,4 +42,11 @@ TEST_CASE("protobuf answers become JSON with numbers as numbers, maps as objects
   v1::AdminResponse err;
   err.set_status(404);
   CHECK(nlohmann::json::parse(to_json(err))["status"] == 404);
+}
+
+TEST_CASE("every outcome has its field in the admin answers", "[json]") {
+  v1::Outcomes o;
+  for (std::size_t i = 0; i < outcome_count; ++i)
+    CHECK(o.GetDescriptor()->FindFieldByName(to_string(static_cast<outcome>(i))) != nullptr);
+  CHECK(o.GetDescriptor()->field_count() == static_cast<int>(outcome_count));
 }

@@ -91,7 +91,7 @@ TEST_CASE("status and lag: lag is pending plus unacked, clicks scaled by clicks 
   CHECK(s.partitions(0).watermark_lag_ms() == 7'000);
   CHECK(s.arrived() == 2500);
   CHECK(s.ready());
-  CHECK(s.outcomes().at("counted") == 2400);
+  CHECK(s.outcomes().counted() == 2400);
   auto lag = lag_reply(s);
   CHECK(lag.max_lag_messages() == 40);
   CHECK(lag.max_watermark_lag_ms() == 7'000);
