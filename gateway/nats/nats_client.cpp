@@ -46,6 +46,21 @@ stream_state state_of(const jsStreamInfo& info) {
   return {info.Created, info.State.FirstSeq, info.State.LastSeq, info.State.Msgs};
 }
 
+/// Frees a subscription without racing the connection's read loop. nats.c 3.4 (Debian 12)
+/// looks an inbound message's subscription up, unlocks its table, copies the message and
+/// only then locks the subscription, which by then may have been freed (nats.c #637, fixed
+/// in 3.6: heap corruption, a crash in pthread_mutex_trylock). Unsubscribing takes it out
+/// of the table; a flush round trip then shows that the read loop, which handles the PONG
+/// after every message it read before, is past any lookup made before that. A flush that
+/// fails means the connection is down (no read loop) or took its whole timeout, far longer
+/// than a message copy: freeing is safe then too.
+void release_subscription(natsConnection* nc, natsSubscription* sub) {
+  if (!sub) return;
+  natsSubscription_Unsubscribe(sub);  // an error means closed already: nothing to wait for
+  if (nc) natsConnection_FlushTimeout(nc, 2000);
+  natsSubscription_Destroy(sub);
+}
+
 }  // namespace
 
 stream_spec clicks_stream_spec(const subjects& names, std::uint32_t partitions) {
@@ -449,10 +464,9 @@ std::vector<js_publisher::failure> js_publisher::take_failures() {
 // -- core_subscription ----------------------------------------------------------------------
 
 struct core_subscription::impl {
+  natsConnection* nc = nullptr;
   natsSubscription* sub = nullptr;
-  ~impl() {
-    if (sub) natsSubscription_Destroy(sub);
-  }
+  ~impl() { release_subscription(nc, sub); }
 };
 
 core_subscription::core_subscription(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
@@ -460,6 +474,7 @@ core_subscription::~core_subscription() = default;
 
 caf::expected<std::unique_ptr<core_subscription>> nats_connection::subscribe(const std::string& subject) {
   auto p = std::make_unique<core_subscription::impl>();
+  p->nc = impl_->nc;
   if (auto err = to_error(natsConnection_SubscribeSync(&p->sub, impl_->nc, subject.c_str()), "subscribe " + subject))
     return err;
   if (auto err = to_error(natsConnection_FlushTimeout(impl_->nc, 2000), "flush")) return err;
@@ -488,6 +503,7 @@ core_message to_core_message(natsMsg* m) {
 // -- callback_subscription --------------------------------------------------------------------
 
 struct callback_subscription::impl {
+  natsConnection* nc = nullptr;
   natsSubscription* sub = nullptr;
   std::function<void(core_message&&)> on_message;
   // nats.c may still be inside on_message after Unsubscribe returns: the closure lives
@@ -502,7 +518,7 @@ struct callback_subscription::impl {
       // Longer than any callback runs (a query waits at most 10 s for the gateway).
       cv.wait_for(lock, std::chrono::seconds(60), [this] { return complete; });
     }
-    natsSubscription_Destroy(sub);
+    release_subscription(nc, sub);
   }
 };
 
@@ -527,6 +543,7 @@ callback_subscription::~callback_subscription() = default;
 caf::expected<std::unique_ptr<callback_subscription>> nats_connection::subscribe(
   const std::string& subject, std::function<void(core_message&&)> on_message) {
   auto p = std::make_unique<callback_subscription::impl>();
+  p->nc = impl_->nc;
   p->on_message = std::move(on_message);
   if (auto err = to_error(natsConnection_Subscribe(&p->sub, impl_->nc, subject.c_str(), on_callback_message, p.get()),
                           "subscribe " + subject))
@@ -573,9 +590,9 @@ std::optional<core_subscription::message> core_subscription::next(std::int64_t t
 struct pull_subscription::impl {
   nats_connection::impl* conn = nullptr;
   natsSubscription* sub = nullptr;
-  ~impl() {
-    if (sub) natsSubscription_Destroy(sub);  // keeps the durable consumer on the server
-  }
+  // Keeps the durable consumer on the server: the library did not create it (it is bound
+  // to the one reset_consumer made), so unsubscribing does not delete it.
+  ~impl() { release_subscription(conn ? conn->nc : nullptr, sub); }
 };
 
 pull_subscription::pull_subscription(std::unique_ptr<impl> p) : impl_(std::move(p)) {}

@@ -82,6 +82,40 @@ TEST_CASE("publish, fetch from a start sequence, and ack", "[nats]") {
   CHECK(*none == 0);
 }
 
+TEST_CASE("a pull subscription dropped while the server is still delivering to it does not crash the client",
+          "[nats]") {
+  // nats.c 3.4 (Debian 12) looks a message's subscription up, unlocks the table, copies
+  // the message, then locks the subscription: one destroyed in between is freed memory
+  // (nats.c #637, fixed in 3.6). A fetch that gives up before the server's answer (large
+  // messages, 1 ms) and a subscription dropped at once make that window likely; this
+  // crashed in most runs of 1000 rounds before pull_subscription waited for the read loop.
+  test::nats_server server;
+  REQUIRE(server.ready());
+  auto nc = nats_connection::connect(server.url(), "test");
+  REQUIRE(nc);
+  REQUIRE((*nc)->ensure_stream(spec_for(1)));
+  const std::string big(256 * 1024, 'x');
+  for (int i = 0; i < 64; ++i) REQUIRE_FALSE((*nc)->publish_async("adclick.clicks.0", big, "big-" + std::to_string(i)));
+  REQUIRE_FALSE((*nc)->publish_async_complete(10000));
+  consumer_spec cs;
+  cs.stream = "ADCLICK_CLICKS";
+  cs.durable = "test-drop";
+  cs.filter_subject = "adclick.clicks.0";
+  cs.start_seq = 1;
+  std::size_t fetched = 0;
+  for (int round = 0; round < 1000; ++round) {
+    auto sub = (*nc)->pull_subscribe(cs);
+    REQUIRE(sub);
+    auto got = (*sub)->fetch(64, 64 << 20, 1, [&](const pull_subscription::message&) { ++fetched; });
+    REQUIRE(got);
+  }  // each subscription is destroyed here, with the rest of its fetch on the way
+  auto sub = (*nc)->pull_subscribe(cs);  // and the client still works
+  REQUIRE(sub);
+  std::size_t last = 0;
+  REQUIRE((*sub)->fetch(1, 1 << 20, 5000, [&](const pull_subscription::message&) { ++last; }));
+  CHECK(last == 1);
+}
+
 TEST_CASE("connecting to nothing fails with a NATS error", "[nats]") {
   auto nc = nats_connection::connect("nats://127.0.0.1:" + std::to_string(free_loopback_port()), "test");
   REQUIRE_FALSE(nc);
