@@ -202,6 +202,7 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
       // A bucket that became final or was amended gets the filter a late click will read.
       for (const auto& b : d.minutes)
         if (b.state != bucket_state::open) d.filters.push_back({b.minute_ms, st.ids.filter(b.minute_ms)});
+      d.memory = {st.ids.ids_in_memory(), st.ids.memory_bytes(), st.counts.open_clicks()};
       return d;
     },
     [=](inspect_atom) {

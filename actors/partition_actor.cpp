@@ -281,6 +281,11 @@ void start_checkpoint(self_ptr self, bool forced) {
           }
           st.undecided -= delta.counted + delta.duplicates + delta.amended;
           st.owner_conflicts += delta.owner_conflicts;
+          if (auto i = st.ads.find(delta.ad_id); i != st.ads.end()) {
+            st.dedup -= i->second.memory;
+            i->second.memory = delta.memory;
+            st.dedup += delta.memory;
+          }
           // The ad's minute moves roll up into its campaign and advertiser now, once: a
           // carried delta is not applied again.
           auto seed = [&](const group_rollups::key& k) -> std::optional<rollup_value> {
@@ -348,6 +353,7 @@ std::unordered_map<std::uint64_t, partition_state::ad_ref>::iterator passivate(
   self->unlink_from(it->second.handle);  // its exit must not take the partition down
   self->send_exit(it->second.handle, caf::exit_reason::user_shutdown);
   ++st.passivated;
+  st.dedup -= it->second.memory;
   return st.ads.erase(it);
 }
 
@@ -457,6 +463,7 @@ partition_status status_of(self_ptr self) {
   s.messages_dispatched = st.messages_dispatched;
   s.clicks_dispatched = st.clicks_dispatched;
   s.checkpoint_seconds = st.checkpoint_seconds;
+  s.dedup = st.dedup;
   return s;
 }
 

@@ -112,6 +112,7 @@ struct partition_state {
     caf::actor_clock::time_point last_active;
     rate_meter rate;       ///< its recent clicks per second (admin hot)
     std::uint64_t batches_sent = 0;  ///< ad_clicks sent to it (its mailbox: these minus those it handled)
+    dedup_memory memory;             ///< its dedup state as of its last flush
   };
   /// An operator waiting for a checkpoint (admin checkpoint): answered by the first durable
   /// checkpoint numbered `first` or later (it started after the request, so it covers
@@ -153,6 +154,7 @@ struct partition_state {
   /// DLQ rows of the messages taken since the last checkpoint started.
   std::vector<outbox_message> dlq;
   std::uint64_t passivated = 0;
+  dedup_memory dedup;  ///< the sum of the active ads' ad_ref::memory
   std::uint64_t messages_dispatched = 0;  ///< since start (status: clicks per message)
   std::uint64_t batches_handled = 0;      ///< ingest_batch messages (mailbox: ack_cursor::batches_sent minus these)
   std::uint64_t clicks_dispatched = 0;

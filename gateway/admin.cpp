@@ -63,6 +63,7 @@ v1::StatusReply status_reply(const std::vector<partition_status>& partitions, co
   out.set_partitions_count(partitions_count);
   outcome_counters totals, durable;
   std::uint64_t active = 0, passivated = 0, undecided = 0;
+  dedup_memory dedup;
   for (const auto& s : partitions) {
     ingress_status in;
     for (const auto& x : outside.ingress)
@@ -72,6 +73,7 @@ v1::StatusReply status_reply(const std::vector<partition_status>& partitions, co
     active += s.active_ads;
     passivated += s.passivated;
     undecided += s.undecided;
+    dedup += s.dedup;
     auto* p = out.add_partitions();
     p->set_partition(s.partition);
     p->set_recovered(s.recovered);
@@ -114,7 +116,13 @@ v1::StatusReply status_reply(const std::vector<partition_status>& partitions, co
     p->set_pending_messages(in.pending);
     put_outcomes(*p->mutable_outcomes(), s.outcomes);
     p->set_undecided(s.undecided);
+    p->set_dedup_ids_in_memory(s.dedup.ids);
+    p->set_dedup_bytes(s.dedup.bytes);
+    p->set_open_clicks(s.dedup.open_clicks);
   }
+  out.set_dedup_ids_in_memory(dedup.ids);
+  out.set_dedup_bytes(dedup.bytes);
+  out.set_open_clicks(dedup.open_clicks);
   out.set_active_ads(active);
   out.set_passivated_ads(passivated);
   put_outcomes(*out.mutable_outcomes(), totals);

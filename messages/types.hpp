@@ -196,6 +196,27 @@ struct minute_filter {
 };
 
 /// ad actor -> partition actor (reply to a flush): what changed since the last flush.
+/// What an ad's dedup state holds in memory (status, the steady benchmark's bytes per id):
+/// the ids kept exactly, the bytes of everything it keeps (id sets, filters), and the
+/// clicks counted in its open minutes, the ids that state answers for.
+struct dedup_memory {
+  std::uint64_t ids = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t open_clicks = 0;
+  dedup_memory& operator+=(const dedup_memory& o) {
+    ids += o.ids;
+    bytes += o.bytes;
+    open_clicks += o.open_clicks;
+    return *this;
+  }
+  dedup_memory& operator-=(const dedup_memory& o) {
+    ids -= o.ids;
+    bytes -= o.bytes;
+    open_clicks -= o.open_clicks;
+    return *this;
+  }
+};
+
 struct ad_delta {
   std::uint64_t ad_id = 0;
   std::vector<minute_count> minutes;  ///< changed buckets, absolute counts
@@ -211,6 +232,7 @@ struct ad_delta {
   bool new_owner = false;             ///< they were first seen since the last flush: store them
   /// Clicks since the last flush whose campaign or advertiser differed from the ad's.
   std::uint64_t owner_conflicts = 0;
+  dedup_memory memory;                ///< the ad's dedup state after this flush
 };
 
 /// A message for the outside world (a FinalCount for billing, a rejected click for the
@@ -429,6 +451,7 @@ struct partition_status {
   std::uint64_t messages_dispatched = 0;
   std::uint64_t clicks_dispatched = 0;
   histogram_counts checkpoint_seconds;  ///< durable writes (checkpoint_seconds_bounds)
+  dedup_memory dedup;                   ///< of its active ads, as of their last flushes
 };
 
 /// What an ingress thread reports (status, readiness); it lives outside the actor system.
@@ -522,9 +545,13 @@ typename Inspector::result_type inspect(Inspector& f, ranking& x) {
   return f(x.by, x.gran, x.start_ms, x.top, x.unlisted_max);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, dedup_memory& x) {
+  return f(x.ids, x.bytes, x.open_clicks);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ad_delta& x) {
   return f(x.ad_id, x.minutes, x.ids, x.counted, x.duplicates, x.amended, x.filters, x.rollups, x.changes,
-           x.campaign_id, x.advertiser_id, x.new_owner, x.owner_conflicts);
+           x.campaign_id, x.advertiser_id, x.new_owner, x.owner_conflicts, x.memory);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, outbox_message& x) {
@@ -596,7 +623,7 @@ typename Inspector::result_type inspect(Inspector& f, partition_status& x) {
            x.passivated, x.checkpoints, x.checkpoint_failures, x.failing_since_ms, x.last_checkpoint_error,
            x.durable_at_ms, x.last_checkpoint_ms, x.in_flight_since_ms, x.outcomes, x.undecided, x.watermark_ms,
            x.durable_final_before_ms, x.owner_conflicts, x.outbox_pending, x.carried, x.mailbox, x.durable_outcomes,
-           x.messages_dispatched, x.clicks_dispatched, x.checkpoint_seconds);
+           x.messages_dispatched, x.clicks_dispatched, x.checkpoint_seconds, x.dedup);
 }
 
 }  // namespace adclick

@@ -187,4 +187,11 @@ void minute_counts::overlay(std::int64_t from_ms, std::int64_t to_ms,
   points.swap(merged);
 }
 
+std::uint64_t minute_counts::open_clicks() const {
+  std::uint64_t n = 0;
+  for (const auto& [minute, b] : buckets_)
+    if (b.value.state == bucket_state::open) n += b.value.count;
+  return n;
+}
+
 }  // namespace adclick

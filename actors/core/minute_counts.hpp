@@ -76,6 +76,8 @@ class minute_counts {
   bool dropped_any() const { return dropped_any_; }
 
   std::size_t size() const { return buckets_.size(); }
+  /// Clicks counted in the open buckets in memory (the ids dedup answers for).
+  std::uint64_t open_clicks() const;
   /// Every bucket in memory, in minute order (admin inspect).
   std::vector<minute_count> all() const;
 

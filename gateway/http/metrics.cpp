@@ -149,6 +149,11 @@ std::string render_metrics(const metrics_input& in) {
   out.push_back(std::move(q));
 
   gauge("adclick_active_ads", "Ad actors in memory.", double(s.active_ads()));
+  gauge("adclick_dedup_memory_bytes", "Memory of the active ads' dedup state (id sets, filters), as of their last flushes.",
+        double(s.dedup_bytes()));
+  gauge("adclick_dedup_ids_in_memory", "Click ids the active ads keep exactly in memory.", double(s.dedup_ids_in_memory()));
+  gauge("adclick_open_clicks", "Clicks counted in open minutes of active ads: the ids dedup answers for in memory.",
+        double(s.open_clicks()));
   counter("adclick_passivated_ads_total", "Ad actors stopped since start (idle or asked), their state durable.",
           double(s.passivated_ads()));
   gauge("adclick_sse_clients", "Open Server-Sent Event streams (/v1/stream).", double(in.sse_clients));

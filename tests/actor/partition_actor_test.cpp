@@ -429,6 +429,23 @@ TEST_CASE_METHOD(fixture, "an idle ad is passivated once durable and comes back 
   CHECK(status().outcomes[outcome::duplicate] == 1);
 }
 
+TEST_CASE_METHOD(fixture, "status sums the active ads' dedup memory and forgets a passivated ad's",
+                 "[actor][passivation][dedup]") {
+  start();
+  ingest_ids({{1, {{10, t0 + 1, 1}, {10, t0 + 2, 2}, {10, t0 + 3, 2}}}, {2, {{11, t0 + 4, 3}}}});
+  tick();
+  auto s = status();
+  CHECK(s.dedup.ids == 3);
+  CHECK(s.dedup.open_clicks == 3);
+  CHECK(s.dedup.bytes >= 3 * sizeof(click_id));
+  for (int i = 0; i < 11; ++i) tick();  // 11 s idle, everything durable: both leave memory
+  s = status();
+  CHECK(s.passivated == 2);
+  CHECK(s.dedup.ids == 0);
+  CHECK(s.dedup.bytes == 0);
+  CHECK(s.dedup.open_clicks == 0);
+}
+
 TEST_CASE_METHOD(fixture, "nothing that is not yet durable is passivated", "[actor][passivation]") {
   auto failures = std::make_shared<int>(1000);  // the disk is full for the whole test
   start(sys.spawn(flaky_writer, db.get(), failures, std::make_shared<int>(0)));
