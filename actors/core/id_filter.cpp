@@ -1,0 +1,123 @@
+#include "actors/core/id_filter.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace adclick {
+
+namespace {
+
+/// Odd constants, one per word of a block: word i sets bit (key * salt[i]) >> 27.
+constexpr std::array<std::uint32_t, 8> salt{0x47b6137bU, 0x44974d91U, 0x8824ad5bU, 0xa2b7289dU,
+                                            0x705495c7U, 0x2df1424bU, 0x9efc4947U, 0x5c6bfb31U};
+
+std::uint64_t mix(std::uint64_t x) {  // splitmix64's finalizer
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+std::uint64_t hash_of(const click_id& id) {
+  std::uint64_t a, b;
+  std::memcpy(&a, id.data(), 8);
+  std::memcpy(&b, id.data() + 8, 8);
+  return mix(a ^ mix(b + 0x9e3779b97f4a7c15ULL));
+}
+
+std::size_t block_of(std::uint64_t h, std::size_t blocks) {
+  return static_cast<std::size_t>(((h >> 32) * blocks) >> 32);  // uniform in [0, blocks)
+}
+
+constexpr std::uint8_t format_tag = 0xB1;  // not 7, the hash count byte of format-4 filters
+
+void put_u32(std::string& out, std::uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
+bool get_u32(std::string_view& in, std::uint32_t& v) {
+  if (in.size() < 4) return false;
+  std::memcpy(&v, in.data(), 4);
+  in.remove_prefix(4);
+  return true;
+}
+
+}  // namespace
+
+void id_filter::add_stage(std::size_t capacity) {
+  // Each later stage spends 2 more bits per id, which about halves its false positives:
+  // however many stages a minute grows, their sum stays under twice the first's.
+  const std::size_t bits_per = std::min<std::size_t>(bits_per_id + 2 * stages_.size(), 24);
+  const std::size_t blocks = std::max<std::size_t>(1, (std::max<std::size_t>(capacity, 1) * bits_per + 255) / 256);
+  stage s;
+  s.blocks.assign(blocks, block{});
+  s.capacity = static_cast<std::uint32_t>(std::min<std::size_t>(blocks * 256 / bits_per, UINT32_MAX / 2));
+  stages_.push_back(std::move(s));
+}
+
+void id_filter::add(const click_id& id) {
+  if (stages_.empty()) add_stage(expected_);
+  else if (stages_.back().count >= stages_.back().capacity) add_stage(3 * size_);
+  auto& s = stages_.back();
+  const auto h = hash_of(id);
+  auto& b = s.blocks[block_of(h, s.blocks.size())];
+  const auto key = static_cast<std::uint32_t>(h);
+  for (std::size_t i = 0; i < 8; ++i) b[i] |= 1U << ((key * salt[i]) >> 27);
+  ++s.count;
+  ++size_;
+}
+
+bool id_filter::may_contain(const click_id& id) const {
+  const auto h = hash_of(id);
+  const auto key = static_cast<std::uint32_t>(h);
+  for (const auto& s : stages_) {
+    const auto& b = s.blocks[block_of(h, s.blocks.size())];
+    bool all = true;
+    for (std::size_t i = 0; i < 8; ++i) all = all && (b[i] >> ((key * salt[i]) >> 27) & 1U);
+    if (all) return true;
+  }
+  return false;
+}
+
+std::size_t id_filter::memory_bytes() const {
+  std::size_t n = stages_.capacity() * sizeof(stage);
+  for (const auto& s : stages_) n += s.blocks.capacity() * sizeof(block);
+  return n;
+}
+
+std::string id_filter::serialize() const {
+  std::string out;
+  out.push_back(static_cast<char>(format_tag));
+  put_u32(out, static_cast<std::uint32_t>(stages_.size()));
+  for (const auto& s : stages_) {
+    put_u32(out, s.capacity);
+    put_u32(out, s.count);
+    put_u32(out, static_cast<std::uint32_t>(s.blocks.size()));
+    for (const auto& b : s.blocks)
+      for (auto w : b) put_u32(out, w);
+  }
+  return out;
+}
+
+std::optional<id_filter> id_filter::parse(std::string_view in) {
+  if (in.empty() || static_cast<std::uint8_t>(in[0]) != format_tag) return std::nullopt;
+  in.remove_prefix(1);
+  std::uint32_t n = 0;
+  if (!get_u32(in, n) || n > 64) return std::nullopt;
+  id_filter f;
+  for (std::uint32_t k = 0; k < n; ++k) {
+    stage s;
+    std::uint32_t blocks = 0;
+    if (!get_u32(in, s.capacity) || !get_u32(in, s.count) || !get_u32(in, blocks)) return std::nullopt;
+    if (blocks == 0 || in.size() < std::size_t{blocks} * sizeof(block)) return std::nullopt;
+    s.blocks.resize(blocks);
+    for (auto& b : s.blocks)
+      for (auto& w : b) get_u32(in, w);
+    f.size_ += s.count;
+    f.stages_.push_back(std::move(s));
+  }
+  if (!in.empty()) return std::nullopt;
+  f.expected_ = f.size_;
+  return f;
+}
+
+}  // namespace adclick

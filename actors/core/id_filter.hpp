@@ -1,0 +1,59 @@
+// A Bloom filter over the click ids of one (ad, minute), the in-memory front of the ids
+// that live in the store (DESIGN 4.2): "no" is certain, "maybe" costs a store lookup.
+//
+// Split-block layout (as Impala and Parquet use): an id's hash picks one 32-byte block
+// and sets one bit in each of its eight 32-bit words, so a test touches one cache line.
+// The number of ids a minute will get is not known when it opens, so the filter grows in
+// stages: the first is sized for the caller's estimate, each next one for three times the
+// ids so far with 2 more bits per id (which about halves its false positives); an id goes
+// into the newest stage and a test asks every stage. One stage at 12 bits per id gives
+// about 0.5% false positives when full; any number of stages stays under twice that. Ids are hashed in full (a sequenced id is not random). Pure, not thread-safe.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "messages/types.hpp"
+
+namespace adclick {
+
+class id_filter {
+ public:
+  static constexpr std::size_t bits_per_id = 12;
+
+  /// An empty filter whose first stage holds `expected` ids at bits_per_id (at least one
+  /// block); no memory until the first add.
+  explicit id_filter(std::size_t expected = 0) : expected_(expected) {}
+
+  void add(const click_id& id);
+  /// False: `id` was never added. True: it may have been.
+  bool may_contain(const click_id& id) const;
+
+  std::size_t size() const { return size_; }  ///< ids added
+  std::size_t stages() const { return stages_.size(); }
+  std::size_t memory_bytes() const;
+
+  /// The bytes to store (persistence/FORMAT.md, id filter), and back. parse() refuses
+  /// anything it did not write (nullopt).
+  std::string serialize() const;
+  static std::optional<id_filter> parse(std::string_view bytes);
+
+ private:
+  using block = std::array<std::uint32_t, 8>;
+  struct stage {
+    std::vector<block> blocks;
+    std::uint32_t capacity = 0;  ///< ids it was sized for
+    std::uint32_t count = 0;     ///< ids added to it
+  };
+  void add_stage(std::size_t capacity);
+
+  std::size_t expected_ = 0;
+  std::size_t size_ = 0;
+  std::vector<stage> stages_;
+};
+
+}  // namespace adclick
