@@ -21,12 +21,15 @@
 #      publish); then click-to-live (publish to SSE event) while a load runs at half of it.
 #   BENCH_ADCLICKD_FLAGS="--live.nats=true" scripts/bench.sh name   (flags for every adclickd)
 # Writes bench/results/<date>-<name>.json with the machine description.
+#   scripts/bench.sh steady        memory and disk at steady state instead (bench_steady.sh)
 #   scripts/bench.sh [name]        BENCH_CLICKS=1000000 scripts/bench.sh quick
 #   BENCH_ADCLICKD_FLAGS="--live.nats=false" scripts/bench.sh no-live   (flags for both adclickd runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 name=${1:-e2e}
+# steady, steady-NAME: the steady-state memory and disk benchmark (scripts/bench_steady.sh).
+case "$name" in steady*) exec scripts/bench_steady.sh "$name" ;; esac
 clicks=${BENCH_CLICKS:-5000000}
 ads=${BENCH_ADS:-100000}
 batch=${BENCH_BATCH:-1000}

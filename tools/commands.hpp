@@ -20,6 +20,10 @@ struct load_options {
   std::int64_t start_ms = 0;       ///< event time of the first click; 0 = now
   double event_rate = 10000;       ///< clicks per second of event time (may be below 1)
   double dup_rate = 0;             ///< share of publishes that repeat an earlier click of this run
+  /// Repeats are drawn from the last this many clicks (0: from the whole run). A window
+  /// beyond a million keeps an evenly spaced sample of a million, so that a long run at a
+  /// high rate stays in bounded memory.
+  std::uint64_t dup_window = 0;
   double ooo_rate = 0;             ///< share of clicks up to max-out-of-orderness behind the newest
   double late_rate = 0;            ///< share of clicks for a minute already final (amendments)
   double future_rate = 0;          ///< share of clicks a day ahead of the wall clock

@@ -77,9 +77,14 @@ int run_load(const load_options& opts) {
     return true;
   };
 
-  // Every click generated so far, for --dup-rate to repeat one of them (drawn from the
-  // whole run, so many repeats are minutes of event time after their original).
+  // Clicks to repeat for --dup-rate: every click generated so far (so many repeats are
+  // minutes of event time after their original), or with --dup-window those of the last N,
+  // kept as a ring of at most a million evenly spaced ones.
   std::vector<click> history;
+  constexpr std::uint64_t max_ring = 1'000'000;
+  const std::uint64_t ring = opts.dup_window == 0 ? 0 : std::min(opts.dup_window, max_ring);
+  const std::uint64_t stride = ring == 0 ? 1 : (opts.dup_window + ring - 1) / ring;
+  std::uint64_t generated = 0;
   std::mt19937_64 rng{opts.seed ^ 0x9e3779b97f4a7c15ULL};
   std::uniform_real_distribution<double> unit{0.0, 1.0};
   auto chance = [&](double rate) { return rate > 0 && unit(rng) < rate; };
@@ -112,7 +117,12 @@ int run_load(const load_options& opts) {
       } else if (chance(opts.ooo_rate)) {
         c.event_time_ms -= static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(std::max<std::int64_t>(1, opts.ooo_ms)));
       }
-      if (opts.dup_rate > 0) history.push_back(c);
+      if (opts.dup_rate > 0 && generated++ % stride == 0) {
+        if (ring == 0 || history.size() < ring)
+          history.push_back(c);
+        else
+          history[(generated / stride) % ring] = c;
+      }
     }
     auto p = partition_of(c.ad_id, opts.partitions);
     if (opts.partitions > 1 && chance(opts.wrong_partition_rate)) {

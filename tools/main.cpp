@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
   l->add_option("--event-rate", load.event_rate, "clicks per second of event time")->capture_default_str();
   l->add_option("--dup-rate", load.dup_rate, "share of publishes that repeat an earlier click of this run")
     ->capture_default_str();
+  l->add_option("--dup-window", load.dup_window,
+                "repeat only clicks among the last N generated (0: any of the run); bounded memory")
+    ->capture_default_str();
   l->add_option("--ooo-rate", load.ooo_rate, "share of clicks out of order (within max-out-of-orderness)")
     ->capture_default_str();
   l->add_option("--late-rate", load.late_rate, "share of clicks for an already final minute (amendments)")

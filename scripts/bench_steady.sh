@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# The steady-state benchmark (`scripts/bench.sh steady[-NAME]`): memory and disk once the
+# hot horizon is full and minutes finalize and leave memory, which a burst of 50 s of
+# event time never shows.
+#
+#   1. Release build; a fresh nats-server and adclickd on free loopback ports, with
+#      windows.allowed-lateness shortened (BENCH_LATENESS_S, default 120 s) so that the run
+#      covers lateness + 3 minutes of event time in a few minutes of wall time.
+#   2. `adclick load` publishes at BENCH_STEADY_RATE clicks/s (default 150,000) for
+#      BENCH_STEADY_SECONDS (default 330), event time at the wall clock, over 100k ads
+#      (Zipf 1.1) in 1000-click batches, 5% of publishes repeating one of the clicks of the
+#      last lateness - 15 s (so minutes apart, yet in an open minute), with the truth.
+#   3. Every 5 s: adclickd's RSS and its status (dedup bytes, ids in memory, clicks in
+#      open minutes, lag). Steady state is every sample after lateness + out-of-orderness +
+#      90 s, when the oldest open minute is as old as it gets.
+#   4. After the load: every click counted, checkpointed and acked; `adclick verify` (the
+#      live view against the truth); the store's bytes on disk per click.
+# Keys: steady_rss_mib, hot_bytes_per_id (dedup bytes / clicks in open minutes, averaged
+# over the steady samples), hot_horizon_s (those clicks / the rate), store_bytes_per_click,
+# and rss_at_1m_per_s_gib: what the same service would need at 1M clicks/s with the
+# default windows (allowed-lateness 10 min), modelled as RSS minus dedup bytes (the rest:
+# counts, actors, buffers; assumed not to grow with the click rate) plus hot_bytes_per_id x
+# 1M x the hot horizon with the default lateness. `exact` is the verify's verdict.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+name=${1:-steady}
+rate=${BENCH_STEADY_RATE:-150000}
+seconds=${BENCH_STEADY_SECONDS:-330}
+ads=${BENCH_ADS:-100000}
+batch=${BENCH_BATCH:-1000}
+lateness_s=${BENCH_LATENESS_S:-120}
+ooo_s=5
+clicks=$((rate * seconds))
+dup_window=$((rate * (lateness_s - 15)))
+
+build_release build/bench
+work=$(mktemp -d /tmp/adclick-steady.XXXXXX)
+cleanup() {
+  stop_started
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+nats_port=$(free_port)
+start_nats "$nats_port" "$work/nats" "$work/nats.log"
+nats=nats://127.0.0.1:$nats_port
+http_port=$(free_port)
+http=http://127.0.0.1:$http_port
+start_bg "$work/adclickd.log" "$adclickd" --nats.url="$nats" --storage.dir="$work/data" \
+  --http.address=127.0.0.1:$http_port --windows.allowed-lateness=${lateness_s}s \
+  --windows.max-out-of-orderness=${ooo_s}s ${BENCH_ADCLICKD_FLAGS:-}
+adclickd_pid=$!
+wait_ready "$http"
+
+echo "steady: $rate clicks/s for $seconds s ($clicks clicks), $ads ads, Zipf 1.1, 5% repeats, lateness ${lateness_s}s" >&2
+t0=$(date +%s.%N)
+"$adclick" load --nats "$nats" --clicks "$clicks" --ads "$ads" --zipf 1.1 --batch "$batch" --seed 1 --quiet \
+  --rate "$rate" --event-rate "$rate" --dup-rate 0.05 --dup-window "$dup_window" \
+  --lateness-ms $((lateness_s * 1000)) --ooo-ms $((ooo_s * 1000)) --truth "$work/truth" &
+loader_pid=$!
+started_pids+=("$loader_pid")
+
+# One JSON line per sample: seconds since the start, RSS, and the status fields.
+: >"$work/samples.jsonl"
+while kill -0 "$loader_pid" 2>/dev/null; do
+  sleep 5
+  rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$adclickd_pid/status")
+  curl -sf --max-time 10 "$http/v1/admin/status" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+print(json.dumps({"t": float(sys.argv[1]), "rss_kb": int(sys.argv[2]), "dedup_bytes": s.get("dedup_bytes", 0),
+  "dedup_ids": s.get("dedup_ids_in_memory", 0), "open_clicks": s.get("open_clicks", 0),
+  "arrived": s["arrived"], "lag_messages": sum(p["lag_messages"] for p in s["partitions"]),
+  "final_before_ms": min(p["durable_final_before_ms"] for p in s["partitions"])}))
+' "$(python3 -c "import time; print(round(time.time() - $t0, 1))")" "$rss_kb" >>"$work/samples.jsonl" || true
+done
+wait "$loader_pid"
+t_published=$(date +%s.%N)
+"$adclick" wait --http "$http" --arrived "$clicks" --timeout 1800 >/dev/null
+t_drained=$(date +%s.%N)
+peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$adclickd_pid/status")
+exact=true
+"$adclick" verify --http "$http" --truth "$work/truth" --allow-idle-final --wait 120 >"$work/verify.txt" || exact=false
+tail -3 "$work/verify.txt" >&2
+kill "$adclickd_pid"; wait "$adclickd_pid" 2>/dev/null || true
+store_bytes=$(du -sb "$work/data/db" | cut -f1)
+
+mkdir -p bench/results
+out="bench/results/$(date -u +%Y-%m-%d)-$name.json"
+python3 - "$out" "$work/samples.jsonl" <<PY
+import json, platform, subprocess, sys
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+mem_kb = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
+samples = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+lateness_s, ooo_s, rate, clicks = $lateness_s, $ooo_s, $rate, $clicks
+fill_s = lateness_s + ooo_s + 90
+steady = [s for s in samples if s["t"] >= fill_s]
+if len(steady) < 3:
+    sys.exit("steady: fewer than 3 samples after the hot horizon filled; run longer (BENCH_STEADY_SECONDS)")
+mean = lambda k: sum(s[k] for s in steady) / len(steady)
+dedup_bytes, open_clicks, rss = mean("dedup_bytes"), mean("open_clicks"), mean("rss_kb") * 1024
+hot_bytes_per_id = dedup_bytes / open_clicks if open_clicks else None
+hot_horizon_s = open_clicks / rate
+default_hot_s = hot_horizon_s - lateness_s + 600
+t0, tp, td = $t0, $t_published, $t_drained
+result = {
+  "name": "$name",
+  "date_utc": subprocess.check_output(["date", "-u", "+%Y-%m-%dT%H:%M:%SZ"]).decode().strip(),
+  "git": subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip(),
+  "machine": {"cpu": cpu, "cores": int(subprocess.check_output(["nproc"]).decode()), "mem_gib": round(mem_kb / 2**20, 1),
+              "kernel": platform.release(), "os": platform.freedesktop_os_release().get("PRETTY_NAME", "?")},
+  "workload": {"clicks_per_s": rate, "seconds": $seconds, "clicks": clicks, "ads": $ads, "zipf": 1.1, "batch": $batch,
+               "dup_rate": 0.05, "dup_window_clicks": $dup_window, "id_layout": "random",
+               "allowed_lateness_s": lateness_s, "max_out_of_orderness_s": ooo_s},
+  "exact": "$exact" == "true",
+  "publish_seconds": round(tp - t0, 1),
+  "drain_seconds_after_publish": round(td - tp, 1),
+  "steady_samples": len(steady),
+  "steady_from_s": fill_s,
+  "steady_rss_mib": round(rss / 2**20, 1),
+  "peak_rss_mib": round($peak_kb / 1024, 1),
+  "dedup_bytes_mib": round(dedup_bytes / 2**20, 1),
+  "ids_in_memory": round(mean("dedup_ids")),
+  "open_clicks": round(open_clicks),
+  "hot_bytes_per_id": round(hot_bytes_per_id, 2) if hot_bytes_per_id else None,
+  "hot_horizon_s": round(hot_horizon_s, 1),
+  "max_lag_messages_steady": max(s["lag_messages"] for s in steady),
+  "minutes_final_by_end": round((max(s["final_before_ms"] for s in samples) / 1000 - t0) / 60, 1),
+  "store_bytes_per_click": round($store_bytes / clicks, 1),
+  "rss_at_1m_per_s_gib": round(((rss - dedup_bytes) + (hot_bytes_per_id or 0) * 1e6 * default_hot_s) / 2**30, 2),
+  "model": "rss_at_1m_per_s = (steady RSS - dedup bytes) + hot_bytes_per_id x 1e6 x (hot_horizon_s - lateness + 600 s)",
+  "samples": samples,
+}
+json.dump(result, open(sys.argv[1], "w"), indent=2)
+print(json.dumps({k: v for k, v in result.items() if k not in ("samples", "machine")}, indent=2))
+PY
+echo "steady: wrote $out" >&2
