@@ -50,21 +50,22 @@ caf::error seed_minute(ad_state& st, std::int64_t minute) {
   if (stored->state != bucket_state::open) {
     auto filter = st.db->read_filter(st.ad_id, minute);
     if (!filter) return filter.error();
-    if (!filter->empty()) {
-      st.ids.load_filter(minute, std::move(*filter));
+    if (auto parsed = id_filter::parse(*filter)) {  // none (or unreadable): the ids decide
+      st.ids.load_filter(minute, std::move(*parsed));
       return {};
     }
   }
   return load_ids(st, minute);
 }
 
-/// Records a click's id; false if it is a duplicate. Reads the minute's ids only when its
-/// filter cannot rule the id out.
+/// Records a click's id; false if it is a duplicate. Looks the id up in the store only
+/// when the minute's filter cannot rule it out (one shard of its chunks, not all its ids).
 caf::expected<bool> record_id(ad_state& st, std::int64_t minute, const click_id& id) {
   auto r = st.ids.insert(minute, id);
-  if (r == recent_ids::insert_result::need_ids) {
-    if (auto err = load_ids(st, minute)) return err;
-    r = st.ids.insert(minute, id);
+  if (r == recent_ids::insert_result::need_lookup) {
+    auto stored = st.db->contains_id(st.ad_id, minute, id);
+    if (!stored) return stored.error();
+    r = st.ids.resolve(minute, id, *stored);
   }
   return r == recent_ids::insert_result::added;
 }

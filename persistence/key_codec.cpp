@@ -219,24 +219,56 @@ bool decode_ranking(std::string_view bytes, ranking& r) {
   return true;
 }
 
+
 namespace {
-/// tag ad_id(be64) minute(be64, sign bit flipped): the head of every per-(ad, minute) key.
-std::string ad_minute_key(char tag, std::uint64_t ad_id, std::int64_t minute_ms) {
+/// tag minute(be64, sign bit flipped) ad_id(be64): the head of per-(minute, ad) keys that
+/// retention drops by time.
+std::string minute_ad_key(char tag, std::int64_t minute_ms, std::uint64_t ad_id) {
   std::string key;
-  key.reserve(25);
+  key.reserve(28);
   key.push_back(tag);
-  put_be64(key, ad_id);
   put_be64(key, static_cast<std::uint64_t>(minute_ms) ^ sign_bit);
+  put_be64(key, ad_id);
   return key;
 }
 }  // namespace
 
-std::string id_chunk_prefix(std::uint64_t ad_id, std::int64_t minute_ms) { return ad_minute_key('d', ad_id, minute_ms); }
+std::string id_minute_prefix(std::int64_t minute_ms, std::uint64_t ad_id) { return minute_ad_key('d', minute_ms, ad_id); }
 
-std::string id_chunk_key(std::uint64_t ad_id, std::int64_t minute_ms, std::uint64_t chunk) {
-  auto key = id_chunk_prefix(ad_id, minute_ms);
+std::string id_shard_prefix(std::int64_t minute_ms, std::uint64_t ad_id, std::uint8_t level, std::uint16_t shard) {
+  auto key = id_minute_prefix(minute_ms, ad_id);
+  key.push_back(static_cast<char>(level));
+  key.push_back(static_cast<char>(shard >> 8));
+  key.push_back(static_cast<char>(shard & 0xff));
+  return key;
+}
+
+std::string id_chunk_key(std::int64_t minute_ms, std::uint64_t ad_id, std::uint8_t level, std::uint16_t shard,
+                         std::uint64_t chunk) {
+  auto key = id_shard_prefix(minute_ms, ad_id, level, shard);
   put_be64(key, chunk);
   return key;
+}
+
+std::uint8_t id_level_for(std::size_t ids) {
+  for (auto level : id_levels)
+    if (ids <= (id_shard_target << level)) return level;
+  return id_levels[std::size(id_levels) - 1];
+}
+
+std::uint16_t id_shard(const click_id& id, std::uint8_t level) {
+  return level == 0 ? 0 : static_cast<std::uint16_t>(click_id_hash(id) >> (64 - level));
+}
+
+bool parse_id_chunk_key(std::string_view key, std::int64_t& minute_ms, std::uint64_t& ad_id, std::uint8_t& level,
+                        std::uint16_t& shard, std::uint64_t& chunk) {
+  if (key.size() != 28 || key[0] != 'd') return false;
+  minute_ms = static_cast<std::int64_t>(get_be64(key.data() + 1) ^ sign_bit);
+  ad_id = get_be64(key.data() + 9);
+  level = static_cast<std::uint8_t>(key[17]);
+  shard = static_cast<std::uint16_t>((static_cast<unsigned char>(key[18]) << 8) | static_cast<unsigned char>(key[19]));
+  chunk = get_be64(key.data() + 20);
+  return true;
 }
 
 std::string encode_ids(const std::vector<click_id>& ids) {
@@ -256,7 +288,7 @@ bool decode_ids(std::string_view bytes, std::vector<click_id>& out) {
   return true;
 }
 
-std::string filter_key(std::uint64_t ad_id, std::int64_t minute_ms) { return ad_minute_key('f', ad_id, minute_ms); }
+std::string filter_key(std::uint64_t ad_id, std::int64_t minute_ms) { return minute_ad_key('f', minute_ms, ad_id); }
 
 std::string open_prefix(std::uint32_t partition) {
   std::string key{"o"};

@@ -13,7 +13,7 @@
 namespace adclick::keys {
 
 /// Bumped on any incompatible change of this file; stored under meta_key().
-constexpr std::uint32_t format_version = 4;
+constexpr std::uint32_t format_version = 5;
 
 /// Where a partition's consumer stands and what it has seen, as of its last checkpoint.
 struct position {
@@ -89,17 +89,35 @@ std::string encode_ranking(const ranking& r);
 /// Fills `r.top` and `r.unlisted_max`; false if `bytes` is not a ranking.
 bool decode_ranking(std::string_view bytes, ranking& r);
 
-/// "d" ad_id(be64) minute(be64, sign bit flipped) chunk(be64): sorted 16-byte click ids
-/// first seen in that (ad, minute) by the checkpoint with stream sequence `chunk`.
-std::string id_chunk_key(std::uint64_t ad_id, std::int64_t minute_ms, std::uint64_t chunk);
+/// "d" minute(be64, sign bit flipped) ad_id(be64) level(u8) shard(be16) chunk(be64): the
+/// click ids first seen in that (ad, minute) by checkpoint `chunk` whose hash falls in
+/// `shard`, sorted, 16 bytes each. Time leads, so that ids past the dedup horizon are one
+/// key range. A checkpoint's ids of an (ad, minute) are split into 2^level shards by the
+/// top `level` bits of click_id_hash, the level chosen by how many there are
+/// (id_level_for), so that a lookup of one id reads about id_shard_target ids per chunk
+/// however hot the ad is.
+std::string id_chunk_key(std::int64_t minute_ms, std::uint64_t ad_id, std::uint8_t level, std::uint16_t shard,
+                         std::uint64_t chunk);
 /// The first 17 bytes of every id chunk key of (ad, minute).
-std::string id_chunk_prefix(std::uint64_t ad_id, std::int64_t minute_ms);
+std::string id_minute_prefix(std::int64_t minute_ms, std::uint64_t ad_id);
+/// The first 20 bytes of the id chunk keys of one shard of (ad, minute).
+std::string id_shard_prefix(std::int64_t minute_ms, std::uint64_t ad_id, std::uint8_t level, std::uint16_t shard);
+/// The levels a chunk may be split at, and the ids a shard holds at most on average.
+constexpr std::uint8_t id_levels[] = {0, 4, 8, 12};
+constexpr std::size_t id_shard_target = 128;
+/// The level for a chunk of `ids` ids.
+std::uint8_t id_level_for(std::size_t ids);
+/// The shard of `id` at `level`.
+std::uint16_t id_shard(const click_id& id, std::uint8_t level);
+/// Reads an id chunk key; false if `key` is not one.
+bool parse_id_chunk_key(std::string_view key, std::int64_t& minute_ms, std::uint64_t& ad_id, std::uint8_t& level,
+                        std::uint16_t& shard, std::uint64_t& chunk);
 std::string encode_ids(const std::vector<click_id>& ids);
 /// Appends the ids in `bytes` to `out`; false if `bytes` is not a whole number of ids.
 bool decode_ids(std::string_view bytes, std::vector<click_id>& out);
 
-/// "f" ad_id(be64) minute(be64, sign bit flipped): the Bloom filter of all ids of a final
-/// (ad, minute), so a late click with a new id needs no read of the ids.
+/// "f" minute(be64, sign bit flipped) ad_id(be64): the id filter (actors/core/id_filter)
+/// of all ids of a final (ad, minute), so a late click with a new id needs no read of ids.
 std::string filter_key(std::uint64_t ad_id, std::int64_t minute_ms);
 
 /// "o" partition(be32) minute(be64, sign bit flipped) ad_id(be64) -> empty: an open bucket,

@@ -1,6 +1,8 @@
 #include "persistence/store.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <shared_mutex>
 #include <thread>
@@ -105,8 +107,28 @@ void store::batch::put_bucket(std::uint32_t partition, std::uint64_t ad_id, cons
 
 void store::batch::put_ids(std::uint64_t ad_id, std::int64_t minute_ms, const std::vector<click_id>& ids,
                            std::uint64_t chunk) {
-  impl_->wb.Put(keys::id_chunk_key(ad_id, minute_ms, chunk), keys::encode_ids(ids));
-  ++impl_->puts;
+  if (ids.empty()) return;
+  const auto level = keys::id_level_for(ids.size());
+  if (level == 0) {
+    auto sorted = ids;
+    std::sort(sorted.begin(), sorted.end());
+    impl_->wb.Put(keys::id_chunk_key(minute_ms, ad_id, 0, 0, chunk), keys::encode_ids(sorted));
+    ++impl_->puts;
+    return;
+  }
+  // One row per shard, each sorted: a lookup reads only its id's shard.
+  std::vector<std::pair<std::uint16_t, click_id>> by_shard;
+  by_shard.reserve(ids.size());
+  for (const auto& id : ids) by_shard.emplace_back(keys::id_shard(id, level), id);
+  std::sort(by_shard.begin(), by_shard.end());
+  std::vector<click_id> run;
+  for (std::size_t i = 0; i < by_shard.size();) {
+    const auto shard = by_shard[i].first;
+    run.clear();
+    for (; i < by_shard.size() && by_shard[i].first == shard; ++i) run.push_back(by_shard[i].second);
+    impl_->wb.Put(keys::id_chunk_key(minute_ms, ad_id, level, shard, chunk), keys::encode_ids(run));
+    ++impl_->puts;
+  }
 }
 
 void store::batch::put_filter(std::uint64_t ad_id, const minute_filter& f) {
@@ -166,6 +188,7 @@ struct store::impl {
   std::unique_ptr<leveldb::DB> db;  ///< null after a reopen that failed
   std::atomic<bool> needs_reopen{false};
   std::atomic<std::uint64_t> id_reads{0};
+  std::atomic<std::uint64_t> id_lookups{0};
   std::atomic<std::uint64_t> reopens{0};
 
   leveldb::Env* file_env() { return env ? env.get() : leveldb::Env::Default(); }
@@ -349,6 +372,7 @@ caf::error store::scan_open(std::uint32_t partition, scan_step& at, std::size_t 
 }
 
 std::uint64_t store::id_reads() const { return impl_->id_reads.load(std::memory_order_relaxed); }
+std::uint64_t store::id_lookups() const { return impl_->id_lookups.load(std::memory_order_relaxed); }
 std::uint64_t store::reopens() const { return impl_->reopens.load(std::memory_order_relaxed); }
 
 caf::expected<std::string> store::read_filter(std::uint64_t ad_id, std::int64_t minute_ms) {
@@ -365,7 +389,7 @@ caf::error store::read_ids(std::uint64_t ad_id, std::int64_t minute_ms, std::vec
   std::shared_lock<std::shared_mutex> lock{impl_->mutex};
   if (!impl_->db) return closed_error(impl_->dir);
   impl_->id_reads.fetch_add(1, std::memory_order_relaxed);
-  const auto prefix = keys::id_chunk_prefix(ad_id, minute_ms);
+  const auto prefix = keys::id_minute_prefix(minute_ms, ad_id);
   std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(leveldb::ReadOptions{})};
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next())
     if (!keys::decode_ids({it->value().data(), it->value().size()}, out))
@@ -373,27 +397,58 @@ caf::error store::read_ids(std::uint64_t ad_id, std::int64_t minute_ms, std::vec
   return to_error(it->status(), "id scan failed");
 }
 
+caf::expected<bool> store::contains_id(std::uint64_t ad_id, std::int64_t minute_ms, const click_id& id) {
+  std::shared_lock<std::shared_mutex> lock{impl_->mutex};
+  if (!impl_->db) return closed_error(impl_->dir);
+  impl_->id_lookups.fetch_add(1, std::memory_order_relaxed);
+  std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(leveldb::ReadOptions{})};
+  for (auto level : keys::id_levels) {
+    const auto prefix = keys::id_shard_prefix(minute_ms, ad_id, level, keys::id_shard(id, level));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      const auto v = it->value();
+      if (v.size() % click_id_size != 0)
+        return make_error(errc::storage, "corrupt id chunk of ad " + std::to_string(ad_id));
+      // Sorted 16-byte ids: binary search on the raw bytes.
+      std::size_t lo = 0, hi = v.size() / click_id_size;
+      while (lo < hi) {
+        const auto mid = lo + (hi - lo) / 2;
+        const int c = std::memcmp(v.data() + mid * click_id_size, id.data(), click_id_size);
+        if (c == 0) return true;
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+      }
+    }
+    if (auto err = to_error(it->status(), "id lookup failed")) return err;
+  }
+  return false;
+}
+
 caf::expected<store::id_totals> store::count_ids(std::uint64_t ad_id, std::uint64_t limit) {
   std::shared_lock<std::shared_mutex> lock{impl_->mutex};
   if (!impl_->db) return closed_error(impl_->dir);
-  const auto prefix = keys::id_chunk_prefix(ad_id, 0).substr(0, 9);  // "d" ad_id
+  // Ids are keyed by minute first: visit the ad's minutes (its minute count keys), then
+  // each minute's chunks, keys and value sizes only.
   id_totals out;
-  std::string last_minute;
+  const auto minutes_prefix = keys::count_key(ad_id, granularity::minute, 0).substr(0, 10);
+  std::unique_ptr<leveldb::Iterator> m{impl_->db->NewIterator(leveldb::ReadOptions{})};
   std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(leveldb::ReadOptions{})};
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    if (out.ids >= limit) {
-      out.complete = false;
-      break;
+  for (m->Seek(minutes_prefix); m->Valid() && m->key().starts_with(minutes_prefix); m->Next()) {
+    auto parts = keys::parse_count_key({m->key().data(), m->key().size()});
+    if (!parts) return make_error(errc::storage, "corrupt count key of ad " + std::to_string(ad_id));
+    const auto prefix = keys::id_minute_prefix(parts->bucket_start_ms, ad_id);
+    bool any = false;
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      if (out.ids >= limit) {
+        out.complete = false;
+        return out;
+      }
+      out.ids += it->value().size() / click_id_size;
+      any = true;
     }
-    if (it->key().size() < 17) return make_error(errc::storage, "corrupt id chunk key of ad " + std::to_string(ad_id));
-    out.ids += it->value().size() / click_id_size;
-    std::string minute{it->key().data() + 9, 8};
-    if (minute != last_minute) {
-      ++out.minutes;
-      last_minute = std::move(minute);
-    }
+    if (auto err = to_error(it->status(), "id scan failed")) return err;
+    if (any) ++out.minutes;
   }
-  if (auto err = to_error(it->status(), "id scan failed")) return err;
+  if (auto err = to_error(m->status(), "id scan failed")) return err;
   return out;
 }
 

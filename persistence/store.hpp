@@ -117,6 +117,11 @@ class store {
   /// Appends every stored click id of (ad, minute) to `out` (one range scan over its chunks).
   caf::error read_ids(std::uint64_t ad_id, std::int64_t minute_ms, std::vector<click_id>& out);
 
+  /// True if `id` is stored for (ad, minute): at each shard level, one seek to the id's
+  /// shard and a binary search of each chunk there, so it reads about
+  /// keys::id_shard_target ids per chunk however many the minute holds.
+  caf::expected<bool> contains_id(std::uint64_t ad_id, std::int64_t minute_ms, const click_id& id);
+
   /// The stored Bloom filter of (ad, minute)'s ids; empty if there is none.
   caf::expected<std::string> read_filter(std::uint64_t ad_id, std::int64_t minute_ms);
 
@@ -131,6 +136,8 @@ class store {
   caf::expected<id_totals> count_ids(std::uint64_t ad_id, std::uint64_t limit);
   /// How many times read_ids ran since open (a late click's disk cost, for tests and stats).
   std::uint64_t id_reads() const;
+  /// How many times contains_id ran since open.
+  std::uint64_t id_lookups() const;
   /// How many times the database was reopened after a failed write.
   std::uint64_t reopens() const;
 

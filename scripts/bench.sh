@@ -36,23 +36,7 @@ batch=${BENCH_BATCH:-1000}
 
 now() { date +%s.%N; }
 
-build_release build/bench
-work=$(mktemp -d /tmp/adclick-bench.XXXXXX)
-cleanup() {
-  stop_started
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-nats_port=$(free_port)
-start_nats "$nats_port" "$work/nats" "$work/nats.log"
-nats=nats://127.0.0.1:$nats_port
-http_port=$(free_port)
-http=http://127.0.0.1:$http_port
-start_bg "$work/adclickd.log" "$adclickd" --nats.url="$nats" --storage.dir="$work/data" --http.address=127.0.0.1:$http_port ${BENCH_ADCLICKD_FLAGS:-}
-adclickd_pid=$!
-wait_ready "$http"
+bench_start bench
 
 echo "bench: $clicks clicks, $ads ads, Zipf 1.1, batches of $batch" >&2
 t0=$(now)

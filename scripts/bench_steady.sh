@@ -34,25 +34,7 @@ ooo_s=5
 clicks=$((rate * seconds))
 dup_window=$((rate * (lateness_s - 15)))
 
-build_release build/bench
-work=$(mktemp -d /tmp/adclick-steady.XXXXXX)
-cleanup() {
-  stop_started
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-nats_port=$(free_port)
-start_nats "$nats_port" "$work/nats" "$work/nats.log"
-nats=nats://127.0.0.1:$nats_port
-http_port=$(free_port)
-http=http://127.0.0.1:$http_port
-start_bg "$work/adclickd.log" "$adclickd" --nats.url="$nats" --storage.dir="$work/data" \
-  --http.address=127.0.0.1:$http_port --windows.allowed-lateness=${lateness_s}s \
-  --windows.max-out-of-orderness=${ooo_s}s ${BENCH_ADCLICKD_FLAGS:-}
-adclickd_pid=$!
-wait_ready "$http"
+bench_start steady --windows.allowed-lateness=${lateness_s}s --windows.max-out-of-orderness=${ooo_s}s
 
 echo "steady: $rate clicks/s for $seconds s ($clicks clicks), $ads ads, Zipf 1.1, 5% repeats, lateness ${lateness_s}s" >&2
 t0=$(date +%s.%N)

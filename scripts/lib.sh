@@ -41,3 +41,27 @@ wait_ready() {
   for _ in $(seq 200); do curl -sf "$1/readyz" >/dev/null && return 0; sleep 0.1; done
   return 1
 }
+
+# bench_start NAME [ADCLICKD FLAGS...]: what every benchmark starts with: a Release build in
+# build/bench, a work directory /tmp/adclick-NAME.* removed on exit (with every process
+# started), a nats-server and an adclickd on free loopback ports with the given flags and
+# $BENCH_ADCLICKD_FLAGS, ready. Sets $work, $nats, $http_port, $http and $adclickd_pid.
+bench_start() {
+  local name=$1
+  shift
+  build_release build/bench
+  work=$(mktemp -d "/tmp/adclick-$name.XXXXXX")
+  trap 'stop_started; rm -rf "$work"' EXIT
+  trap 'exit 130' INT TERM
+  local nats_port
+  nats_port=$(free_port)
+  start_nats "$nats_port" "$work/nats" "$work/nats.log"
+  nats=nats://127.0.0.1:$nats_port
+  http_port=$(free_port)
+  http=http://127.0.0.1:$http_port
+  # shellcheck disable=SC2086  # the extra flags are words
+  start_bg "$work/adclickd.log" "$adclickd" --nats.url="$nats" --storage.dir="$work/data" \
+    --http.address=127.0.0.1:$http_port "$@" ${BENCH_ADCLICKD_FLAGS:-}
+  adclickd_pid=$!
+  wait_ready "$http"
+}

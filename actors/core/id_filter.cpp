@@ -11,22 +11,6 @@ namespace {
 constexpr std::array<std::uint32_t, 8> salt{0x47b6137bU, 0x44974d91U, 0x8824ad5bU, 0xa2b7289dU,
                                             0x705495c7U, 0x2df1424bU, 0x9efc4947U, 0x5c6bfb31U};
 
-std::uint64_t mix(std::uint64_t x) {  // splitmix64's finalizer
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
-
-std::uint64_t hash_of(const click_id& id) {
-  std::uint64_t a, b;
-  std::memcpy(&a, id.data(), 8);
-  std::memcpy(&b, id.data() + 8, 8);
-  return mix(a ^ mix(b + 0x9e3779b97f4a7c15ULL));
-}
-
 std::size_t block_of(std::uint64_t h, std::size_t blocks) {
   return static_cast<std::size_t>(((h >> 32) * blocks) >> 32);  // uniform in [0, blocks)
 }
@@ -58,7 +42,7 @@ void id_filter::add(const click_id& id) {
   if (stages_.empty()) add_stage(expected_);
   else if (stages_.back().count >= stages_.back().capacity) add_stage(3 * size_);
   auto& s = stages_.back();
-  const auto h = hash_of(id);
+  const auto h = click_id_hash(id);
   auto& b = s.blocks[block_of(h, s.blocks.size())];
   const auto key = static_cast<std::uint32_t>(h);
   for (std::size_t i = 0; i < 8; ++i) b[i] |= 1U << ((key * salt[i]) >> 27);
@@ -67,7 +51,7 @@ void id_filter::add(const click_id& id) {
 }
 
 bool id_filter::may_contain(const click_id& id) const {
-  const auto h = hash_of(id);
+  const auto h = click_id_hash(id);
   const auto key = static_cast<std::uint32_t>(h);
   for (const auto& s : stages_) {
     const auto& b = s.blocks[block_of(h, s.blocks.size())];

@@ -2,25 +2,33 @@
 
 #include <algorithm>
 
-#include "persistence/bloom.hpp"
 
 namespace adclick {
 
 void recent_ids::load(std::int64_t minute, const std::vector<click_id>& ids) {
   auto& m = minutes_[minute];
   for (const auto& id : ids) m.all.insert(id);
-  m.filter.clear();  // the set is complete now
+  m.filtered = false;  // the set is complete now
+  m.filter = id_filter{};
 }
 
-void recent_ids::load_filter(std::int64_t minute, std::string filter) { minutes_[minute].filter = std::move(filter); }
+void recent_ids::load_filter(std::int64_t minute, id_filter filter) {
+  auto& m = minutes_[minute];
+  m.filter = std::move(filter);
+  m.filtered = true;
+}
 
 recent_ids::insert_result recent_ids::insert(std::int64_t minute, const click_id& id) {
   auto& m = minutes_[minute];
   if (m.all.contains(id)) return insert_result::duplicate;
-  if (!m.filter.empty()) {
-    if (bloom::may_contain(m.filter, id)) return insert_result::need_ids;
-    bloom::add(m.filter, id);
-  }
+  if (m.filtered && m.filter.may_contain(id)) return insert_result::need_lookup;
+  return resolve(minute, id, false);
+}
+
+recent_ids::insert_result recent_ids::resolve(std::int64_t minute, const click_id& id, bool stored) {
+  if (stored) return insert_result::duplicate;
+  auto& m = minutes_[minute];
+  if (m.filtered) m.filter.add(id);
   m.all.insert(id);
   m.fresh.push_back(id);
   return insert_result::added;
@@ -28,9 +36,11 @@ recent_ids::insert_result recent_ids::insert(std::int64_t minute, const click_id
 
 std::string recent_ids::filter(std::int64_t minute) const {
   auto it = minutes_.find(minute);
-  if (it == minutes_.end()) return bloom::build({});
-  if (!it->second.filter.empty()) return it->second.filter;  // already holds every id added
-  return bloom::build(it->second.all.ids());
+  if (it == minutes_.end()) return id_filter{}.serialize();
+  if (it->second.filtered) return it->second.filter.serialize();  // already holds every id added
+  id_filter f{it->second.all.size()};
+  for (const auto& id : it->second.all.ids()) f.add(id);
+  return f.serialize();
 }
 
 std::vector<minute_ids> recent_ids::take_changes() {
@@ -60,7 +70,7 @@ std::size_t recent_ids::ids_in_memory() const {
 std::size_t recent_ids::memory_bytes() const {
   std::size_t n = 0;
   for (const auto& [minute, m] : minutes_)
-    n += m.all.memory_bytes() + m.fresh.capacity() * sizeof(click_id) + m.filter.capacity();
+    n += m.all.memory_bytes() + m.fresh.capacity() * sizeof(click_id) + m.filter.memory_bytes();
   return n;
 }
 

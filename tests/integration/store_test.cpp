@@ -1,4 +1,5 @@
 // The LevelDB store, for real, in a temporary directory.
+#include <random>
 #include <set>
 #include <catch2/catch.hpp>
 
@@ -117,6 +118,62 @@ TEST_CASE("click ids are stored in chunks and read back per (ad, minute)", "[sto
   ids.clear();
   REQUIRE_FALSE((*db)->read_ids(6, 60'000, ids));
   CHECK(ids == std::vector<click_id>{id(9)});
+}
+
+TEST_CASE("contains_id finds exactly the stored ids of an (ad, minute), however its chunks are sharded",
+          "[store][dedup]") {
+  test::temp_dir dir;
+  auto db = store::open(dir.str("db"), opts(16, false));
+  REQUIRE(db);
+  std::mt19937_64 rng{42};
+  auto random_id = [&] {
+    click_id x;
+    for (auto& b : x) b = static_cast<std::uint8_t>(rng());
+    return x;
+  };
+  // Chunks from one id to 100k (every shard level), in two minutes of one ad and one
+  // minute of another; and a sequenced run, whose ids share their first 8 bytes.
+  std::set<click_id> stored_a, stored_b;
+  std::uint64_t number = 1;
+  for (std::size_t n : {1, 5, 128, 129, 3000, 40000, 100000}) {
+    auto cp = make_checkpoint(0, number, {{7, 60'000, 1}, {7, 120'000, 1}, {23, 60'000, 1}});
+    cp.number = number++;
+    std::vector<click_id> a, b, other;
+    for (std::size_t i = 0; i < n; ++i) {
+      a.push_back(random_id());
+      b.push_back(random_id());
+      other.push_back(random_id());
+    }
+    stored_a.insert(a.begin(), a.end());
+    stored_b.insert(b.begin(), b.end());
+    cp.ads.push_back(ids_delta(7, {{60'000, a}, {120'000, other}}, n));
+    cp.ads.push_back(ids_delta(23, {{60'000, b}}, n));
+    REQUIRE_FALSE(write(**db, cp));
+  }
+  std::vector<click_id> sequenced;
+  for (std::uint64_t seq = 0; seq < 5000; ++seq) {
+    click_id x{};
+    x[0] = 0x42;  // one minter
+    for (int i = 0; i < 8; ++i) x[8 + i] = static_cast<std::uint8_t>(seq >> (8 * (7 - i)));
+    sequenced.push_back(x);
+  }
+  stored_a.insert(sequenced.begin(), sequenced.end());
+  auto cp = make_checkpoint(0, number, {});
+  cp.number = number;
+  cp.ads.push_back(ids_delta(7, {{60'000, sequenced}}, sequenced.size()));
+  REQUIRE_FALSE(write(**db, cp));
+
+  for (const auto& id : stored_a) REQUIRE(test::must((*db)->contains_id(7, 60'000, id)));
+  for (const auto& id : stored_b) {
+    REQUIRE(test::must((*db)->contains_id(23, 60'000, id)));
+    REQUIRE_FALSE(test::must((*db)->contains_id(7, 60'000, id)));  // another ad's
+  }
+  for (const auto& id : stored_a) REQUIRE_FALSE(test::must((*db)->contains_id(7, 180'000, id)));  // another minute
+  for (int i = 0; i < 20000; ++i) REQUIRE_FALSE(test::must((*db)->contains_id(7, 60'000, random_id())));
+  std::vector<click_id> all;
+  REQUIRE_FALSE((*db)->read_ids(7, 60'000, all));
+  CHECK(std::set<click_id>(all.begin(), all.end()) == stored_a);
+  CHECK(all.size() == stored_a.size());
 }
 
 TEST_CASE("a second open of the same directory is refused with a clear error", "[store]") {

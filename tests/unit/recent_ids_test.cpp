@@ -1,9 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <random>
 #include <set>
 
-#include "persistence/bloom.hpp"
 #include "actors/core/recent_ids.hpp"
 
 using namespace adclick;
@@ -111,15 +111,20 @@ TEST_CASE("recent_ids with trimming and reloads equals a set of everything, on r
           auto id = id_of(rng() % 40);
           if (!r.has(minute) && storage.count(minute)) {
             // Back from storage: all its ids, or only their filter (as for a final minute).
-            if (rng() % 2) r.load(minute, storage[minute]);
-            else r.load_filter(minute, bloom::build(storage[minute]));
+            if (rng() % 2) {
+              r.load(minute, storage[minute]);
+            } else {
+              id_filter f;
+              for (const auto& x : storage[minute]) f.add(x);
+              r.load_filter(minute, std::move(f));
+            }
           }
           auto got = r.insert(minute, id);
-          if (got == recent_ids::insert_result::need_ids) {
-            r.load(minute, storage[minute]);
-            got = r.insert(minute, id);
+          if (got == recent_ids::insert_result::need_lookup) {
+            const auto& s = storage[minute];
+            got = r.resolve(minute, id, std::find(s.begin(), s.end(), id) != s.end());
           }
-          REQUIRE(got != recent_ids::insert_result::need_ids);
+          REQUIRE(got != recent_ids::insert_result::need_lookup);
           REQUIRE((got == recent_ids::insert_result::added) == model.insert({minute, id}).second);
         }
       }
@@ -127,35 +132,32 @@ TEST_CASE("recent_ids with trimming and reloads equals a set of everything, on r
   }
 }
 
-TEST_CASE("a Bloom filter has no false negatives and few false positives", "[dedup][bloom]") {
-  std::vector<click_id> in;
-  std::mt19937_64 rng{5};
-  for (int i = 0; i < 10000; ++i) in.push_back(id_of(rng(), rng()));
-  auto f = bloom::build(in);
-  for (const auto& id : in) REQUIRE(bloom::may_contain(f, id));
-  int false_positives = 0;
-  for (int i = 0; i < 10000; ++i) false_positives += bloom::may_contain(f, id_of(rng(), rng())) ? 1 : 0;
-  CHECK(false_positives < 300);  // about 1% expected at 10 bits per id
-  auto extra = id_of(1, 2);
-  bloom::add(f, extra);
-  CHECK(bloom::may_contain(f, extra));
-  CHECK(f.size() == 1 + 10000 * bloom::bits_per_id / 8);
-}
-
-TEST_CASE("with only a filter in memory, a new id is added without its minute's ids", "[dedup][bloom]") {
+TEST_CASE("with only a filter in memory, a new id is added without its minute's ids", "[dedup][filter]") {
   std::vector<click_id> stored{id_of(1), id_of(2), id_of(3)};
+  auto filter_of = [](const std::vector<click_id>& ids) {
+    id_filter f;
+    for (const auto& x : ids) f.add(x);
+    return f;
+  };
   recent_ids r;
-  r.load_filter(60'000, bloom::build(stored));
-  CHECK(r.insert(60'000, id_of(2)) == recent_ids::insert_result::need_ids);  // maybe there: look
-  r.load(60'000, stored);
-  CHECK(r.insert(60'000, id_of(2)) == recent_ids::insert_result::duplicate);
+  r.load_filter(60'000, filter_of(stored));
+  CHECK(r.insert(60'000, id_of(2)) == recent_ids::insert_result::need_lookup);  // maybe there: look
+  CHECK(r.resolve(60'000, id_of(2), true) == recent_ids::insert_result::duplicate);
+  CHECK(r.insert(60'000, id_of(2)) == recent_ids::insert_result::need_lookup);  // still not in memory
+  CHECK(r.ids_in_memory() == 0);
 
   recent_ids s;
-  s.load_filter(60'000, bloom::build(stored));
+  s.load_filter(60'000, filter_of(stored));
   auto fresh = id_of(999, 999);
-  REQUIRE_FALSE(bloom::may_contain(bloom::build(stored), fresh));
+  REQUIRE_FALSE(filter_of(stored).may_contain(fresh));
   CHECK(s.insert(60'000, fresh) == recent_ids::insert_result::added);
   CHECK(s.insert(60'000, fresh) == recent_ids::insert_result::duplicate);
-  CHECK(bloom::may_contain(s.filter(60'000), fresh));  // the stored filter learns it
-  CHECK(bloom::may_contain(s.filter(60'000), id_of(1)));
+  auto back = id_filter::parse(s.filter(60'000));  // the stored filter learns it
+  REQUIRE(back);
+  CHECK(back->may_contain(fresh));
+  CHECK(back->may_contain(id_of(1)));
+  // A false positive costs a lookup, never a click: the store says no, the id is added.
+  auto lookup = id_of(4);
+  CHECK(s.resolve(60'000, lookup, false) == recent_ids::insert_result::added);
+  CHECK(s.insert(60'000, lookup) == recent_ids::insert_result::duplicate);
 }
