@@ -217,7 +217,7 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
       s.counted = st.total_counted + st.counted;
       s.duplicates = st.total_duplicates + st.duplicates;
       s.amended = st.total_amended + st.amended;
-      s.mailbox = st.batches_handled;  // the partition turns it into the number waiting
+      s.batches_handled = st.batches_handled;  // the partition turns it into the number waiting
       s.live_pending = st.live_dirty.size();
       s.campaign_id = st.campaign_id;
       s.advertiser_id = st.advertiser_id;

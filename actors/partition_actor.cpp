@@ -681,11 +681,15 @@ caf::behavior running(self_ptr self) {
       const auto now = self->clock().now();
       const auto idle_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - i->second.last_active).count();
       const auto rate = i->second.rate.per_second(steady_ms(self));
-      const auto sent = i->second.batches_sent;
       self->request(i->second.handle, caf::infinite, inspect_atom_v)
         .then(
           [=](ad_status& s) mutable {
-            s.mailbox = sent > s.mailbox ? sent - s.mailbox : 0;  // the ad reported what it handled
+            // The ad answered having handled every batch sent before the request; those
+            // sent since and not handled when it answered were queued behind it.
+            auto& st = self->state;
+            const auto j = st.ads.find(ad_id);
+            const auto sent = j == st.ads.end() ? s.batches_handled : j->second.batches_sent;
+            s.mailbox = sent > s.batches_handled ? sent - s.batches_handled : 0;
             s.partition = self->state.cfg.partition;
             s.idle_ms = idle_ms;
             s.clicks_per_s = rate;

@@ -391,6 +391,7 @@ struct ad_status {
   std::uint64_t duplicates = 0;
   std::uint64_t amended = 0;
   std::uint64_t mailbox = 0;           ///< click batches waiting in its mailbox
+  std::uint64_t batches_handled = 0;   ///< click batches it handled since it started
   std::int64_t idle_ms = -1;           ///< since its last click, finalize or query; -1 not active
   double clicks_per_s = 0;             ///< recent rate (actors/core/rate_meter.hpp)
   std::uint64_t live_pending = 0;      ///< minutes changed and not yet sent as a live update
@@ -616,7 +617,7 @@ typename Inspector::result_type inspect(Inspector& f, live_touches& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ad_status& x) {
   return f(x.ad_id, x.partition, x.active, x.passivated, x.minutes, x.ids_in_memory, x.id_bytes, x.ids_on_disk,
-           x.id_minutes_on_disk, x.ids_on_disk_complete, x.counted, x.duplicates, x.amended, x.mailbox, x.idle_ms, x.clicks_per_s,
+           x.id_minutes_on_disk, x.ids_on_disk_complete, x.counted, x.duplicates, x.amended, x.mailbox, x.batches_handled, x.idle_ms, x.clicks_per_s,
            x.live_pending, x.campaign_id, x.advertiser_id, x.split_children);
 }
 template <class Inspector>

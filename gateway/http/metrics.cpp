@@ -124,7 +124,10 @@ std::string render_metrics(const metrics_input& in) {
   out.push_back(per_partition("adclick_delivery_gaps_total", "Lost deliveries detected and re-fetched.",
                               MetricType::Counter, s, [](const v1::PartitionStatus& p) { return double(p.delivery_gaps()); }));
 
-  auto mailbox = family("adclick_mailbox_depth", "Messages waiting in an actor's mailbox.", MetricType::Gauge);
+  auto mailbox = family("adclick_mailbox_depth",
+                        "Ingest batches (one per JetStream fetch) waiting in a partition actor's mailbox; its other "
+                        "messages (ad replies, queries, admin) are not counted.",
+                        MetricType::Gauge);
   for (const auto& p : s.partitions())
     mailbox.metric.push_back(
       value(double(p.mailbox()), {{"actor", "partition"}, {"partition", std::to_string(p.partition())}}));

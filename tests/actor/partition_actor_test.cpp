@@ -133,8 +133,10 @@ struct fixture {
   }
 
   /// One message per entry: {stream_seq, {(ad, event_time, id number), ...}}.
+  /// `run` false: only queued (the test steps the scheduler itself).
   void ingest_ids(
-    const std::vector<std::pair<std::uint64_t, std::vector<std::tuple<std::uint64_t, std::int64_t, std::uint64_t>>>>& msgs) {
+    const std::vector<std::pair<std::uint64_t, std::vector<std::tuple<std::uint64_t, std::int64_t, std::uint64_t>>>>& msgs,
+    bool run = true) {
     ingest_batch b;
     b.partition = partition_id;
     for (const auto& [seq, clicks] : msgs) {
@@ -154,8 +156,9 @@ struct fixture {
       }
       b.messages.push_back(m);
     }
+    cursor->batches_sent.fetch_add(1);  // as the ingress counts what it sends
     caf::anon_send(partition, std::move(b));
-    sched.run();
+    if (run) sched.run();
   }
 
   void tick() {
@@ -966,8 +969,31 @@ TEST_CASE_METHOD(fixture, "admin hot lists the ads with the highest recent click
   // handled, show as waiting.
   CHECK(inspect(7).mailbox == 0);
   CHECK(status().mailbox == 0);
-  cursor->batches_sent.store(3);  // this test sends one batch itself, not through an ingress
+  cursor->batches_sent.fetch_add(2);
   CHECK(status().mailbox == 2);
+}
+
+TEST_CASE_METHOD(fixture, "inspect counts the click batches queued behind the ad's answer", "[actor][admin]") {
+  start();
+  ingest_ids({{1, {{7, t0, 1}}}});
+  // Queued in the partition's mailbox, in this order: a batch for ad 7, an inspect of it,
+  // two more batches. The partition forwards each to the ad in order, so the ad answers
+  // having handled the first; when the answer reaches the partition, two more were sent.
+  ingest_ids({{2, {{7, t0 + 1, 2}}}}, false);
+  caf::scoped_actor self{sys};
+  self->send(partition, inspect_atom_v, std::uint64_t{7});
+  ingest_ids({{3, {{7, t0 + 2, 3}}}}, false);
+  ingest_ids({{4, {{7, t0 + 3, 4}}}}, false);
+  for (int i = 0; i < 4; ++i) {  // the partition alone: one message per step
+    sched.prioritize(partition);
+    sched.run_once();
+  }
+  sched.run();
+  ad_status s;
+  self->receive([&](ad_status& r) { s = r; }, [&](caf::error&) {}, caf::after(std::chrono::seconds(0)) >> [] {});
+  CHECK(s.ad_id == 7);
+  CHECK(s.mailbox == 2);
+  CHECK(inspect(7).mailbox == 0);  // all handled now
 }
 
 namespace {

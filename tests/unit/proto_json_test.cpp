@@ -50,3 +50,35 @@ TEST_CASE("every outcome has its field in the admin answers", "[json]") {
     CHECK(o.GetDescriptor()->FindFieldByName(to_string(static_cast<outcome>(i))) != nullptr);
   CHECK(o.GetDescriptor()->field_count() == static_cast<int>(outcome_count));
 }
+
+TEST_CASE("an answer from a version with outcome maps is not misread as outcomes", "[json]") {
+  // Until issue 8's audit, outcomes were map<string, uint64> under field 34 of
+  // PartitionStatus (5 and 13 of StatusReply). A map entry on the wire: key = field 1,
+  // value = field 2. Read under the same number as an Outcomes message, the value would
+  // land in `duplicate` (field 2): the numbers changed, so it is an unknown field now.
+  auto entry = [](const std::string& key, std::uint8_t value) {
+    std::string e;
+    e.push_back(0x0a);  // field 1, length-delimited
+    e.push_back(static_cast<char>(key.size()));
+    e += key;
+    e.push_back(0x10);  // field 2, varint
+    e.push_back(static_cast<char>(value));
+    return e;
+  };
+  auto field = [](int number, const std::string& body) {
+    std::string f;
+    const unsigned tag = static_cast<unsigned>(number) << 3 | 2;
+    f.push_back(static_cast<char>(0x80 | (tag & 0x7f)));
+    f.push_back(static_cast<char>(tag >> 7));
+    f.push_back(static_cast<char>(body.size()));
+    return f + body;
+  };
+  v1::PartitionStatus p;
+  REQUIRE(p.ParseFromString(field(34, entry("counted", 5)) + field(34, entry("duplicate", 7))));
+  CHECK(p.outcomes().counted() == 0);
+  CHECK(p.outcomes().duplicate() == 0);
+  v1::StatusReply s;
+  REQUIRE(s.ParseFromString(field(5, entry("counted", 5)) + field(13, entry("counted", 6))));
+  CHECK(s.outcomes().duplicate() == 0);
+  CHECK(s.durable_outcomes().duplicate() == 0);
+}
