@@ -15,7 +15,7 @@ namespace adclick {
 
 namespace {
 
-/// Loads a minute's stored ids into memory.
+/// Loads a minute's stored ids into its filter (recent_ids::load: not into memory).
 caf::error load_ids(ad_state& st, std::int64_t minute) {
   std::vector<click_id> ids;
   if (auto err = st.db->read_ids(st.ad_id, minute, ids)) return err;
@@ -181,7 +181,16 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
       auto& st = self->state;
       // Everything taken by earlier flushes is durable: settled final buckets (and their
       // ids) can leave memory; a late click brings them back from the store.
-      if (previous_durable) st.ids.drop(st.counts.drop_settled());
+      if (previous_durable) {
+        st.ids.drop(st.counts.drop_settled());
+        // Every earlier take is durable, and this flush takes what is young now: the old
+        // generation can leave memory (recent_ids::rotate).
+        const auto now = self->clock().now();
+        if (now - st.last_rotate >= recent_window) {
+          st.ids.rotate();
+          st.last_rotate = now;
+        }
+      }
       ad_delta d;
       d.ad_id = st.ad_id;
       d.minutes = st.counts.take_changes();

@@ -31,9 +31,11 @@
 // durable and still recognises every id counted before.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <vector>
 
+#include <caf/actor_clock.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
@@ -72,8 +74,15 @@ struct ad_state {
   /// when `live` (live updates are on).
   bool live = false;
   std::vector<std::int64_t> live_dirty;
+  /// When the recent-id generations last rotated (recent_ids::rotate, every recent_window).
+  caf::actor_clock::time_point last_rotate{};
   static inline const char* name = "adclick.ad";
 };
+
+/// How long an ad keeps the ids it counted exactly in memory, by arrival: between one and
+/// two of these (two generations rotated at durable flushes). Older ids are behind the
+/// minute's filter and one store lookup (recent_ids).
+constexpr auto recent_window = std::chrono::seconds(5);
 
 /// `live`: its partition sends live ticks (live_dirty is kept only then).
 caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id, store* db, bool live);

@@ -2,45 +2,61 @@
 
 #include <algorithm>
 
-
 namespace adclick {
 
+recent_ids::minute_set& recent_ids::at(std::int64_t minute) {
+  auto it = minutes_.lower_bound(minute);
+  if (it != minutes_.end() && it->first == minute) return it->second;
+  // A minute usually gets about what the one before it got: size its filter for that (a
+  // quarter more), so that it stays one stage.
+  std::size_t expected = 0;
+  if (it != minutes_.begin()) expected = std::prev(it)->second.filter.size() * 5 / 4;
+  minute_set m;
+  m.filter = id_filter{expected};
+  return minutes_.emplace_hint(it, minute, std::move(m))->second;
+}
+
 void recent_ids::load(std::int64_t minute, const std::vector<click_id>& ids) {
-  auto& m = minutes_[minute];
-  for (const auto& id : ids) m.all.insert(id);
-  m.filtered = false;  // the set is complete now
-  m.filter = id_filter{};
+  auto& m = at(minute);
+  if (ids.empty()) return;
+  if (m.filter.size() == 0) m.filter = id_filter{ids.size() + ids.size() / 4};
+  for (const auto& id : ids) m.filter.add(id);
+  m.complete = false;  // they are in the store, not in memory
 }
 
 void recent_ids::load_filter(std::int64_t minute, id_filter filter) {
-  auto& m = minutes_[minute];
+  auto& m = at(minute);
   m.filter = std::move(filter);
-  m.filtered = true;
+  m.complete = false;
 }
 
 recent_ids::insert_result recent_ids::insert(std::int64_t minute, const click_id& id) {
-  auto& m = minutes_[minute];
-  if (m.all.contains(id)) return insert_result::duplicate;
-  if (m.filtered && m.filter.may_contain(id)) return insert_result::need_lookup;
+  auto& m = at(minute);
+  if (m.young.contains(id) || m.old.contains(id)) return insert_result::duplicate;
+  if (!m.complete && m.filter.may_contain(id)) return insert_result::need_lookup;
   return resolve(minute, id, false);
 }
 
 recent_ids::insert_result recent_ids::resolve(std::int64_t minute, const click_id& id, bool stored) {
   if (stored) return insert_result::duplicate;
-  auto& m = minutes_[minute];
-  if (m.filtered) m.filter.add(id);
-  m.all.insert(id);
+  auto& m = at(minute);
+  m.filter.add(id);
+  m.young.insert(id);
   m.fresh.push_back(id);
   return insert_result::added;
 }
 
+void recent_ids::rotate() {
+  for (auto& [minute, m] : minutes_) {
+    if (m.old.size() != 0) m.complete = false;
+    m.old = std::move(m.young);
+    m.young = id_set{};
+  }
+}
+
 std::string recent_ids::filter(std::int64_t minute) const {
   auto it = minutes_.find(minute);
-  if (it == minutes_.end()) return id_filter{}.serialize();
-  if (it->second.filtered) return it->second.filter.serialize();  // already holds every id added
-  id_filter f{it->second.all.size()};
-  for (const auto& id : it->second.all.ids()) f.add(id);
-  return f.serialize();
+  return it == minutes_.end() ? id_filter{}.serialize() : it->second.filter.serialize();
 }
 
 std::vector<minute_ids> recent_ids::take_changes() {
@@ -63,14 +79,15 @@ void recent_ids::drop(const std::vector<std::int64_t>& minutes) {
 
 std::size_t recent_ids::ids_in_memory() const {
   std::size_t n = 0;
-  for (const auto& [minute, m] : minutes_) n += m.all.size();
+  for (const auto& [minute, m] : minutes_) n += m.young.size() + m.old.size();
   return n;
 }
 
 std::size_t recent_ids::memory_bytes() const {
   std::size_t n = 0;
   for (const auto& [minute, m] : minutes_)
-    n += m.all.memory_bytes() + m.fresh.capacity() * sizeof(click_id) + m.filter.memory_bytes();
+    n += sizeof(m) + m.young.memory_bytes() + m.old.memory_bytes() + m.fresh.capacity() * sizeof(click_id) +
+         m.filter.memory_bytes();
   return n;
 }
 

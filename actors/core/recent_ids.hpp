@@ -1,14 +1,21 @@
 // The recent-id set of one ad (the design card's dedup): the click ids it has counted,
-// grouped by event minute, exact on all 16 bytes.
+// grouped by event minute, exact on all 16 bytes (DESIGN 4.2).
 //
 // A duplicate is a republish of the same click, so it carries the same event time: ids are
 // kept per minute, which makes the set cheap to trim (a whole minute at a time) and lets a
-// late click consult only its own minute. Minutes inside the hot horizon stay in memory;
-// older minutes are dropped from memory once their ids are durable, and come back from
-// storage when a late click needs them: either all their ids (load()) or only their id
-// filter (load_filter()), in which case an id the filter rules out is new without a disk
-// read, and one it may contain needs one lookup in the store (insert() says so, resolve()
-// takes the answer). Pure state.
+// late click consult only its own minute.
+//
+// Per minute, memory holds exactly only the ids of recent arrivals, in two generations
+// (young, old); every id of the minute, recent or not, is in its id filter. rotate() drops
+// the old generation and ages the young one: the caller rotates just before a
+// take_changes() and only when every earlier take is durable, so a dropped id is always
+// in the store. An id the filter rules out is new; one in a generation is a duplicate; any
+// other id the filter may hold needs one lookup in the store (insert() says need_lookup,
+// resolve() takes the answer), unless every id of the minute is still in the generations
+// (a minute that neither lost a generation nor came from the store). A false positive
+// costs a lookup, never a click. Minutes that leave the hot horizon are dropped whole once
+// durable; they come back from the store as their ids (load(): into the filter only) or
+// their stored filter (load_filter()). Pure state.
 #pragma once
 
 #include <cstdint>
@@ -27,23 +34,27 @@ class recent_ids {
   /// True if `minute` is in memory (counted here, or loaded from storage).
   bool has(std::int64_t minute) const { return minutes_.count(minute) != 0; }
 
-  /// Puts the durable ids of `minute` in memory (from storage). Not a change.
+  /// Puts the durable ids of `minute` into its filter (not into memory). Not a change.
   void load(std::int64_t minute, const std::vector<click_id>& ids);
 
-  /// Puts only the durable id filter of `minute` in memory. Not a change.
+  /// Puts the durable id filter of `minute` in memory. Not a change.
   void load_filter(std::int64_t minute, id_filter filter);
 
   enum class insert_result { added, duplicate, need_lookup };
   /// Records `id` in `minute` (which must be in memory, or be new: see has/load).
-  /// `duplicate` if it was seen before; `need_lookup` if only a filter is in memory and it
-  /// may hold the id: ask the store whether it holds the id, and resolve().
+  /// `duplicate` if it was seen before; `need_lookup` if it may be stored and is not in
+  /// memory: ask the store whether it holds the id, and resolve().
   insert_result insert(std::int64_t minute, const click_id& id);
   /// The end of an insert that needed a lookup: `stored` is the store's answer.
   /// `duplicate` if stored, else the id is recorded (`added`).
   insert_result resolve(std::int64_t minute, const click_id& id, bool stored);
 
-  /// The id filter of every id of `minute` (all ids in memory, or the loaded filter plus
-  /// what was added since), serialized, to store when the minute is final.
+  /// Drops the old generation of every minute and ages the young one. Call it right
+  /// before take_changes(), and only when everything taken before is durable: the old
+  /// generation was young at the previous rotate(), so the take after it has its ids.
+  void rotate();
+
+  /// The id filter of every id of `minute`, serialized, to store when the minute is final.
   std::string filter(std::int64_t minute) const;
 
   /// The ids recorded since the last call, per minute, sorted: what the next checkpoint
@@ -54,16 +65,18 @@ class recent_ids {
   /// take_changes).
   void drop(const std::vector<std::int64_t>& minutes);
 
-  std::size_t ids_in_memory() const;
-  std::size_t memory_bytes() const;
+  std::size_t ids_in_memory() const;  ///< in the generations
+  std::size_t memory_bytes() const;   ///< generations, filters, ids not yet taken
 
  private:
   struct minute_set {
-    id_set all;                  ///< every id known (only those added since, with a filter)
+    id_set young, old;           ///< recent arrivals, exact
     std::vector<click_id> fresh; ///< recorded since the last take_changes
-    bool filtered = false;       ///< `all` is partial: `filter` covers the stored ids
-    id_filter filter;            ///< with `filtered`: the stored ids and those added since
+    id_filter filter;            ///< every id of the minute
+    bool complete = true;        ///< every id of the minute is in young or old
   };
+  /// The minute's set, created with a filter sized like the minute before it.
+  minute_set& at(std::int64_t minute);
   std::map<std::int64_t, minute_set> minutes_;
 };
 

@@ -452,6 +452,29 @@ TEST_CASE_METHOD(fixture, "status sums the active ads' dedup memory and forgets 
   CHECK(s.dedup.open_clicks == 0);
 }
 
+TEST_CASE_METHOD(fixture, "ids leave memory a few seconds after they are durable and still catch repeats",
+                 "[actor][dedup]") {
+  start();
+  ingest_ids({{1, {{10, t0 + 1, 1}, {10, t0 + 2, 2}, {10, t0 + 3, 3}}}});
+  std::uint64_t seq = 2;
+  for (int i = 0; i < 12; ++i) {  // the ad keeps counting (new ids), checkpoints every second
+    ingest_ids({{seq, {{10, t0 + 10 + i, 100 + seq}}}});
+    ++seq;
+    tick();
+  }
+  auto s = inspect(10);
+  CHECK(s.active);
+  REQUIRE(s.minutes.size() == 1);
+  CHECK(s.minutes[0].state == bucket_state::open);  // still open: the filter, not finality, did it
+  CHECK(s.ids_in_memory < 10);                        // the first ids are gone from memory
+  const auto lookups = db->id_lookups();
+  ingest_ids({{seq, {{10, t0 + 1, 1}, {10, t0 + 2, 2}}}});  // repeats of durable ids
+  CHECK(db->id_lookups() == lookups + 2);
+  tick();
+  CHECK(status().outcomes[outcome::duplicate] == 2);
+  CHECK(count_at(query(10), t0) == 3 + 12);
+}
+
 TEST_CASE_METHOD(fixture, "nothing that is not yet durable is passivated", "[actor][passivation]") {
   auto failures = std::make_shared<int>(1000);  // the disk is full for the whole test
   start(sys.spawn(flaky_writer, db.get(), failures, std::make_shared<int>(0)));

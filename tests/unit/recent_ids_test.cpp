@@ -78,11 +78,50 @@ TEST_CASE("recent_ids drops only durable minutes, and a reloaded minute still de
   CHECK(r.ids_in_memory() == 1);
 
   r.load(60'000, durable[0].ids);  // a late click brings the minute back from storage
-  CHECK(r.insert(60'000, id_of(1)) == recent_ids::insert_result::duplicate);
-  CHECK(r.insert(60'000, id_of(9)) == recent_ids::insert_result::added);
+  CHECK(r.ids_in_memory() == 1);   // into its filter, not into memory
+  CHECK(r.insert(60'000, id_of(1)) == recent_ids::insert_result::need_lookup);
+  CHECK(r.resolve(60'000, id_of(1), true) == recent_ids::insert_result::duplicate);
+  auto nine = r.insert(60'000, id_of(9));
+  if (nine == recent_ids::insert_result::need_lookup) nine = r.resolve(60'000, id_of(9), false);  // 0.5%
+  CHECK(nine == recent_ids::insert_result::added);
   auto next = r.take_changes();
   REQUIRE(next.size() == 2);
   CHECK(next[0].ids == std::vector<click_id>{id_of(9)});  // only the new id: an append
+}
+
+TEST_CASE("recent_ids keeps recent arrivals exactly and the rest behind a filter and the store", "[dedup]") {
+  recent_ids r;
+  for (std::uint64_t i = 0; i < 1000; ++i) REQUIRE(r.insert(60'000, id_of(i)) == recent_ids::insert_result::added);
+  CHECK(r.ids_in_memory() == 1000);
+  r.rotate();  // (nothing taken yet: nothing was durable to drop either)
+  r.take_changes();  // the 1000 are durable from here
+  CHECK(r.ids_in_memory() == 1000);  // old generation now
+  // Every id of the minute is still in memory: a repeat needs no lookup.
+  CHECK(r.insert(60'000, id_of(5)) == recent_ids::insert_result::duplicate);
+  r.insert(60'000, id_of(5000));
+  r.rotate();
+  r.take_changes();
+  CHECK(r.ids_in_memory() == 1);  // only the young one aged; the 1000 left memory
+  CHECK(r.memory_bytes() < 1000 * 4);
+  // A repeat of a dropped id may be in the store: look it up. A new id the filter rules
+  // out is added at once.
+  CHECK(r.insert(60'000, id_of(7)) == recent_ids::insert_result::need_lookup);
+  CHECK(r.resolve(60'000, id_of(7), true) == recent_ids::insert_result::duplicate);
+  CHECK(r.insert(60'000, id_of(5000)) == recent_ids::insert_result::duplicate);  // still in a generation
+  int lookups = 0;
+  for (std::uint64_t i = 0; i < 1000; ++i) {
+    auto got = r.insert(60'000, id_of(1'000'000 + i, 1));
+    if (got == recent_ids::insert_result::need_lookup) {
+      ++lookups;
+      got = r.resolve(60'000, id_of(1'000'000 + i, 1), false);
+    }
+    REQUIRE(got == recent_ids::insert_result::added);
+  }
+  CHECK(lookups < 30);  // false positives: about 0.5%
+  // The filter to store covers every id of the minute.
+  auto f = id_filter::parse(r.filter(60'000));
+  REQUIRE(f);
+  for (std::uint64_t i = 0; i < 1000; ++i) REQUIRE(f->may_contain(id_of(i)));
 }
 
 TEST_CASE("recent_ids with trimming and reloads equals a set of everything, on random streams",
@@ -95,7 +134,8 @@ TEST_CASE("recent_ids with trimming and reloads equals a set of everything, on r
     std::int64_t now_minute = 10;
     for (int i = 0; i < 300; ++i) {
       switch (rng() % 20) {
-        case 0:  // checkpoint
+        case 0:  // checkpoint (everything earlier is durable here: sometimes rotate first)
+          if (rng() % 2) r.rotate();
           for (auto& c : r.take_changes())
             storage[c.minute_ms].insert(storage[c.minute_ms].end(), c.ids.begin(), c.ids.end());
           break;
