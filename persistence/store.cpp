@@ -109,10 +109,15 @@ void store::batch::put_ids(std::uint64_t ad_id, std::int64_t minute_ms, const st
                            std::uint64_t chunk) {
   if (ids.empty()) return;
   const auto level = keys::id_level_for(ids.size());
-  if (level == 0) {
-    auto sorted = ids;
-    std::sort(sorted.begin(), sorted.end());
-    impl_->wb.Put(keys::id_chunk_key(minute_ms, ad_id, 0, 0, chunk), keys::encode_ids(sorted));
+  if (level == 0) {  // contains_id binary-searches the row: it must be sorted
+    const auto key = keys::id_chunk_key(minute_ms, ad_id, 0, 0, chunk);
+    if (std::is_sorted(ids.begin(), ids.end())) {  // as recent_ids::take_changes gives them
+      impl_->wb.Put(key, keys::encode_ids(ids));
+    } else {
+      auto sorted = ids;
+      std::sort(sorted.begin(), sorted.end());
+      impl_->wb.Put(key, keys::encode_ids(sorted));
+    }
     ++impl_->puts;
     return;
   }

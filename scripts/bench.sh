@@ -152,19 +152,15 @@ kill "$adclickd_pid"; wait "$adclickd_pid" 2>/dev/null || true
 mkdir -p bench/results
 out="bench/results/$(date -u +%Y-%m-%d)-$name.json"
 python3 - "$out" <<PY
-import json, platform, subprocess, sys
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-mem_kb = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
+import json, sys
+sys.path.insert(0, "scripts")
+from bench_result import header
 null = json.loads('''$null_json''')
 queries = json.loads('''$queries_json''')
 live = json.loads('''$live_json''')
 clicks, t0, tp, t1, t2, t3 = $clicks, $t0, $t_published, $t1, $t2, $t3
 result = {
-  "name": "$name",
-  "date_utc": subprocess.check_output(["date", "-u", "+%Y-%m-%dT%H:%M:%SZ"]).decode().strip(),
-  "git": subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip(),
-  "machine": {"cpu": cpu, "cores": int(subprocess.check_output(["nproc"]).decode()), "mem_gib": round(mem_kb / 2**20, 1),
-              "kernel": platform.release(), "os": platform.freedesktop_os_release().get("PRETTY_NAME", "?")},
+  **header("$name"),
   "workload": {"clicks": clicks, "ads": $ads, "zipf": 1.1, "batch": $batch, "messages": $messages},
   "end_to_end_clicks_per_s": round(clicks / (t1 - t0)),
   "end_to_end_seconds": round(t1 - t0, 3),

@@ -72,9 +72,9 @@ store_bytes=$(du -sb "$work/data/db" | cut -f1)
 mkdir -p bench/results
 out="bench/results/$(date -u +%Y-%m-%d)-$name.json"
 python3 - "$out" "$work/samples.jsonl" <<PY
-import json, platform, subprocess, sys
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-mem_kb = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
+import json, sys
+sys.path.insert(0, "scripts")
+from bench_result import header
 samples = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
 lateness_s, ooo_s, rate, clicks = $lateness_s, $ooo_s, $rate, $clicks
 fill_s = lateness_s + ooo_s + 90
@@ -88,11 +88,7 @@ hot_horizon_s = open_clicks / rate
 default_hot_s = hot_horizon_s - lateness_s + 600
 t0, tp, td = $t0, $t_published, $t_drained
 result = {
-  "name": "$name",
-  "date_utc": subprocess.check_output(["date", "-u", "+%Y-%m-%dT%H:%M:%SZ"]).decode().strip(),
-  "git": subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip(),
-  "machine": {"cpu": cpu, "cores": int(subprocess.check_output(["nproc"]).decode()), "mem_gib": round(mem_kb / 2**20, 1),
-              "kernel": platform.release(), "os": platform.freedesktop_os_release().get("PRETTY_NAME", "?")},
+  **header("$name"),
   "workload": {"clicks_per_s": rate, "seconds": $seconds, "clicks": clicks, "ads": $ads, "zipf": 1.1, "batch": $batch,
                "dup_rate": 0.05, "dup_window_clicks": $dup_window, "id_layout": "random",
                "allowed_lateness_s": lateness_s, "max_out_of_orderness_s": ooo_s},

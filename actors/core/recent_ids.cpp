@@ -34,16 +34,20 @@ recent_ids::insert_result recent_ids::insert(std::int64_t minute, const click_id
   auto& m = at(minute);
   if (m.young.contains(id) || m.old.contains(id)) return insert_result::duplicate;
   if (!m.complete && m.filter.may_contain(id)) return insert_result::need_lookup;
-  return resolve(minute, id, false);
+  record(m, id);
+  return insert_result::added;
 }
 
 recent_ids::insert_result recent_ids::resolve(std::int64_t minute, const click_id& id, bool stored) {
   if (stored) return insert_result::duplicate;
-  auto& m = at(minute);
+  record(at(minute), id);
+  return insert_result::added;
+}
+
+void recent_ids::record(minute_set& m, const click_id& id) {
   m.filter.add(id);
   m.young.insert(id);
   m.fresh.push_back(id);
-  return insert_result::added;
 }
 
 void recent_ids::rotate() {

@@ -77,6 +77,8 @@ class recent_ids {
   };
   /// The minute's set, created with a filter sized like the minute before it.
   minute_set& at(std::int64_t minute);
+  /// Records a new id in `m`.
+  static void record(minute_set& m, const click_id& id);
   std::map<std::int64_t, minute_set> minutes_;
 };
 
