@@ -413,6 +413,12 @@ TEST_CASE("while nats-server is down readyz answers 503 naming NATS and metrics 
   }
   REQUIRE(reported);
   auto down = scrape(svc);
+  // nats.c reports the disconnect on its callback thread, after the connection's status
+  // (which readyz reads) has changed: the counter may lag it a moment.
+  for (int i = 0; i < 50 && sample(down, "adclick_nats_disconnects_total") < 1; ++i) {
+    std::this_thread::sleep_for(100ms);
+    down = scrape(svc);
+  }
   CHECK(sample(down, "adclick_nats_connected") == 0);
   CHECK(sample(down, "adclick_ready") == 0);
   CHECK(sample(down, "adclick_nats_disconnects_total") >= 1);
