@@ -15,11 +15,12 @@ namespace adclick {
 
 namespace {
 
-/// Loads a minute's stored ids into its filter (recent_ids::load: not into memory).
-caf::error load_ids(ad_state& st, std::int64_t minute) {
-  std::vector<click_id> ids;
-  if (auto err = st.db->read_ids(st.ad_id, minute, ids)) return err;
-  st.ids.load(minute, ids);
+/// Puts a minute's stored ids into its filter, a chunk at a time (not into memory: the
+/// minute may hold millions). `count` is its stored bucket: the filter is sized for it.
+caf::error load_ids(ad_state& st, std::int64_t minute, std::uint64_t count) {
+  id_filter filter{count + count / 4};
+  if (auto err = st.db->visit_ids(st.ad_id, minute, [&](const click_id& id) { filter.add(id); })) return err;
+  st.ids.load_filter(minute, std::move(filter));
   return {};
 }
 
@@ -50,12 +51,18 @@ caf::error seed_minute(ad_state& st, std::int64_t minute) {
   if (stored->state != bucket_state::open) {
     auto filter = st.db->read_filter(st.ad_id, minute);
     if (!filter) return filter.error();
-    if (auto parsed = id_filter::parse(*filter)) {  // none (or unreadable): the ids decide
+    // The filter's "no" is trusted, so it must hold every id the bucket counted: one that
+    // holds fewer, or none, or one that does not parse, is not used; the ids decide.
+    auto parsed = id_filter::parse(*filter);
+    if (parsed && parsed->size() >= stored->count) {
       st.ids.load_filter(minute, std::move(*parsed));
       return {};
     }
+    if (!filter->empty())
+      log_warn("ad", "ad_filter_unusable").kv("ad", st.ad_id).kv("minute", minute).kv("count", stored->count)
+        .kv("filter_ids", parsed ? parsed->size() : 0);
   }
-  return load_ids(st, minute);
+  return load_ids(st, minute, stored->count);
 }
 
 /// Records a click's id; false if it is a duplicate. Looks the id up in the store only
@@ -211,7 +218,8 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
       st.new_owner = false;
       // A bucket that became final or was amended gets the filter a late click will read.
       for (const auto& b : d.minutes)
-        if (b.state != bucket_state::open) d.filters.push_back({b.minute_ms, st.ids.filter(b.minute_ms)});
+        if (b.state != bucket_state::open)
+          if (auto f = st.ids.filter(b.minute_ms)) d.filters.push_back({b.minute_ms, std::move(*f)});
       d.memory = {st.ids.ids_in_memory(), st.ids.memory_bytes(), st.counts.open_clicks()};
       return d;
     },

@@ -391,14 +391,23 @@ caf::expected<std::string> store::read_filter(std::uint64_t ad_id, std::int64_t 
 }
 
 caf::error store::read_ids(std::uint64_t ad_id, std::int64_t minute_ms, std::vector<click_id>& out) {
+  return visit_ids(ad_id, minute_ms, [&](const click_id& id) { out.push_back(id); });
+}
+
+caf::error store::visit_ids(std::uint64_t ad_id, std::int64_t minute_ms,
+                            const std::function<void(const click_id&)>& visit) {
   std::shared_lock<std::shared_mutex> lock{impl_->mutex};
   if (!impl_->db) return closed_error(impl_->dir);
   impl_->id_reads.fetch_add(1, std::memory_order_relaxed);
   const auto prefix = keys::id_minute_prefix(minute_ms, ad_id);
   std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(leveldb::ReadOptions{})};
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next())
-    if (!keys::decode_ids({it->value().data(), it->value().size()}, out))
+  std::vector<click_id> chunk;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    chunk.clear();
+    if (!keys::decode_ids({it->value().data(), it->value().size()}, chunk))
       return make_error(errc::storage, "corrupt id chunk of ad " + std::to_string(ad_id));
+    for (const auto& id : chunk) visit(id);
+  }
   return to_error(it->status(), "id scan failed");
 }
 

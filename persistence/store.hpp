@@ -116,6 +116,9 @@ class store {
 
   /// Appends every stored click id of (ad, minute) to `out` (one range scan over its chunks).
   caf::error read_ids(std::uint64_t ad_id, std::int64_t minute_ms, std::vector<click_id>& out);
+  /// Calls `visit` with every stored click id of (ad, minute), a chunk at a time: the same
+  /// scan as read_ids without holding the minute's ids (seeding a filter from them).
+  caf::error visit_ids(std::uint64_t ad_id, std::int64_t minute_ms, const std::function<void(const click_id&)>& visit);
 
   /// True if `id` is stored for (ad, minute): at each shard level, one seek to the id's
   /// shard and a binary search of each chunk there, so it reads about

@@ -1,7 +1,6 @@
 #include "actors/core/id_filter.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 namespace adclick {
 
@@ -17,10 +16,16 @@ std::size_t block_of(std::uint64_t h, std::size_t blocks) {
 
 constexpr std::uint8_t format_tag = 0xB1;  // not 7, the hash count byte of format-4 filters
 
-void put_u32(std::string& out, std::uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
+// Little-endian whatever the host (persistence/FORMAT.md).
+void put_u32(std::string& out, std::uint32_t v) {
+  const char b[4] = {static_cast<char>(v), static_cast<char>(v >> 8), static_cast<char>(v >> 16),
+                     static_cast<char>(v >> 24)};
+  out.append(b, 4);
+}
 bool get_u32(std::string_view& in, std::uint32_t& v) {
   if (in.size() < 4) return false;
-  std::memcpy(&v, in.data(), 4);
+  const auto* b = reinterpret_cast<const unsigned char*>(in.data());
+  v = std::uint32_t{b[0]} | std::uint32_t{b[1]} << 8 | std::uint32_t{b[2]} << 16 | std::uint32_t{b[3]} << 24;
   in.remove_prefix(4);
   return true;
 }
@@ -48,6 +53,16 @@ void id_filter::add(const click_id& id) {
   for (std::size_t i = 0; i < 8; ++i) b[i] |= 1U << ((key * salt[i]) >> 27);
   ++s.count;
   ++size_;
+}
+
+void id_filter::absorb(id_filter&& other) {
+  if (other.stages_.empty()) return;
+  // Theirs go first: ours, last, keeps taking new ids while it has room.
+  other.stages_.insert(other.stages_.end(), std::make_move_iterator(stages_.begin()),
+                       std::make_move_iterator(stages_.end()));
+  stages_ = std::move(other.stages_);
+  size_ += other.size_;
+  other = id_filter{};
 }
 
 bool id_filter::may_contain(const click_id& id) const {

@@ -33,6 +33,9 @@ class id_filter {
   /// False: `id` was never added. True: it may have been.
   bool may_contain(const click_id& id) const;
 
+  /// Takes every id of `other` too (its stages join these: nothing is rehashed).
+  void absorb(id_filter&& other);
+
   std::size_t size() const { return size_; }  ///< ids added
   std::size_t stages() const { return stages_.size(); }
   std::size_t memory_bytes() const;

@@ -1,6 +1,6 @@
 #include "actors/core/id_set.hpp"
 
-#include <cstring>
+#include <algorithm>
 
 namespace adclick {
 
@@ -10,18 +10,14 @@ bool is_zero(const click_id& id) { return id == zero_id; }
 }  // namespace
 
 std::size_t id_set::slot_of(const click_id& id) const {
-  std::uint64_t h;
-  std::memcpy(&h, id.data(), sizeof h);
-  h ^= h >> 29;  // in case ids are not uniformly random
-  h *= 0xbf58476d1ce4e5b9ULL;
-  h ^= h >> 32;
-  return static_cast<std::size_t>(h) & (slots_.size() - 1);
+  return static_cast<std::size_t>(click_id_hash(id)) & (slots_.size() - 1);
 }
 
 bool id_set::contains(const click_id& id) const {
   if (is_zero(id)) return has_zero_;
   if (slots_.empty()) return false;
   for (auto i = slot_of(id);; i = (i + 1) & (slots_.size() - 1)) {
+    ++probes_;
     if (slots_[i] == id) return true;
     if (is_zero(slots_[i])) return false;
   }
@@ -35,6 +31,7 @@ bool id_set::insert(const click_id& id) {
   }
   if ((size_ + 1) * 4 > slots_.size() * 3) grow();
   for (auto i = slot_of(id);; i = (i + 1) & (slots_.size() - 1)) {
+    ++probes_;
     if (slots_[i] == id) return false;
     if (is_zero(slots_[i])) {
       slots_[i] = id;
@@ -54,6 +51,12 @@ void id_set::grow() {
     while (!is_zero(slots_[i])) i = (i + 1) & (slots_.size() - 1);
     slots_[i] = id;
   }
+}
+
+void id_set::clear() {
+  std::fill(slots_.begin(), slots_.end(), zero_id);
+  size_ = 0;
+  has_zero_ = false;
 }
 
 std::vector<click_id> id_set::ids() const {

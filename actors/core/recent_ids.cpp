@@ -26,7 +26,7 @@ void recent_ids::load(std::int64_t minute, const std::vector<click_id>& ids) {
 
 void recent_ids::load_filter(std::int64_t minute, id_filter filter) {
   auto& m = at(minute);
-  m.filter = std::move(filter);
+  m.filter.absorb(std::move(filter));  // (ids recorded here already, if any, stay in it)
   m.complete = false;
 }
 
@@ -51,16 +51,22 @@ void recent_ids::record(minute_set& m, const click_id& id) {
 }
 
 void recent_ids::rotate() {
-  for (auto& [minute, m] : minutes_) {
+  for (auto it = minutes_.begin(); it != minutes_.end(); ++it) {
+    auto& m = it->second;
     if (m.old.size() != 0) m.complete = false;
-    m.old = std::move(m.young);
-    m.young = id_set{};
+    std::swap(m.old, m.young);
+    // The newest minute is the one still filling: if its last window of ids would fill a
+    // quarter of the slots of the generation that left, the next window reuses them (no
+    // regrowth); otherwise, and in older minutes, which get few ids, they are freed.
+    if (std::next(it) == minutes_.end() && m.old.size() * 4 >= m.young.capacity()) m.young.clear();
+    else m.young = id_set{};
   }
 }
 
-std::string recent_ids::filter(std::int64_t minute) const {
+std::optional<std::string> recent_ids::filter(std::int64_t minute) const {
   auto it = minutes_.find(minute);
-  return it == minutes_.end() ? id_filter{}.serialize() : it->second.filter.serialize();
+  if (it == minutes_.end()) return std::nullopt;
+  return it->second.filter.serialize();
 }
 
 std::vector<minute_ids> recent_ids::take_changes() {

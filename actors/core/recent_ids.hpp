@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,8 +55,9 @@ class recent_ids {
   /// generation was young at the previous rotate(), so the take after it has its ids.
   void rotate();
 
-  /// The id filter of every id of `minute`, serialized, to store when the minute is final.
-  std::string filter(std::int64_t minute) const;
+  /// The id filter of every id of `minute`, serialized, to store when the minute is final;
+  /// nullopt if the minute is not in memory (it has no filter that holds all its ids).
+  std::optional<std::string> filter(std::int64_t minute) const;
 
   /// The ids recorded since the last call, per minute, sorted: what the next checkpoint
   /// must persist.

@@ -13,6 +13,7 @@
 #include "actors/core/query_rules.hpp"
 #include "actors/core/rollup.hpp"
 #include "messages/type_ids.hpp"
+#include "actors/ad_actor.hpp"
 #include "actors/checkpoint_writer.hpp"
 #include "actors/partition_actor.hpp"
 #include "persistence/store.hpp"
@@ -385,38 +386,84 @@ TEST_CASE_METHOD(quick_windows, "after a restart, buckets left open in the store
   CHECK(point_at(query(20), t0).state == bucket_state::final);
 }
 
-TEST_CASE_METHOD(quick_windows, "settled final buckets leave memory once durable, and dedup stays exact for them",
-                 "[actor][dedup][memory]") {
-  start();
-  ingest_ids({{1, {{10, t0 + 1, 100}, {10, t0 + 2, 101}}}});
-  ingest_ids({{2, {{11, t0 + 2 * minute_ms, 900}}}});  // minute t0 final
-  tick();                                               // durable: counts, ids, final state
-  CHECK(inspect(10).minutes.size() == 1);
-  CHECK(inspect(10).ids_in_memory == 2);
-  ingest_ids({{3, {{10, t0 + 2 * minute_ms + 1, 102}}}});  // ad 10 changes again, in an open minute
-  tick();  // its flush knows the previous checkpoint is durable: minute t0 leaves memory
-  auto s = inspect(10);
+namespace {
+/// Run at the quick windows and at the defaults (10 min of lateness, 5 s out of order).
+void settled_minutes_leave_memory_and_dedup_stays_exact(fixture& f) {
+  f.start();
+  // The watermark trails the newest event by max-out-of-orderness; a minute is final once
+  // it passes the minute's end plus allowed-lateness.
+  const auto finalizing = t0 + minute_ms + f.rules.allowed_lateness_ms + f.rules.max_out_of_orderness_ms;
+  f.ingest_ids({{1, {{10, t0 + 1, 100}, {10, t0 + 2, 101}}}});
+  f.ingest_ids({{2, {{11, finalizing, 900}}}});  // minute t0 final
+  f.tick();                                      // durable: counts, ids, final state
+  CHECK(f.inspect(10).minutes.size() == 1);
+  CHECK(f.inspect(10).ids_in_memory == 2);
+  f.ingest_ids({{3, {{10, finalizing + 1, 102}}}});  // ad 10 changes again, in an open minute
+  f.tick();  // its flush knows the previous checkpoint is durable: minute t0 leaves memory
+  auto s = f.inspect(10);
   CHECK(s.minutes.size() == 1);  // only the open minute
   CHECK(s.ids_in_memory == 1);
 
   // Late clicks for the dropped minute come back through its id filter: a new id amends
   // without reading the minute's ids; a known id costs one lookup of it (never a read of
   // all the minute's ids), and is a duplicate.
-  const auto reads = db->id_reads();
-  const auto lookups = db->id_lookups();
-  ingest_ids({{4, {{10, t0 + 4, 103}}}});
-  CHECK(count_at(query(10), t0) == 3);
-  CHECK(db->id_lookups() == lookups);  // (a false positive would cost one: 0.5%)
-  ingest_ids({{5, {{10, t0 + 3, 100}}}});
-  CHECK(db->id_lookups() == lookups + 1);
-  CHECK(db->id_reads() == reads);
-  auto p = point_at(query(10), t0);
+  const auto reads = f.db->id_reads();
+  const auto lookups = f.db->id_lookups();
+  f.ingest_ids({{4, {{10, t0 + 4, 103}}}});
+  CHECK(count_at(f.query(10), t0) == 3);
+  CHECK(f.db->id_lookups() == lookups);  // (a false positive would cost one: 0.5%)
+  f.ingest_ids({{5, {{10, t0 + 3, 100}}}});
+  CHECK(f.db->id_lookups() == lookups + 1);
+  CHECK(f.db->id_reads() == reads);
+  auto p = point_at(f.query(10), t0);
   CHECK(p.count == 3);
   CHECK(p.state == bucket_state::amended);
   CHECK(p.version == 2);
+  f.tick();
+  CHECK(f.status().outcomes[outcome::duplicate] == 1);
+  CHECK(f.status().outcomes[outcome::late_amended] == 1);
+}
+}  // namespace
+
+TEST_CASE_METHOD(quick_windows, "settled final buckets leave memory once durable, and dedup stays exact for them",
+                 "[actor][dedup][memory]") {
+  settled_minutes_leave_memory_and_dedup_stays_exact(*this);
+}
+
+TEST_CASE_METHOD(fixture, "settled final buckets leave memory once durable at the default windows, and dedup stays exact",
+                 "[actor][dedup][memory]") {
+  settled_minutes_leave_memory_and_dedup_stays_exact(*this);
+}
+
+TEST_CASE_METHOD(quick_windows, "a stored id filter that misses ids of its bucket is not trusted",
+                 "[actor][dedup][memory]") {
+  // The filter's "no" is taken without a lookup: a filter that lost ids (an empty one, one
+  // from an older bucket) would let a repeat count twice. The stored ids decide instead.
+  start();
+  ingest_ids({{1, {{10, t0 + 1, 100}, {10, t0 + 2, 101}}}});
+  ingest_ids({{2, {{11, t0 + 2 * minute_ms, 900}}}});  // minute t0 final
   tick();
-  CHECK(status().outcomes[outcome::duplicate] == 1);
-  CHECK(status().outcomes[outcome::late_amended] == 1);
+  stop();
+  auto id_of = [](std::uint64_t n) {
+    click_id id{};
+    for (int i = 0; i < 8; ++i) id[i] = static_cast<std::uint8_t>(n >> (8 * i));
+    return id;
+  };
+  id_filter only_one;
+  only_one.add(id_of(100));
+  std::uint64_t seq = 3;
+  for (const auto& bytes : {id_filter{}.serialize(), only_one.serialize(), std::string("\xB1junk")}) {
+    store::batch b;
+    b.put_filter(10, {t0, bytes});
+    REQUIRE_FALSE(db->write(b));
+    restart();
+    ingest_ids({{seq++, {{10, t0 + 3, 101}}}});  // a late repeat of an id the filter misses
+    CHECK(count_at(query(10), t0) == 2);
+    tick();
+    stop();
+  }
+  start();
+  CHECK(status().outcomes[outcome::duplicate] == 3);
 }
 
 TEST_CASE_METHOD(fixture, "an idle ad is passivated once durable and comes back from the store", "[actor][passivation]") {
@@ -473,6 +520,43 @@ TEST_CASE_METHOD(fixture, "ids leave memory a few seconds after they are durable
   tick();
   CHECK(status().outcomes[outcome::duplicate] == 2);
   CHECK(count_at(query(10), t0) == 3 + 12);
+}
+
+TEST_CASE_METHOD(fixture, "ids stay in memory while checkpoints fail, however long, and catch repeats",
+                 "[actor][dedup][checkpoint]") {
+  // The generations rotate only at a flush whose predecessors are durable: an id that left
+  // memory while its checkpoint was failing would be in neither memory nor the store.
+  auto failures = std::make_shared<int>(6);  // 1+1+2+4+8+16 s of a full disk, > 3 recent windows
+  start(sys.spawn(flaky_writer, db.get(), failures, std::make_shared<int>(0)));
+  ingest_ids({{1, {{10, t0 + 1, 1}, {10, t0 + 2, 2}}}});
+  std::uint64_t seq = 2;
+  const auto window_s = std::chrono::duration_cast<std::chrono::seconds>(recent_window).count();
+  for (int i = 0; i < 3 * window_s + 2; ++i) {  // new ids keep arriving, checkpoints keep failing
+    ingest_ids({{seq, {{10, t0 + 10 + i, 100 + seq}}}});
+    ++seq;
+    tick();
+  }
+  const auto counted = 2 + 3 * window_s + 2;
+  REQUIRE(*failures > 0);
+  REQUIRE(cursor->durable_seq == 0);
+  CHECK(inspect(10).ids_in_memory == static_cast<std::size_t>(counted));  // every id counted so far
+  const auto lookups = db->id_lookups();
+  ingest_ids({{seq++, {{10, t0 + 1, 1}, {10, t0 + 2, 2}}}});  // repeats while nothing is durable
+  CHECK(db->id_lookups() == lookups);                        // memory answered
+  for (int i = 0; i < 120 && cursor->durable_seq != seq - 1; ++i) tick();  // the disk recovers
+  REQUIRE(cursor->durable_seq == seq - 1);
+  for (int i = 0; i < 3 * window_s; ++i) tick();  // and the ids age out of memory
+  CHECK(inspect(10).ids_in_memory == 0);
+  ingest_ids({{seq++, {{10, t0 + 1, 1}, {10, t0 + 2, 2}}}});  // repeats after recovery
+  tick();
+  restart();
+  ingest_ids({{seq++, {{10, t0 + 1, 1}, {10, t0 + 2, 2}}}});  // and after a restart
+  tick();
+  CHECK(count_at(query(10), t0) == counted);
+  CHECK(status().outcomes[outcome::duplicate] == 6);  // three rounds of two repeats (outcomes are durable)
+  std::vector<click_id> ids;
+  REQUIRE_FALSE(db->read_ids(10, t0, ids));
+  CHECK(ids.size() == static_cast<std::size_t>(counted));
 }
 
 TEST_CASE_METHOD(fixture, "nothing that is not yet durable is passivated", "[actor][passivation]") {

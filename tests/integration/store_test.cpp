@@ -133,7 +133,7 @@ TEST_CASE("contains_id finds exactly the stored ids of an (ad, minute), however 
   };
   // Chunks from one id to 100k (every shard level), in two minutes of one ad and one
   // minute of another; and a sequenced run, whose ids share their first 8 bytes.
-  std::set<click_id> stored_a, stored_b;
+  std::set<click_id> stored_a, stored_b, stored_a_next;
   std::uint64_t number = 1;
   for (std::size_t n : {1, 5, 128, 129, 3000, 40000, 100000}) {
     auto cp = make_checkpoint(0, number, {{7, 60'000, 1}, {7, 120'000, 1}, {23, 60'000, 1}});
@@ -146,6 +146,7 @@ TEST_CASE("contains_id finds exactly the stored ids of an (ad, minute), however 
     }
     stored_a.insert(a.begin(), a.end());
     stored_b.insert(b.begin(), b.end());
+    stored_a_next.insert(other.begin(), other.end());
     cp.ads.push_back(ids_delta(7, {{60'000, a}, {120'000, other}}, n));
     cp.ads.push_back(ids_delta(23, {{60'000, b}}, n));
     REQUIRE_FALSE(write(**db, cp));
@@ -168,7 +169,14 @@ TEST_CASE("contains_id finds exactly the stored ids of an (ad, minute), however 
     REQUIRE(test::must((*db)->contains_id(23, 60'000, id)));
     REQUIRE_FALSE(test::must((*db)->contains_id(7, 60'000, id)));  // another ad's
   }
-  for (const auto& id : stored_a) REQUIRE_FALSE(test::must((*db)->contains_id(7, 180'000, id)));  // another minute
+  for (const auto& id : stored_a) {
+    REQUIRE_FALSE(test::must((*db)->contains_id(7, 180'000, id)));  // another minute
+    REQUIRE_FALSE(test::must((*db)->contains_id(7, 120'000, id)));  // the next one, which has ids
+  }
+  for (const auto& id : stored_a_next) {
+    REQUIRE(test::must((*db)->contains_id(7, 120'000, id)));
+    REQUIRE_FALSE(test::must((*db)->contains_id(7, 60'000, id)));
+  }
   for (int i = 0; i < 20000; ++i) REQUIRE_FALSE(test::must((*db)->contains_id(7, 60'000, random_id())));
   std::vector<click_id> all;
   REQUIRE_FALSE((*db)->read_ids(7, 60'000, all));

@@ -89,3 +89,22 @@ TEST_CASE("id_filter's stored bytes read back to the same answers, and anything 
   CHECK_FALSE(id_filter::parse(bytes.substr(0, bytes.size() - 1)));       // cut short
   CHECK_FALSE(id_filter::parse(bytes + "x"));                             // trailing bytes
 }
+
+TEST_CASE("an id_filter that absorbs another holds the ids of both, and keeps taking ids", "[dedup][filter]") {
+  id_filter mine{100}, stored{1000};
+  for (std::uint64_t i = 0; i < 50; ++i) mine.add(id_of(1, i));
+  for (std::uint64_t i = 0; i < 1000; ++i) stored.add(id_of(2, i));
+  mine.absorb(std::move(stored));
+  CHECK(mine.size() == 1050);
+  for (std::uint64_t i = 0; i < 1000; ++i) mine.add(id_of(3, i));  // past every stage's room
+  for (std::uint64_t i = 0; i < 50; ++i) REQUIRE(mine.may_contain(id_of(1, i)));
+  for (std::uint64_t i = 0; i < 1000; ++i) REQUIRE(mine.may_contain(id_of(2, i)));
+  for (std::uint64_t i = 0; i < 1000; ++i) REQUIRE(mine.may_contain(id_of(3, i)));
+  auto back = id_filter::parse(mine.serialize());
+  REQUIRE(back);
+  CHECK(back->size() == 2050);
+  id_filter empty;
+  empty.absorb(std::move(mine));
+  CHECK(empty.size() == 2050);
+  CHECK(empty.may_contain(id_of(2, 7)));
+}

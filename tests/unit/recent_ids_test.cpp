@@ -33,6 +33,33 @@ TEST_CASE("id_set is exact on all 16 bytes", "[dedup]") {
   CHECK(s.ids().size() == 3);
 }
 
+TEST_CASE("id_set spreads sequenced ids: one minter, a counter", "[dedup]") {
+  // The recommended id layout shares its first 8 bytes across a minter's ids: hashed on
+  // those alone, they would all probe from one slot (quadratic inserts).
+  id_set s;
+  const std::uint64_t n = 20'000;
+  for (std::uint64_t seq = 0; seq < n; ++seq) REQUIRE(s.insert(id_of(0xA11CE, seq)));
+  for (std::uint64_t seq = 0; seq < n; ++seq) REQUIRE(s.contains(id_of(0xA11CE, seq)));
+  CHECK_FALSE(s.contains(id_of(0xA11CE, n)));
+  CHECK(s.size() == n);
+  CHECK(s.probes() < 3 * 2 * n);  // linear probing at load <= 0.75: a couple per call
+}
+
+TEST_CASE("a cleared id_set holds nothing and keeps its slots", "[dedup]") {
+  id_set s;
+  for (std::uint64_t i = 0; i < 1000; ++i) s.insert(id_of(i, 7));
+  const auto bytes = s.memory_bytes();
+  s.clear();
+  CHECK(s.size() == 0);
+  CHECK(s.memory_bytes() == bytes);
+  CHECK_FALSE(s.contains(id_of(5, 7)));
+  CHECK(s.insert(id_of(5, 7)));
+  CHECK(s.insert(id_of(0, 0)));
+  s.clear();
+  CHECK_FALSE(s.contains(id_of(0, 0)));  // ...and the kept-aside zero id goes too
+  CHECK(s.ids().empty());
+}
+
 TEST_CASE("id_set matches std::set on random ids, through growth", "[dedup][model]") {
   std::mt19937_64 rng{7};
   for (int round = 0; round < 50; ++round) {
@@ -119,8 +146,10 @@ TEST_CASE("recent_ids keeps recent arrivals exactly and the rest behind a filter
   }
   CHECK(lookups < 30);  // false positives: about 0.5%
   // The filter to store covers every id of the minute.
-  auto f = id_filter::parse(r.filter(60'000));
+  REQUIRE(r.filter(60'000));
+  auto f = id_filter::parse(*r.filter(60'000));
   REQUIRE(f);
+  CHECK_FALSE(r.filter(120'000));  // not in memory: no filter that could miss its ids
   for (std::uint64_t i = 0; i < 1000; ++i) REQUIRE(f->may_contain(id_of(i)));
 }
 
@@ -172,6 +201,19 @@ TEST_CASE("recent_ids with trimming and reloads equals a set of everything, on r
   }
 }
 
+TEST_CASE("a stored filter loaded into a minute that already holds ids keeps them", "[dedup][filter]") {
+  recent_ids s;
+  REQUIRE(s.insert(60'000, id_of(1)) == recent_ids::insert_result::added);
+  id_filter stored;
+  stored.add(id_of(2));
+  s.load_filter(60'000, std::move(stored));
+  auto f = id_filter::parse(s.filter(60'000).value());
+  REQUIRE(f);
+  CHECK(f->may_contain(id_of(1)));  // recorded here: the filter to store still has it
+  CHECK(f->may_contain(id_of(2)));
+  CHECK(s.insert(60'000, id_of(1)) == recent_ids::insert_result::duplicate);
+}
+
 TEST_CASE("with only a filter in memory, a new id is added without its minute's ids", "[dedup][filter]") {
   std::vector<click_id> stored{id_of(1), id_of(2), id_of(3)};
   auto filter_of = [](const std::vector<click_id>& ids) {
@@ -192,7 +234,7 @@ TEST_CASE("with only a filter in memory, a new id is added without its minute's 
   REQUIRE_FALSE(filter_of(stored).may_contain(fresh));
   CHECK(s.insert(60'000, fresh) == recent_ids::insert_result::added);
   CHECK(s.insert(60'000, fresh) == recent_ids::insert_result::duplicate);
-  auto back = id_filter::parse(s.filter(60'000));  // the stored filter learns it
+  auto back = id_filter::parse(s.filter(60'000).value());  // the stored filter learns it
   REQUIRE(back);
   CHECK(back->may_contain(fresh));
   CHECK(back->may_contain(id_of(1)));
