@@ -53,11 +53,16 @@ stream_state state_of(const jsStreamInfo& info) {
 /// of the table; a flush round trip then shows that the read loop, which handles the PONG
 /// after every message it read before, is past any lookup made before that. A flush that
 /// fails means the connection is down (no read loop) or took its whole timeout, far longer
-/// than a message copy: freeing is safe then too.
+/// than a message copy: freeing is safe then too. While the connection is not up, the
+/// flush cannot be answered and would wait its whole timeout (a stop during a broker
+/// outage took 45 s for 16 partitions): the read loop has ended or is ending (nats.c ends
+/// it when reconnecting; only a ping timeout on another thread can announce that while it
+/// still parses), so a short sleep covers a copy in flight (microseconds).
 void release_subscription(natsConnection* nc, natsSubscription* sub) {
   if (!sub) return;
   natsSubscription_Unsubscribe(sub);  // an error means closed already: nothing to wait for
-  if (nc) natsConnection_FlushTimeout(nc, 2000);
+  if (nc && natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED) natsConnection_FlushTimeout(nc, 2000);
+  else if (nc) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   natsSubscription_Destroy(sub);
 }
 

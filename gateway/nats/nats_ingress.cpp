@@ -68,7 +68,9 @@ class nats_ingress::session {
     while (!in_.stop_ && !in_.cursor_->ready.load(std::memory_order_acquire)) std::this_thread::sleep_for(5ms);
     last_forwarded_ = in_.cursor_->durable_seq.load(std::memory_order_acquire);
     while (!in_.stop_) {
-      if (!bind()) {
+      // Binding asks JetStream (stream info, consumer create): while the connection is down
+      // each request would wait out its whole timeout, and a stop with it.
+      if (!in_.nc_.connected() || !bind()) {
         in_.running_ = false;
         for (auto until = steady::now() + 500ms; !in_.stop_ && steady::now() < until;) std::this_thread::sleep_for(20ms);
         continue;
