@@ -1,7 +1,5 @@
 #include "actors/core/id_set.hpp"
 
-#include <algorithm>
-
 namespace adclick {
 
 namespace {
@@ -51,12 +49,6 @@ void id_set::grow() {
     while (!is_zero(slots_[i])) i = (i + 1) & (slots_.size() - 1);
     slots_[i] = id;
   }
-}
-
-void id_set::clear() {
-  std::fill(slots_.begin(), slots_.end(), zero_id);
-  size_ = 0;
-  has_zero_ = false;
 }
 
 std::vector<click_id> id_set::ids() const {

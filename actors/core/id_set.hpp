@@ -18,11 +18,8 @@ class id_set {
   bool insert(const click_id& id);
   bool contains(const click_id& id) const;
   std::size_t size() const { return size_ + (has_zero_ ? 1 : 0); }
-  std::size_t capacity() const { return slots_.size(); }  ///< slots (it grows at 3/4 full)
   /// Bytes of heap this set holds.
   std::size_t memory_bytes() const { return slots_.capacity() * sizeof(click_id); }
-  /// Empties the set and keeps its slots for the next ids.
-  void clear();
   /// Every id, in no particular order.
   std::vector<click_id> ids() const;
   /// Slots inspected by every insert and contains so far: about one per call while ids

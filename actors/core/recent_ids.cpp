@@ -51,15 +51,13 @@ void recent_ids::record(minute_set& m, const click_id& id) {
 }
 
 void recent_ids::rotate() {
-  for (auto it = minutes_.begin(); it != minutes_.end(); ++it) {
-    auto& m = it->second;
+  for (auto& [minute, m] : minutes_) {
     if (m.old.size() != 0) m.complete = false;
-    std::swap(m.old, m.young);
-    // The newest minute is the one still filling: if its last window of ids would fill a
-    // quarter of the slots of the generation that left, the next window reuses them (no
-    // regrowth); otherwise, and in older minutes, which get few ids, they are freed.
-    if (std::next(it) == minutes_.end() && m.old.size() * 4 >= m.young.capacity()) m.young.clear();
-    else m.young = id_set{};
+    // The slots of the generation that leaves are freed, not reused by the next young one:
+    // reusing them for the newest minute saved regrowth but held 14% more dedup memory at
+    // steady state (steady benchmark, 2026-11-29: 8.70 against 7.64 bytes per id).
+    m.old = std::move(m.young);
+    m.young = id_set{};
   }
 }
 

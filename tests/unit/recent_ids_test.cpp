@@ -45,21 +45,6 @@ TEST_CASE("id_set spreads sequenced ids: one minter, a counter", "[dedup]") {
   CHECK(s.probes() < 3 * 2 * n);  // linear probing at load <= 0.75: a couple per call
 }
 
-TEST_CASE("a cleared id_set holds nothing and keeps its slots", "[dedup]") {
-  id_set s;
-  for (std::uint64_t i = 0; i < 1000; ++i) s.insert(id_of(i, 7));
-  const auto bytes = s.memory_bytes();
-  s.clear();
-  CHECK(s.size() == 0);
-  CHECK(s.memory_bytes() == bytes);
-  CHECK_FALSE(s.contains(id_of(5, 7)));
-  CHECK(s.insert(id_of(5, 7)));
-  CHECK(s.insert(id_of(0, 0)));
-  s.clear();
-  CHECK_FALSE(s.contains(id_of(0, 0)));  // ...and the kept-aside zero id goes too
-  CHECK(s.ids().empty());
-}
-
 TEST_CASE("id_set matches std::set on random ids, through growth", "[dedup][model]") {
   std::mt19937_64 rng{7};
   for (int round = 0; round < 50; ++round) {
