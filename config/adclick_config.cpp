@@ -20,7 +20,8 @@ namespace adclick {
 namespace {
 /// Our option groups; keys under them in the INI file must be declared options.
 const char* const our_groups[] = {"nats", "http", "storage", "partitions", "node",
-                                  "windows", "dedup", "actors", "checkpoint", "ingest", "live", "log", "testing"};
+                                  "windows", "dedup", "retention", "actors", "checkpoint", "ingest", "live", "log",
+                                  "testing"};
 }  // namespace
 
 adclick_config::adclick_config() {
@@ -57,6 +58,8 @@ adclick_config::adclick_config() {
     .add(windows_idle_advance, "idle-advance", "an idle partition's watermark follows wall clock minus this; 0s = never");
   caf::config_option_adder{custom_options_, "dedup"}
     .add(dedup_horizon, "horizon", "exact dedup this far behind the watermark; older clicks are rejected (too_old)");
+  caf::config_option_adder{custom_options_, "retention"}
+    .add(retention_interval, "interval", "how often the ids and filters of minutes past dedup.horizon are deleted");
   caf::config_option_adder{custom_options_, "actors"}
     .add(actors_idle_timeout, "idle-timeout", "stop an ad actor idle this long (its state is durable)");
   caf::config_option_adder{custom_options_, "checkpoint"}
@@ -313,6 +316,7 @@ std::string adclick_config::validate() {
   if (dedup_horizon <= windows_allowed_lateness + std::chrono::minutes(1))
     problems << "dedup.horizon must be longer than windows.allowed-lateness plus a minute "
                 "(a late click must still be deduplicated); ";
+  if (retention_interval < std::chrono::seconds(1)) problems << "retention.interval must be at least 1s; ";
   if (checkpoint_interval <= caf::timespan{0})
     problems << "checkpoint.interval must be positive; ";
   if (checkpoint_max_age <= checkpoint_interval)

@@ -57,6 +57,7 @@ class adclick_config : public caf::actor_system_config {
   caf::timespan windows_max_future_skew = std::chrono::minutes(5);
   caf::timespan windows_idle_advance = std::chrono::seconds(30);  ///< 0 = never (see nats_ingress.hpp)
   caf::timespan dedup_horizon = std::chrono::hours(1);
+  caf::timespan retention_interval = std::chrono::minutes(1);
 
   // [actors]
   caf::timespan actors_idle_timeout = std::chrono::minutes(5);

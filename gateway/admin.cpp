@@ -147,6 +147,21 @@ v1::StatusReply status_reply(const std::vector<partition_status>& partitions, co
   n->set_connected(outside.nats.connected);
   n->set_disconnects(outside.nats.disconnects);
   n->set_reconnects(outside.nats.reconnects);
+  const auto& sg = outside.storage;
+  auto* st = out.mutable_storage();
+  st->set_dedup_floor_ms(sg.dedup_floor_ms == window_rules::no_watermark ? 0 : sg.dedup_floor_ms);
+  st->set_floor_held_by(sg.floor_held_by);
+  st->set_purged_keys(sg.purged_keys);
+  st->set_purged_bytes(sg.purged_bytes);
+  st->set_passes(sg.passes);
+  st->set_failures(sg.failures);
+  st->set_last_pass_ms(sg.last_pass_ms);
+  st->set_last_compaction_ms(sg.last_compaction_ms);
+  st->set_last_error(sg.last_error);
+  st->set_ids_bytes(sg.ids_bytes);
+  st->set_filters_bytes(sg.filters_bytes);
+  st->set_counts_bytes(sg.counts_bytes);
+  st->set_total_bytes(sg.total_bytes);
   return out;
 }
 

@@ -44,6 +44,7 @@ struct outside_status {
   std::vector<ingress_status> ingress;
   outbox_status outbox;
   nats_status nats;
+  storage_status storage;  ///< retention and the store's size by kind
 };
 
 /// Why the service is not ready; empty when it is. `max_age_ms` is checkpoint.max-age.

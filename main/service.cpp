@@ -25,6 +25,7 @@
 #include "config/adclick_config.hpp"
 #include "config/option_values.hpp"
 #include "actors/checkpoint_writer.hpp"
+#include "actors/retention_actor.hpp"
 #include "gateway/nats/embedded_nats.hpp"
 #include "gateway/gateway_actor.hpp"
 #include "gateway/live_fanout.hpp"
@@ -209,6 +210,12 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     };
   }
   auto hub = sys.spawn<caf::detached>(live_hub, lc);
+  // Retention (own thread): the dedup state of minutes past dedup.horizon leaves the disk.
+  retention_config rc;
+  rc.db = db->get();
+  rc.interval = cfg.retention_interval;
+  rc.stats = std::make_shared<retention_stats>();
+  auto retention = sys.spawn<caf::detached>(retention_actor, rc);
   std::map<std::uint32_t, caf::actor> owned;
   std::vector<caf::actor> partitions;
   std::vector<std::unique_ptr<nats_ingress>> ingress;
@@ -255,11 +262,17 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
 
   // 4. HTTP.
   auto* conn = nc->get();
-  auto outside = [&ingress, &outbox, conn] {
+  auto outside = [&ingress, &outbox, conn, stats = rc.stats, store = db->get()] {
     outside_status out;
     for (const auto& in : ingress) out.ingress.push_back(in->status());
     out.outbox = outbox.stats();
     out.nats = {conn->connected(), conn->disconnects(), conn->reconnects()};
+    out.storage = stats->get();
+    const auto disk = store->approximate_disk_usage();
+    out.storage.ids_bytes = disk.ids;
+    out.storage.filters_bytes = disk.filters;
+    out.storage.counts_bytes = disk.counts;
+    out.storage.total_bytes = disk.total;
     return out;
   };
   // The admin verbs, one implementation for the HTTP and NATS doors.
@@ -284,6 +297,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(retention, caf::exit_reason::user_shutdown);
     watcher.reset();
     sys.await_all_actors_done();  // they use the store and the outbox below
     outbox.stop();
@@ -376,6 +390,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(retention, caf::exit_reason::user_shutdown);
   // Actors use the store, the outbox publisher and the NATS connection, which die with this
   // scope: wait for them (a live scoped actor would deadlock the wait, so the watcher goes
   // first). Rows the publisher has not sent stay in the outbox for the next start.

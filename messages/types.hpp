@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -82,6 +83,18 @@ struct window_rules {
            dedup_horizon_ms == o.dedup_horizon_ms && max_future_skew_ms == o.max_future_skew_ms;
   }
   bool operator!=(const window_rules& o) const { return !(*this == o); }
+
+  /// A watermark before any click: nothing is final, nothing is too old.
+  static constexpr std::int64_t no_watermark = std::numeric_limits<std::int64_t>::min() / 4;
+  /// The start of the first minute a partition at `watermark_ms` may still count a click
+  /// of: a click is too old once its event time is more than the dedup horizon behind the
+  /// watermark, so every earlier minute is wholly too old, now and (the watermark never
+  /// goes back) forever. Retention deletes the ids of those minutes.
+  std::int64_t first_open_dedup_minute(std::int64_t watermark_ms) const {
+    const auto t = watermark_ms - dedup_horizon_ms;
+    const auto m = t / 60'000 * 60'000;
+    return m > t ? m - 60'000 : m;  // floor, also below zero
+  }
 };
 
 enum class granularity : std::uint8_t { minute, hour, day };
@@ -498,6 +511,25 @@ struct outbox_status {
   std::uint64_t failures = 0;      ///< batches that had to be published again
   bool scanned = false;            ///< the start-up check is done
   std::string last_error;
+};
+
+/// The store as the service reports it: retention of the dedup state
+/// (actors/retention_actor) and LevelDB's estimate of its size by kind of row.
+struct storage_status {
+  /// Minutes before this hold no dedup state any more (no_watermark: none purged yet).
+  std::int64_t dedup_floor_ms = window_rules::no_watermark;
+  std::uint32_t floor_held_by = 0;    ///< the partition whose watermark sets the floor
+  std::uint64_t purged_keys = 0;      ///< id chunks and filters deleted since start
+  std::uint64_t purged_bytes = 0;     ///< their keys and values
+  std::uint64_t passes = 0;           ///< retention passes completed since start
+  std::uint64_t failures = 0;         ///< passes that failed (retried at the next interval)
+  std::int64_t last_pass_ms = 0;      ///< how long the last pass took, deletes and compaction
+  std::int64_t last_compaction_ms = 0;
+  std::string last_error;
+  std::uint64_t ids_bytes = 0;        ///< on disk: id chunks
+  std::uint64_t filters_bytes = 0;    ///< id filters
+  std::uint64_t counts_bytes = 0;     ///< minute, hour and day buckets
+  std::uint64_t total_bytes = 0;      ///< every row
 };
 
 // -- CAF 0.17 inspectors ------------------------------------------------------------------

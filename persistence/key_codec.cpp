@@ -235,6 +235,8 @@ std::string minute_ad_key(char tag, std::int64_t minute_ms, std::uint64_t ad_id)
 
 std::string id_minute_prefix(std::int64_t minute_ms, std::uint64_t ad_id) { return minute_ad_key('d', minute_ms, ad_id); }
 
+std::string minute_range_end(char tag, std::int64_t before_ms) { return minute_ad_key(tag, before_ms, 0); }
+
 std::string id_shard_prefix(std::int64_t minute_ms, std::uint64_t ad_id, std::uint8_t level, std::uint16_t shard) {
   auto key = id_minute_prefix(minute_ms, ad_id);
   key.push_back(static_cast<char>(level));

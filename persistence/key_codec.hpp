@@ -98,6 +98,9 @@ bool decode_ranking(std::string_view bytes, ranking& r);
 /// however hot the ad is.
 std::string id_chunk_key(std::int64_t minute_ms, std::uint64_t ad_id, std::uint8_t level, std::uint16_t shard,
                          std::uint64_t chunk);
+/// The first key after every per-(minute, ad) key of kind `tag` ('d' id chunks, 'f' id
+/// filters) whose minute starts before `before_ms`: retention deletes up to it.
+std::string minute_range_end(char tag, std::int64_t before_ms);
 /// The first 17 bytes of every id chunk key of (ad, minute).
 std::string id_minute_prefix(std::int64_t minute_ms, std::uint64_t ad_id);
 /// The first 20 bytes of the id chunk keys of one shard of (ad, minute).

@@ -376,6 +376,96 @@ caf::error store::scan_open(std::uint32_t partition, scan_step& at, std::size_t 
   return {};
 }
 
+caf::expected<store::purge_result> store::purge_expired_ids(scan_step& at, std::size_t limit) {
+  purge_result out;
+  batch b;
+  bool more = false;
+  {
+    std::shared_lock<std::shared_mutex> lock{impl_->mutex};
+    if (!impl_->db) return closed_error(impl_->dir);
+    leveldb::ReadOptions ro;
+    ro.snapshot = impl_->db->GetSnapshot();
+    struct release {
+      leveldb::DB* db;
+      const leveldb::Snapshot* snap;
+      ~release() { db->ReleaseSnapshot(snap); }
+    } released{impl_->db.get(), ro.snapshot};
+    // The floor: the lowest watermark of any partition that has one, as of the snapshot.
+    for (std::uint32_t p = 0; p < impl_->opts.partitions; ++p) {
+      std::string value;
+      auto s = impl_->db->Get(ro, keys::position_key(p), &value);
+      if (s.IsNotFound()) continue;
+      if (!s.ok()) return to_error(s, "cannot read position");
+      auto pos = keys::decode_position(value);
+      if (!pos) return make_error(errc::storage, "corrupt position of partition " + std::to_string(p));
+      if ((pos->stream_seq == 0 && pos->stream_created_ns == 0) || pos->watermark_ms <= window_rules::no_watermark)
+        continue;  // it never counted a click: none of its ads has dedup state
+      const auto floor = impl_->opts.rules.first_open_dedup_minute(pos->watermark_ms);
+      if (!out.floor_ms || floor < *out.floor_ms) {
+        out.floor_ms = floor;
+        out.held_by = p;
+      }
+    }
+    // The id chunks, then the filters: `at.next` says where this pass stands.
+    std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(ro)};
+    for (char tag : {'d', 'f'}) {
+      if (!out.floor_ms) break;
+      if (!at.next.empty() && at.next[0] > tag) continue;  // done with this kind
+      const auto end = keys::minute_range_end(tag, *out.floor_ms);
+      const std::string first(1, tag);
+      for (it->Seek(!at.next.empty() && at.next[0] == tag ? at.next : first);
+           it->Valid() && it->key()[0] == tag && it->key().compare(end) < 0; it->Next()) {
+        if (out.keys == limit) {
+          at.next = it->key().ToString();
+          more = true;
+          break;
+        }
+        b.impl_->wb.Delete(it->key());
+        ++out.keys;
+        out.bytes += it->key().size() + it->value().size();
+      }
+      if (auto err = to_error(it->status(), "retention scan failed")) return err;
+      if (more) break;
+      at.next = std::string(1, static_cast<char>(tag + 1));
+    }
+  }
+  if (out.keys != 0)
+    if (auto err = write_unsynced(b)) return err;
+  if (!more) {
+    at.done = true;
+    at.next.clear();
+  }
+  return out;
+}
+
+caf::error store::compact_ids_before(std::int64_t before_ms) {
+  std::shared_lock<std::shared_mutex> lock{impl_->mutex};
+  if (!impl_->db) return closed_error(impl_->dir);
+  for (char tag : {'d', 'f'}) {
+    const std::string first(1, tag);
+    const auto end = keys::minute_range_end(tag, before_ms);
+    leveldb::Slice from{first}, to{end};
+    impl_->db->CompactRange(&from, &to);
+  }
+  return {};
+}
+
+store::disk_usage store::approximate_disk_usage() {
+  std::shared_lock<std::shared_mutex> lock{impl_->mutex};
+  disk_usage out;
+  if (!impl_->db) return out;
+  const std::string bounds[][2] = {{"d", "e"}, {"f", "g"}, {"c", "d"}, {std::string(1, '\0'), std::string(1, '\x7f')}};
+  leveldb::Range ranges[4];
+  for (int i = 0; i < 4; ++i) ranges[i] = leveldb::Range{bounds[i][0], bounds[i][1]};
+  std::uint64_t sizes[4] = {};
+  impl_->db->GetApproximateSizes(ranges, 4, sizes);
+  out.ids = sizes[0];
+  out.filters = sizes[1];
+  out.counts = sizes[2];
+  out.total = sizes[3];
+  return out;
+}
+
 std::uint64_t store::id_reads() const { return impl_->id_reads.load(std::memory_order_relaxed); }
 std::uint64_t store::id_lookups() const { return impl_->id_lookups.load(std::memory_order_relaxed); }
 std::uint64_t store::reopens() const { return impl_->reopens.load(std::memory_order_relaxed); }

@@ -137,6 +137,37 @@ class store {
     bool complete = true;
   };
   caf::expected<id_totals> count_ids(std::uint64_t ad_id, std::uint64_t limit);
+  /// Retention of the dedup state: deletes the id chunks and id filters of every minute
+  /// that no partition can count a click of any more (window_rules::
+  /// first_open_dedup_minute of the lowest stored watermark: those clicks are rejected
+  /// as too old), up to `limit` keys per call, resuming from `at` (a pass is done when
+  /// `at.done`). Each call works on one LevelDB snapshot that it also reads the positions
+  /// from, so a row written after them (a partition that counted its first click, say) is
+  /// never deleted by it. The minute leads both keys, so this visits only the rows it
+  /// deletes, never the rest of the store; the deletes are not synced (an OS crash only
+  /// brings rows back for the next pass). Every partition stored here counts, owned by
+  /// this node or not: one that stopped moving holds the floor back (`held_by`).
+  struct purge_result {
+    std::uint64_t keys = 0;
+    std::uint64_t bytes = 0;  ///< of the keys and values deleted
+    /// Minutes before this have no dedup state left (none if no partition has a watermark).
+    std::optional<std::int64_t> floor_ms;
+    std::uint32_t held_by = 0;  ///< the partition with the lowest watermark
+  };
+  caf::expected<purge_result> purge_expired_ids(scan_step& at, std::size_t limit);
+  /// Compacts the key ranges purge_expired_ids emptied, so that their files leave the disk
+  /// (LevelDB keeps deleted rows until a compaction reaches them).
+  caf::error compact_ids_before(std::int64_t before_ms);
+  /// LevelDB's estimate of the bytes on disk of each kind of row (files only: the last
+  /// few MiB written are in the log and the memtable, not counted).
+  struct disk_usage {
+    std::uint64_t ids = 0;      ///< id chunks
+    std::uint64_t filters = 0;  ///< id filters
+    std::uint64_t counts = 0;   ///< minute, hour and day buckets
+    std::uint64_t total = 0;    ///< every row
+  };
+  disk_usage approximate_disk_usage();
+
   /// How many times read_ids ran since open (a late click's disk cost, for tests and stats).
   std::uint64_t id_reads() const;
   /// How many times contains_id ran since open.

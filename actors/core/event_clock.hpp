@@ -27,7 +27,7 @@ enum class arrival : std::uint8_t { on_time, late, too_old, future };
 class event_clock {
  public:
   /// Before any click: nothing is final, nothing is too old.
-  static constexpr std::int64_t no_watermark = std::numeric_limits<std::int64_t>::min() / 4;
+  static constexpr std::int64_t no_watermark = window_rules::no_watermark;
 
   explicit event_clock(const window_rules& rules) : rules_(rules) {}
 

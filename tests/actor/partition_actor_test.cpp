@@ -16,6 +16,7 @@
 #include "actors/ad_actor.hpp"
 #include "actors/checkpoint_writer.hpp"
 #include "actors/partition_actor.hpp"
+#include "actors/retention_actor.hpp"
 #include "persistence/store.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -464,6 +465,51 @@ TEST_CASE_METHOD(quick_windows, "a stored id filter that misses ids of its bucke
   }
   start();
   CHECK(status().outcomes[outcome::duplicate] == 3);
+}
+
+TEST_CASE_METHOD(quick_windows, "retention deletes the ids of minutes past the horizon, and their clicks are too old",
+                 "[actor][retention][dedup]") {
+  start();
+  ingest_ids({{1, {{10, t0 + 1, 1}, {10, t0 + 2, 2}}}});
+  ingest_ids({{2, {{10, t0 + 3 * minute_ms, 3}}}});
+  tick();
+  auto stats = std::make_shared<retention_stats>();
+  retention_config rc;
+  rc.db = db.get();
+  rc.stats = stats;
+  rc.step_keys = 1;  // a pass of several steps
+  auto retention = sys.spawn(retention_actor, rc);
+  caf::anon_send(retention, tick_atom_v);
+  sched.run();
+  CHECK(stats->get().purged_keys == 0);  // watermark t0+3min, horizon 10 min: nothing is past it
+
+  ingest_ids({{3, {{11, t0 + 12 * minute_ms, 900}}}});  // watermark t0+12min: minutes before t0+2min are past it
+  tick();
+  caf::anon_send(retention, tick_atom_v);
+  sched.run();
+  const auto s = stats->get();
+  CHECK(s.purged_keys >= 1);
+  CHECK(s.passes == 2);
+  CHECK(s.dedup_floor_ms == t0 + 2 * minute_ms);
+  std::vector<click_id> ids;
+  REQUIRE_FALSE(db->read_ids(10, t0, ids));
+  CHECK(ids.empty());
+  REQUIRE_FALSE(db->read_ids(10, t0 + 3 * minute_ms, ids));
+  CHECK(ids.size() == 1);  // past the floor: kept
+
+  // A repeat of a deleted id, and a new one, for that minute: too old, never counted.
+  ingest_ids({{4, {{10, t0 + 5, 1}, {10, t0 + 6, 77}}}});
+  tick();
+  CHECK(count_at(query(10), t0) == 2);
+  CHECK(status().outcomes[outcome::rejected_too_old] == 2);
+  // And after a restart, which restores the watermark from the store.
+  caf::anon_send_exit(retention, caf::exit_reason::user_shutdown);  // it holds the store
+  sched.run();
+  restart();
+  ingest_ids({{5, {{10, t0 + 7, 2}}}});
+  tick();
+  CHECK(count_at(query(10), t0) == 2);
+  CHECK(status().outcomes[outcome::rejected_too_old] == 3);
 }
 
 TEST_CASE_METHOD(fixture, "an idle ad is passivated once durable and comes back from the store", "[actor][passivation]") {

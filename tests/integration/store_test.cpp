@@ -1,4 +1,5 @@
 // The LevelDB store, for real, in a temporary directory.
+#include <algorithm>
 #include <random>
 #include <set>
 #include <catch2/catch.hpp>
@@ -6,6 +7,7 @@
 #include <thread>
 
 #include "actors/checkpoint_writer.hpp"
+#include "actors/core/id_filter.hpp"
 #include "common/errc.hpp"
 #include "common/fault_switch.hpp"
 #include "persistence/store.hpp"
@@ -415,4 +417,120 @@ TEST_CASE("the open-bucket scan in steps visits every bucket once, whatever the 
   expect.erase({3 * 60'000, 3 + 16 * 9});
   expect.insert({3 * 60'000, 3 + 16 * 30});
   CHECK(seen == expect);
+}
+
+TEST_CASE("retention deletes the ids and filters of the minutes every partition has left behind, and nothing else",
+          "[store][retention]") {
+  test::temp_dir dir;
+  auto o = opts(4, false);
+  o.rules.dedup_horizon_ms = 10 * 60'000;
+  auto db = store::open(dir.str("db"), o);
+  REQUIRE(db);
+  constexpr std::int64_t t0 = 1'764'300'000'000;  // a minute boundary
+  std::mt19937_64 rng{3};
+  // Partitions 0 and 1 (ads 4 and 5, of 4 partitions) each count 2000 ids in each of 12
+  // minutes and store each minute's filter.
+  auto checkpoint_of = [&](std::uint32_t partition, std::uint64_t ad, std::uint64_t number, std::int64_t watermark) {
+    auto cp = make_checkpoint(partition, number, {});
+    cp.watermark_ms = watermark;
+    ad_delta d;
+    d.ad_id = ad;
+    for (int m = 0; m < 12; ++m) {
+      const auto minute = t0 + m * 60'000;
+      std::vector<click_id> ids(2000);
+      for (auto& id : ids)
+        for (auto& b : id) b = static_cast<std::uint8_t>(rng());
+      std::sort(ids.begin(), ids.end());
+      d.minutes.push_back({minute, ids.size(), bucket_state::final, 1});
+      id_filter f;
+      for (const auto& id : ids) f.add(id);
+      d.filters.push_back({minute, f.serialize()});
+      d.ids.push_back({minute, std::move(ids)});
+    }
+    cp.ads.push_back(std::move(d));
+    return cp;
+  };
+  REQUIRE_FALSE(write(**db, checkpoint_of(0, 4, 1, t0 + 15 * 60'000)));  // floor t0 + 5 min
+  REQUIRE_FALSE(write(**db, checkpoint_of(1, 5, 1, t0 + 18 * 60'000)));  // floor t0 + 8 min
+  {
+    auto cp = make_checkpoint(3, 1, {});  // read messages, counted nothing: no watermark
+    cp.watermark_ms = window_rules::no_watermark;
+    REQUIRE_FALSE(write(**db, cp));
+  }
+  REQUIRE_FALSE((*db)->compact_ids_before(t0 + 60 * 60'000));  // everything into files, to be measured
+  const auto before = (*db)->approximate_disk_usage();
+  CHECK(before.ids > 12 * 2 * 2000 * 16 / 2);
+  CHECK(before.filters > 0);
+
+  auto run_pass = [&](std::size_t limit, int& steps) {
+    store::scan_step at;
+    store::purge_result sum;
+    for (steps = 0; !at.done; ++steps) {
+      REQUIRE(steps < 1000);
+      auto r = (*db)->purge_expired_ids(at, limit);
+      REQUIRE(r);
+      sum.keys += r->keys;
+      sum.bytes += r->bytes;
+      sum.floor_ms = r->floor_ms;
+      sum.held_by = r->held_by;
+    }
+    return sum;
+  };
+  auto minutes_with_ids = [&](std::uint64_t ad) {
+    int n = 0;
+    for (int m = 0; m < 12; ++m) {
+      std::vector<click_id> ids;
+      REQUIRE_FALSE((*db)->read_ids(ad, t0 + m * 60'000, ids));
+      const bool has_filter = !test::must((*db)->read_filter(ad, t0 + m * 60'000)).empty();
+      REQUIRE(has_filter == !ids.empty());  // a minute's ids and filter go together
+      n += ids.empty() ? 0 : 1;
+    }
+    return n;
+  };
+
+  int steps = 0;
+  auto pass = run_pass(7, steps);
+  REQUIRE(pass.floor_ms);
+  CHECK(*pass.floor_ms == t0 + 5 * 60'000);  // the lowest watermark's: partition 0's
+  CHECK(pass.held_by == 0);
+  CHECK(minutes_with_ids(4) == 7);  // minutes 5..11 stay
+  CHECK(minutes_with_ids(5) == 7);
+  CHECK(steps > 2);                 // seven keys at a time
+  CHECK(pass.bytes > 5 * 2 * 2000 * 16);
+  for (int m = 0; m < 12; ++m) CHECK(test::must((*db)->read_minute(4, t0 + m * 60'000)).count == 2000);  // counts stay
+  REQUIRE_FALSE((*db)->compact_ids_before(*pass.floor_ms));
+  const auto after = (*db)->approximate_disk_usage();
+  CHECK(after.ids < before.ids * 3 / 4);
+  CHECK(after.total < before.total);
+
+  CHECK(run_pass(1000, steps).keys == 0);  // nothing more until a watermark moves
+
+  // Partition 0 moves on: partition 1 holds the floor now.
+  auto cp = make_checkpoint(0, 2, {});
+  cp.watermark_ms = t0 + 40 * 60'000;
+  REQUIRE_FALSE(write(**db, cp));
+  pass = run_pass(1000, steps);
+  CHECK(*pass.floor_ms == t0 + 8 * 60'000);
+  CHECK(pass.held_by == 1);
+  CHECK(minutes_with_ids(4) == 4);
+  CHECK(minutes_with_ids(5) == 4);
+}
+
+TEST_CASE("retention deletes nothing while no partition has a watermark", "[store][retention]") {
+  test::temp_dir dir;
+  auto db = store::open(dir.str("db"), opts(4, false));
+  REQUIRE(db);
+  auto cp = make_checkpoint(2, 1, {});
+  cp.watermark_ms = window_rules::no_watermark;
+  cp.ads.push_back(ids_delta(6, {{60'000, {click_id{}}}}, 1));
+  REQUIRE_FALSE(write(**db, cp));
+  store::scan_step at;
+  auto r = (*db)->purge_expired_ids(at, 100);
+  REQUIRE(r);
+  CHECK(at.done);
+  CHECK_FALSE(r->floor_ms);
+  CHECK(r->keys == 0);
+  std::vector<click_id> ids;
+  REQUIRE_FALSE((*db)->read_ids(6, 60'000, ids));
+  CHECK(ids.size() == 1);
 }

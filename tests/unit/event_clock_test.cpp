@@ -49,6 +49,27 @@ TEST_CASE("clicks beyond the dedup horizon behind the watermark are too old", "[
   CHECK(c.classify(t0 + 394'999, wall) == arrival::too_old);
 }
 
+TEST_CASE("every minute before the first open dedup minute is wholly too old, and that minute is not",
+          "[time][watermark][retention]") {
+  // Retention deletes the ids of the minutes before first_open_dedup_minute: no click of
+  // them may be accepted, or a repeat of a deleted id would count twice.
+  std::mt19937_64 rng{5};
+  for (int i = 0; i < 2000; ++i) {
+    auto r = rules();
+    r.dedup_horizon_ms = 60'000 + static_cast<std::int64_t>(rng() % 7'200'000);
+    event_clock c{r};
+    const auto newest = t0 - 3'600'000 + static_cast<std::int64_t>(rng() % 7'200'000);
+    c.observe(newest);
+    const auto floor = r.first_open_dedup_minute(c.watermark());
+    REQUIRE(floor % 60'000 == 0);
+    REQUIRE(c.classify(floor - 1, newest) == arrival::too_old);  // the last ms of the minute before
+    REQUIRE(c.classify(floor - 60'000, newest) == arrival::too_old);
+    REQUIRE(c.classify(floor + 59'999, newest) != arrival::too_old);  // some of the floor minute counts
+  }
+  window_rules r;
+  CHECK(r.first_open_dedup_minute(-1) == -60'000 - r.dedup_horizon_ms);  // floors below zero too
+}
+
 TEST_CASE("the watermark never goes back, and restores and idle-advances forward", "[time][watermark]") {
   event_clock c{rules()};
   c.observe(t0 + 100'000);
