@@ -402,6 +402,25 @@ TEST_CASE("/metrics passes promtool, its counters move with clicks and queries, 
   CHECK(run({"promtool", "check", "rules", std::string{ADCLICK_SOURCE_DIR} + "/config/alerts.yml"}, out, 60s) == 0);
 }
 
+namespace {
+/// Loads 1000 clicks over 20 ads from `start_ms` and waits until they are all counted,
+/// then kills nats-server and waits until readyz answers 503 naming the NATS connection.
+void count_then_lose_broker(running& r, const std::string& truth, std::int64_t start_ms, const char* seed) {
+  load(r.nats, truth, {"--clicks", "1000", "--ads", "20", "--seed", seed, "--start-ms", std::to_string(start_ms),
+                       "--event-rate", "100"});
+  std::string out;
+  REQUIRE(verify(r.svc, {truth}, out, {"--allow-idle-final"}) == 0);
+  r.nats.kill();
+  bool reported = false;
+  for (int i = 0; i < 150 && !reported; ++i) {
+    auto [code, body] = r.svc.readyz();
+    reported = code == 503 && body.dump().find("NATS connection lost") != std::string::npos;
+    if (!reported) std::this_thread::sleep_for(100ms);
+  }
+  REQUIRE(reported);
+}
+}  // namespace
+
 TEST_CASE("while nats-server is down readyz answers 503 naming NATS and metrics show it, and after it is back 200, "
           "reconnects counted, nothing lost, and SIGTERM exits 0",
           "[e2e][readiness]") {
@@ -410,19 +429,8 @@ TEST_CASE("while nats-server is down readyz answers 503 naming NATS and metrics 
   temp_dir work;
   const auto before = work.str("before"), after = work.str("after");
   const auto start = now_ms() - 60'000;
-  load(r.nats, before, {"--clicks", "1000", "--ads", "20", "--seed", "7", "--start-ms", std::to_string(start),
-                        "--event-rate", "100"});
+  count_then_lose_broker(r, before, start, "7");
   std::string out;
-  REQUIRE(verify(svc, {before}, out, {"--allow-idle-final"}) == 0);
-
-  r.nats.kill();
-  bool reported = false;
-  for (int i = 0; i < 150 && !reported; ++i) {
-    auto [code, body] = svc.readyz();
-    reported = code == 503 && body.dump().find("NATS connection lost") != std::string::npos;
-    if (!reported) std::this_thread::sleep_for(100ms);
-  }
-  REQUIRE(reported);
   auto down = scrape(svc);
   // nats.c reports the disconnect on its callback thread, after the connection's status
   // (which readyz reads) has changed: the counter may lag it a moment.
@@ -519,18 +527,8 @@ TEST_CASE("SIGTERM while nats-server is down stops promptly with exit 0, and a r
   auto& svc = r.svc;
   temp_dir work;
   const auto truth_file = work.str("truth");
-  const auto start = now_ms() - 60'000;
-  load(r.nats, truth_file, {"--clicks", "1000", "--ads", "20", "--seed", "9", "--start-ms", std::to_string(start),
-                            "--event-rate", "100"});
+  count_then_lose_broker(r, truth_file, now_ms() - 60'000, "9");
   std::string out;
-  REQUIRE(verify(svc, {truth_file}, out, {"--allow-idle-final"}) == 0);
-  r.nats.kill();
-  bool down = false;
-  for (int i = 0; i < 150 && !down; ++i) {
-    down = svc.readyz().first == 503;
-    if (!down) std::this_thread::sleep_for(100ms);
-  }
-  REQUIRE(down);
   const auto t = std::chrono::steady_clock::now();
   CHECK(svc.stop(SIGTERM) == 0);
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t);
