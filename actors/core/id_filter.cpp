@@ -38,17 +38,18 @@ void id_filter::add_stage(std::size_t capacity) {
   const std::size_t bits_per = std::min<std::size_t>(bits_per_id + 2 * stages_.size(), 24);
   const std::size_t blocks = std::max<std::size_t>(1, (std::max<std::size_t>(capacity, 1) * bits_per + 255) / 256);
   stage s;
-  s.blocks.assign(blocks, block{});
+  s.blocks.reset(new block[blocks]());
+  s.block_count = static_cast<std::uint32_t>(blocks);
   s.capacity = static_cast<std::uint32_t>(std::min<std::size_t>(blocks * 256 / bits_per, UINT32_MAX / 2));
   stages_.push_back(std::move(s));
 }
 
 void id_filter::add(const click_id& id) {
   if (stages_.empty()) add_stage(expected_);
-  else if (stages_.back().count >= stages_.back().capacity) add_stage(3 * size_);
+  else if (stages_.back().count >= stages_.back().capacity) add_stage(3 * std::size_t{size_});
   auto& s = stages_.back();
   const auto h = click_id_hash(id);
-  auto& b = s.blocks[block_of(h, s.blocks.size())];
+  auto& b = s.blocks[block_of(h, s.block_count)];
   const auto key = static_cast<std::uint32_t>(h);
   for (std::size_t i = 0; i < 8; ++i) b[i] |= 1U << ((key * salt[i]) >> 27);
   ++s.count;
@@ -69,7 +70,7 @@ bool id_filter::may_contain(const click_id& id) const {
   const auto h = click_id_hash(id);
   const auto key = static_cast<std::uint32_t>(h);
   for (const auto& s : stages_) {
-    const auto& b = s.blocks[block_of(h, s.blocks.size())];
+    const auto& b = s.blocks[block_of(h, s.block_count)];
     bool all = true;
     for (std::size_t i = 0; i < 8; ++i) all = all && (b[i] >> ((key * salt[i]) >> 27) & 1U);
     if (all) return true;
@@ -79,7 +80,7 @@ bool id_filter::may_contain(const click_id& id) const {
 
 std::size_t id_filter::memory_bytes() const {
   std::size_t n = stages_.capacity() * sizeof(stage);
-  for (const auto& s : stages_) n += s.blocks.capacity() * sizeof(block);
+  for (const auto& s : stages_) n += std::size_t{s.block_count} * sizeof(block);
   return n;
 }
 
@@ -90,9 +91,9 @@ std::string id_filter::serialize() const {
   for (const auto& s : stages_) {
     put_u32(out, s.capacity);
     put_u32(out, s.count);
-    put_u32(out, static_cast<std::uint32_t>(s.blocks.size()));
-    for (const auto& b : s.blocks)
-      for (auto w : b) put_u32(out, w);
+    put_u32(out, s.block_count);
+    for (std::uint32_t i = 0; i < s.block_count; ++i)
+      for (auto w : s.blocks[i]) put_u32(out, w);
   }
   return out;
 }
@@ -108,9 +109,11 @@ std::optional<id_filter> id_filter::parse(std::string_view in) {
     std::uint32_t blocks = 0;
     if (!get_u32(in, s.capacity) || !get_u32(in, s.count) || !get_u32(in, blocks)) return std::nullopt;
     if (blocks == 0 || in.size() < std::size_t{blocks} * sizeof(block)) return std::nullopt;
-    s.blocks.resize(blocks);
-    for (auto& b : s.blocks)
-      for (auto& w : b) get_u32(in, w);
+    s.blocks.reset(new block[blocks]());
+    s.block_count = blocks;
+    for (std::uint32_t i = 0; i < blocks; ++i)
+      for (auto& w : s.blocks[i]) get_u32(in, w);
+    if (s.count > UINT32_MAX / 2 - f.size_) return std::nullopt;
     f.size_ += s.count;
     f.stages_.push_back(std::move(s));
   }

@@ -10,8 +10,10 @@
 // about 0.5% false positives when full; any number of stages stays under twice that. Ids are hashed in full (a sequenced id is not random). Pure, not thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,7 +29,8 @@ class id_filter {
 
   /// An empty filter whose first stage holds `expected` ids at bits_per_id (at least one
   /// block); no memory until the first add.
-  explicit id_filter(std::size_t expected = 0) : expected_(expected) {}
+  explicit id_filter(std::size_t expected = 0)
+    : expected_(static_cast<std::uint32_t>(std::min<std::size_t>(expected, UINT32_MAX / 2))) {}
 
   void add(const click_id& id);
   /// False: `id` was never added. True: it may have been.
@@ -47,16 +50,18 @@ class id_filter {
 
  private:
   using block = std::array<std::uint32_t, 8>;
+  // Kept small: an ad has a filter per open minute, most of them of a few ids.
   struct stage {
-    std::vector<block> blocks;
+    std::unique_ptr<block[]> blocks;
+    std::uint32_t block_count = 0;
     std::uint32_t capacity = 0;  ///< ids it was sized for
     std::uint32_t count = 0;     ///< ids added to it
   };
   void add_stage(std::size_t capacity);
 
-  std::size_t expected_ = 0;
-  std::size_t size_ = 0;
   std::vector<stage> stages_;
+  std::uint32_t expected_ = 0;
+  std::uint32_t size_ = 0;
 };
 
 }  // namespace adclick

@@ -1,5 +1,7 @@
 #include "actors/core/id_set.hpp"
 
+#include <algorithm>
+
 namespace adclick {
 
 namespace {
@@ -15,7 +17,6 @@ bool id_set::contains(const click_id& id) const {
   if (is_zero(id)) return has_zero_;
   if (slots_.empty()) return false;
   for (auto i = slot_of(id);; i = (i + 1) & (slots_.size() - 1)) {
-    ++probes_;
     if (slots_[i] == id) return true;
     if (is_zero(slots_[i])) return false;
   }
@@ -29,7 +30,6 @@ bool id_set::insert(const click_id& id) {
   }
   if ((size_ + 1) * 4 > slots_.size() * 3) grow();
   for (auto i = slot_of(id);; i = (i + 1) & (slots_.size() - 1)) {
-    ++probes_;
     if (slots_[i] == id) return false;
     if (is_zero(slots_[i])) {
       slots_[i] = id;
@@ -49,6 +49,13 @@ void id_set::grow() {
     while (!is_zero(slots_[i])) i = (i + 1) & (slots_.size() - 1);
     slots_[i] = id;
   }
+}
+
+std::size_t id_set::longest_probe() const {
+  std::size_t longest = 0;
+  for (std::size_t i = 0; i < slots_.size(); ++i)
+    if (!is_zero(slots_[i])) longest = std::max(longest, (i - slot_of(slots_[i])) & (slots_.size() - 1));
+  return longest;
 }
 
 std::vector<click_id> id_set::ids() const {

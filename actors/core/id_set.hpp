@@ -22,9 +22,9 @@ class id_set {
   std::size_t memory_bytes() const { return slots_.capacity() * sizeof(click_id); }
   /// Every id, in no particular order.
   std::vector<click_id> ids() const;
-  /// Slots inspected by every insert and contains so far: about one per call while ids
-  /// hash well (a test of the spread, not a metric).
-  std::uint64_t probes() const { return probes_; }
+  /// The longest distance of an id from the slot its hash names (a test of the spread:
+  /// a few while ids hash well). Walks the whole table.
+  std::size_t longest_probe() const;
 
  private:
   void grow();
@@ -34,7 +34,6 @@ class id_set {
   std::vector<click_id> slots_;
   std::size_t size_ = 0;
   bool has_zero_ = false;
-  mutable std::uint64_t probes_ = 0;
 };
 
 }  // namespace adclick

@@ -4,17 +4,29 @@
 
 namespace adclick {
 
+namespace {
+auto by_minute = [](const auto& m, std::int64_t minute) { return m.minute < minute; };
+}  // namespace
+
 recent_ids::minute_set& recent_ids::at(std::int64_t minute) {
-  auto it = minutes_.lower_bound(minute);
-  if (it != minutes_.end() && it->first == minute) return it->second;
+  auto it = std::lower_bound(minutes_.begin(), minutes_.end(), minute, by_minute);
+  if (it != minutes_.end() && it->minute == minute) return *it;
   // A minute usually gets about what the one before it got: size its filter for that (a
   // quarter more), so that it stays one stage.
   std::size_t expected = 0;
-  if (it != minutes_.begin()) expected = std::prev(it)->second.filter.size() * 5 / 4;
+  if (it != minutes_.begin()) expected = std::prev(it)->filter.size() * 5 / 4;
   minute_set m;
+  m.minute = minute;
   m.filter = id_filter{expected};
-  return minutes_.emplace_hint(it, minute, std::move(m))->second;
+  return *minutes_.insert(it, std::move(m));
 }
+
+const recent_ids::minute_set* recent_ids::find(std::int64_t minute) const {
+  auto it = std::lower_bound(minutes_.begin(), minutes_.end(), minute, by_minute);
+  return it != minutes_.end() && it->minute == minute ? &*it : nullptr;
+}
+
+bool recent_ids::has(std::int64_t minute) const { return find(minute) != nullptr; }
 
 void recent_ids::load(std::int64_t minute, const std::vector<click_id>& ids) {
   auto& m = at(minute);
@@ -30,9 +42,13 @@ void recent_ids::load_filter(std::int64_t minute, id_filter filter) {
   m.complete = false;
 }
 
+bool recent_ids::in_generations(const minute_set& m, const click_id& id) {
+  return (m.young && m.young->contains(id)) || (m.old && m.old->contains(id));
+}
+
 recent_ids::insert_result recent_ids::insert(std::int64_t minute, const click_id& id) {
   auto& m = at(minute);
-  if (m.young.contains(id) || m.old.contains(id)) return insert_result::duplicate;
+  if (in_generations(m, id)) return insert_result::duplicate;
   if (!m.complete && m.filter.may_contain(id)) return insert_result::need_lookup;
   record(m, id);
   return insert_result::added;
@@ -46,56 +62,61 @@ recent_ids::insert_result recent_ids::resolve(std::int64_t minute, const click_i
 
 void recent_ids::record(minute_set& m, const click_id& id) {
   m.filter.add(id);
-  m.young.insert(id);
-  m.fresh.push_back(id);
+  if (!m.young) m.young = std::make_unique<id_set>();
+  m.young->insert(id);
+  ++m.fresh;
+  fresh_.emplace_back(m.minute, id);
 }
 
 void recent_ids::rotate() {
-  for (auto& [minute, m] : minutes_) {
-    if (m.old.size() != 0) m.complete = false;
-    // The slots of the generation that leaves are freed, not reused by the next young one:
-    // reusing them for the newest minute saved regrowth but held 14% more dedup memory at
-    // steady state (steady benchmark, 2026-11-29: 8.70 against 7.64 bytes per id).
+  for (auto& m : minutes_) {
+    if (m.old) m.complete = false;
+    // The generation that leaves frees its slots: reusing them for the next young one
+    // saved regrowth but held 14% more dedup memory at steady state (steady benchmark,
+    // 2026-11-29: 8.70 against 7.64 bytes per id).
     m.old = std::move(m.young);
-    m.young = id_set{};
   }
 }
 
 std::optional<std::string> recent_ids::filter(std::int64_t minute) const {
-  auto it = minutes_.find(minute);
-  if (it == minutes_.end()) return std::nullopt;
-  return it->second.filter.serialize();
+  const auto* m = find(minute);
+  if (!m) return std::nullopt;
+  return m->filter.serialize();
 }
 
 std::vector<minute_ids> recent_ids::take_changes() {
   std::vector<minute_ids> out;
-  for (auto& [minute, m] : minutes_) {
-    if (m.fresh.empty()) continue;
-    std::sort(m.fresh.begin(), m.fresh.end());
-    out.push_back({minute, std::move(m.fresh)});
-    m.fresh = {};
+  if (fresh_.empty()) return out;
+  std::sort(fresh_.begin(), fresh_.end());
+  for (const auto& [minute, id] : fresh_) {
+    if (out.empty() || out.back().minute_ms != minute) out.push_back({minute, {}});
+    out.back().ids.push_back(id);
   }
+  decltype(fresh_){}.swap(fresh_);  // (`fresh_ = {}` would keep its capacity)
+  for (auto& m : minutes_) m.fresh = 0;
   return out;
 }
 
 void recent_ids::drop(const std::vector<std::int64_t>& minutes) {
   for (auto minute : minutes) {
-    auto it = minutes_.find(minute);
-    if (it != minutes_.end() && it->second.fresh.empty()) minutes_.erase(it);
+    auto it = std::lower_bound(minutes_.begin(), minutes_.end(), minute, by_minute);
+    if (it != minutes_.end() && it->minute == minute && it->fresh == 0) minutes_.erase(it);
   }
 }
 
 std::size_t recent_ids::ids_in_memory() const {
   std::size_t n = 0;
-  for (const auto& [minute, m] : minutes_) n += m.young.size() + m.old.size();
+  for (const auto& m : minutes_) n += (m.young ? m.young->size() : 0) + (m.old ? m.old->size() : 0);
   return n;
 }
 
 std::size_t recent_ids::memory_bytes() const {
-  std::size_t n = 0;
-  for (const auto& [minute, m] : minutes_)
-    n += sizeof(m) + m.young.memory_bytes() + m.old.memory_bytes() + m.fresh.capacity() * sizeof(click_id) +
-         m.filter.memory_bytes();
+  std::size_t n = minutes_.capacity() * sizeof(minute_set) + fresh_.capacity() * sizeof(fresh_[0]);
+  for (const auto& m : minutes_) {
+    for (const auto* g : {m.young.get(), m.old.get()})
+      if (g) n += sizeof(id_set) + g->memory_bytes();
+    n += m.filter.memory_bytes();
+  }
   return n;
 }
 

@@ -19,7 +19,7 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,7 +33,7 @@ namespace adclick {
 class recent_ids {
  public:
   /// True if `minute` is in memory (counted here, or loaded from storage).
-  bool has(std::int64_t minute) const { return minutes_.count(minute) != 0; }
+  bool has(std::int64_t minute) const;
 
   /// Puts the durable ids of `minute` into its filter (not into memory). Not a change.
   void load(std::int64_t minute, const std::vector<click_id>& ids);
@@ -71,17 +71,26 @@ class recent_ids {
   std::size_t memory_bytes() const;   ///< generations, filters, ids not yet taken
 
  private:
+  // Kept small: an ad has one per open minute (100k ads x a few minutes at steady state),
+  // and most hold a few ids. Minutes sit in a vector in minute order (a handful per ad),
+  // generations are allocated only while they hold ids, and the ids not yet taken are
+  // kept per ad, not per minute.
   struct minute_set {
-    id_set young, old;           ///< recent arrivals, exact
-    std::vector<click_id> fresh; ///< recorded since the last take_changes
-    id_filter filter;            ///< every id of the minute
-    bool complete = true;        ///< every id of the minute is in young or old
+    std::int64_t minute = 0;
+    std::unique_ptr<id_set> young, old;  ///< recent arrivals, exact; null when empty
+    id_filter filter;                    ///< every id of the minute
+    std::uint32_t fresh = 0;             ///< ids recorded since the last take_changes
+    bool complete = true;                ///< every id of the minute is in young or old
   };
   /// The minute's set, created with a filter sized like the minute before it.
   minute_set& at(std::int64_t minute);
+  const minute_set* find(std::int64_t minute) const;
   /// Records a new id in `m`.
-  static void record(minute_set& m, const click_id& id);
-  std::map<std::int64_t, minute_set> minutes_;
+  void record(minute_set& m, const click_id& id);
+  static bool in_generations(const minute_set& m, const click_id& id);
+
+  std::vector<minute_set> minutes_;                        ///< by minute
+  std::vector<std::pair<std::int64_t, click_id>> fresh_;  ///< (minute, id) not yet taken
 };
 
 }  // namespace adclick

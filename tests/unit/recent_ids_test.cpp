@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <map>
 #include <random>
 #include <set>
 
@@ -42,7 +43,7 @@ TEST_CASE("id_set spreads sequenced ids: one minter, a counter", "[dedup]") {
   for (std::uint64_t seq = 0; seq < n; ++seq) REQUIRE(s.contains(id_of(0xA11CE, seq)));
   CHECK_FALSE(s.contains(id_of(0xA11CE, n)));
   CHECK(s.size() == n);
-  CHECK(s.probes() < 3 * 2 * n);  // linear probing at load <= 0.75: a couple per call
+  CHECK(s.longest_probe() < 64);  // all from one slot: up to n
 }
 
 TEST_CASE("id_set matches std::set on random ids, through growth", "[dedup][model]") {
