@@ -56,6 +56,13 @@ void fail(self_ptr self, const caf::error& err, const char* what) {
   self->quit(err);
 }
 
+/// Enough was taken since the last checkpoint started to write one now.
+bool checkpoint_due(const partition_state& st) {
+  return st.pending_messages >= st.cfg.checkpoint_max_pending ||
+         (st.cfg.checkpoint_max_pending_bytes != 0 &&
+          st.pending_clicks * sizeof(click) >= st.cfg.checkpoint_max_pending_bytes);
+}
+
 std::int64_t final_before_of(const partition_state& st, std::int64_t watermark) {
   event_clock c{st.cfg.rules};
   c.restore(watermark, 0);
@@ -156,7 +163,7 @@ void on_written(self_ptr self, const checkpoint& cp, checkpoint_result& r) {
   // ads can stop under a steady load (checkpoints back to back after max-pending).
   if (r.durable && self->clock().now() - st.last_idle_sweep >= st.cfg.checkpoint_interval) passivate_idle(self);
   answer_waiters(self, cp, r);  // may start a checkpoint for operators still waiting
-  if (r.durable && st.pending_messages >= st.cfg.checkpoint_max_pending) start_checkpoint(self, false);
+  if (r.durable && checkpoint_due(st)) start_checkpoint(self, false);
 }
 
 /// Fills the checkpoint's campaign and advertiser shares and the rankings its buckets
@@ -265,6 +272,7 @@ void start_checkpoint(self_ptr self, bool forced) {
   std::move(st.dlq.begin(), st.dlq.end(), std::back_inserter(st.building.outbox));
   st.dlq.clear();
   st.pending_messages = 0;
+  st.pending_clicks = 0;
   st.awaiting_flushes = st.changed_ads.size();
   for (auto ad_id : st.changed_ads) {
     auto& ref = st.ads[ad_id];
@@ -581,6 +589,7 @@ caf::behavior running(self_ptr self) {
       st.undecided += st.scratch.clicks;
       for (auto& r : st.scratch.rejections) st.dlq.push_back(dlq_row(st, std::move(r)));
       st.pending_messages += st.scratch.new_messages;
+      st.pending_clicks += st.scratch.clicks + st.scratch.rejected.total();
       st.messages_dispatched += st.scratch.new_messages;
       st.clicks_dispatched += st.scratch.clicks + st.scratch.rejected.total();
       const auto now = steady_ms(self);
@@ -599,7 +608,7 @@ caf::behavior running(self_ptr self) {
       }
       finalize_due(self);
       // A batch of only redeliveries still moves nothing; the cursor already covers it.
-      if (st.pending_messages >= st.cfg.checkpoint_max_pending) start_checkpoint(self, false);
+      if (checkpoint_due(st)) start_checkpoint(self, false);
     },
     [=](tick_atom) {
       passivate_idle(self);

@@ -77,6 +77,8 @@ adclick_config::adclick_config() {
     .add(ingest_fetch_max_bytes, "fetch-max-bytes", "payload bytes per fetch (all partitions' fetches "
                                                     "together must stay below the server's 64 MiB per-connection limit)")
     .add(ingest_max_ack_pending, "max-ack-pending", "consumer MaxAckPending, in messages")
+    .add(ingest_max_unacked_bytes, "max-unacked-bytes",
+         "decoded clicks fetched and not yet acked, per partition: fetching waits above it")
     .add(ingest_ack_wait, "ack-wait", "consumer AckWait: an unacked delivery comes again after this")
     .add(ingest_accept_new_stream, "accept-new-stream",
          "count a recreated clicks stream from its first message (positions rebase; stored counts stay)");
@@ -324,6 +326,7 @@ std::string adclick_config::validate() {
   if (ingest_ack_wait < std::chrono::seconds(1)) problems << "ingest.ack-wait must be at least 1s; ";
   if (ingest_fetch_batch == 0 || ingest_fetch_batch >= ingest_max_ack_pending)
     problems << "ingest.fetch-batch must be positive and below ingest.max-ack-pending; ";
+  if (ingest_max_unacked_bytes < (64u << 10)) problems << "ingest.max-unacked-bytes must be at least 64 KiB; ";
   if (ingest_fetch_max_bytes < (1u << 20))
     problems << "ingest.fetch-max-bytes must be at least 1 MiB (the largest NATS message); ";
   if (http_port() <= 0) problems << "http.address must be HOST:PORT; ";

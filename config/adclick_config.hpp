@@ -78,6 +78,7 @@ class adclick_config : public caf::actor_system_config {
   std::uint32_t ingest_fetch_batch = 256;       ///< messages per JetStream fetch
   std::uint32_t ingest_fetch_max_bytes = 1 << 20; ///< payload bytes per fetch
   std::uint32_t ingest_max_ack_pending = 20000; ///< consumer MaxAckPending (messages)
+  std::uint32_t ingest_max_unacked_bytes = 32u << 20; ///< decoded clicks fetched and not yet acked, per partition
   caf::timespan ingest_ack_wait = std::chrono::seconds(60);  ///< consumer AckWait
   bool ingest_accept_new_stream = false;  ///< count a recreated clicks stream from its start
 

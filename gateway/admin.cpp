@@ -113,6 +113,7 @@ v1::StatusReply status_reply(const std::vector<partition_status>& partitions, co
     p->set_missing_stream_seqs(in.missing);
     p->set_idle_markers(in.markers);
     p->set_unacked_messages(in.unacked);
+    p->set_unacked_bytes(in.unacked_bytes);
     p->set_pending_messages(in.pending);
     put_outcomes(*p->mutable_outcomes(), s.outcomes);
     p->set_undecided(s.undecided);

@@ -228,6 +228,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     pc.cursor = std::make_shared<ack_cursor>();
     pc.checkpoint_interval = cfg.checkpoint_interval;
     pc.checkpoint_max_pending = cfg.checkpoint_max_pending;
+    pc.checkpoint_max_pending_bytes = cfg.ingest_max_unacked_bytes / 2;
     pc.rules = cfg.rules();
     pc.names = names;
     pc.idle_timeout = cfg.actors_idle_timeout;
@@ -247,6 +248,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     ic.fetch_batch = static_cast<int>(cfg.ingest_fetch_batch);
     ic.fetch_max_bytes = cfg.ingest_fetch_max_bytes;
     ic.max_ack_pending = cfg.ingest_max_ack_pending;
+    ic.max_unacked_bytes = cfg.ingest_max_unacked_bytes;
     ic.ack_wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.ingest_ack_wait).count();
     ic.accept_new_stream = cfg.ingest_accept_new_stream;
     ic.idle_advance_ms = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.windows_idle_advance).count();

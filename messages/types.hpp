@@ -494,6 +494,7 @@ struct ingress_status {
   std::uint64_t fetched = 0;    ///< JetStream messages fetched
   std::uint64_t acked = 0;      ///< of those, acked after a durable checkpoint
   std::uint64_t unacked = 0;    ///< forwarded and not yet acked
+  std::uint64_t unacked_bytes = 0;  ///< their decoded clicks (ingest.max-unacked-bytes bounds it)
   std::uint64_t gaps = 0;       ///< lost deliveries detected (each followed by a re-bind)
   std::uint64_t consumer_recreated = 0;  ///< the consumer was found missing and recreated
   std::uint64_t missing = 0;    ///< stream sequences removed before this partition read them (an upper bound)

@@ -121,6 +121,9 @@ std::string render_metrics(const metrics_input& in) {
   out.push_back(per_partition("adclick_stream_messages_acked_total",
                               "JetStream messages acked (after a durable checkpoint) since start.", MetricType::Counter,
                               s, [](const v1::PartitionStatus& p) { return double(p.acked_messages()); }));
+  out.push_back(per_partition("adclick_unacked_bytes",
+                              "Decoded clicks fetched and not yet acked (ingest.max-unacked-bytes bounds it).",
+                              MetricType::Gauge, s, [](const v1::PartitionStatus& p) { return double(p.unacked_bytes()); }));
   out.push_back(per_partition("adclick_delivery_gaps_total", "Lost deliveries detected and re-fetched.",
                               MetricType::Counter, s, [](const v1::PartitionStatus& p) { return double(p.delivery_gaps()); }));
 

@@ -48,6 +48,7 @@ ingress_status nats_ingress::status() const {
   s.fetched = fetched_.load(std::memory_order_relaxed);
   s.acked = acked_.load(std::memory_order_relaxed);
   s.unacked = unacked_.load(std::memory_order_relaxed);
+  s.unacked_bytes = unacked_bytes_.load(std::memory_order_relaxed);
   s.gaps = gaps_.load(std::memory_order_relaxed);
   s.consumer_recreated = recreated_.load(std::memory_order_relaxed);
   s.missing = missing_.load(std::memory_order_relaxed);
@@ -87,6 +88,7 @@ class nats_ingress::session {
   struct unacked {
     std::uint64_t seq;
     std::string reply;
+    std::uint64_t bytes;  ///< its decoded clicks and reply subject
   };
 
   void note_forwarded(std::uint64_t seq) {
@@ -99,7 +101,9 @@ class nats_ingress::session {
   bool bind() {
     sub_.reset();
     pending_.clear();
+    unacked_bytes_ = 0;
     in_.unacked_.store(0, std::memory_order_relaxed);
+    in_.unacked_bytes_.store(0, std::memory_order_relaxed);
     auto info = in_.nc_.ensure_stream(cfg_.stream);
     if (!info) {
       std::uint64_t held = 0;
@@ -190,9 +194,11 @@ class nats_ingress::session {
       log_warn("ingress", "ack_failed").kv("partition", cfg_.partition).kv("error", describe(err));
       return;
     }
+    for (std::size_t i = 0; i < plan.prefix; ++i) unacked_bytes_ -= pending_[i].bytes;
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(plan.prefix));
     in_.acked_.fetch_add(plan.prefix, std::memory_order_relaxed);
     in_.unacked_.store(pending_.size(), std::memory_order_relaxed);
+    in_.unacked_bytes_.store(unacked_bytes_, std::memory_order_relaxed);
   }
 
   /// Whether the consumer and the stream are still there and still the same. False: re-bind.
@@ -251,7 +257,8 @@ class nats_ingress::session {
         in_.done_ = true;
         return;
       }
-      if (pending_.size() + static_cast<std::size_t>(cfg_.fetch_batch) > max_in_flight) {
+      if (pending_.size() + static_cast<std::size_t>(cfg_.fetch_batch) > max_in_flight ||
+          unacked_bytes_ >= cfg_.max_unacked_bytes) {
         std::this_thread::sleep_for(2ms);  // wait for a checkpoint to free room
         // Still look at the stream now and then: its pending count (the lag operators
         // see) grows exactly while nothing is fetched.
@@ -309,11 +316,16 @@ class nats_ingress::session {
         }
         batch.messages.push_back(fm);
         note_forwarded(m.stream_seq);
-        pending_.push_back({m.stream_seq, std::string{m.reply}});
+        std::uint64_t bytes = (batch.clicks.size() - fm.first_click) * sizeof(click) + m.reply.size() + sizeof(fm);
+        for (auto r = batch.rejects.begin() + fm.first_reject; r != batch.rejects.end(); ++r)
+          bytes += sizeof(*r) + r->bytes.size();
+        pending_.push_back({m.stream_seq, std::string{m.reply}, bytes});
+        unacked_bytes_ += bytes;
       });
       if (!batch.messages.empty()) {
         in_.fetched_.fetch_add(batch.messages.size(), std::memory_order_relaxed);
         in_.unacked_.store(pending_.size(), std::memory_order_relaxed);
+        in_.unacked_bytes_.store(unacked_bytes_, std::memory_order_relaxed);
         last_message_at_ = steady::now();
         if (marker_seen) marker_sent_ = false;
         in_.cursor_->batches_sent.fetch_add(1, std::memory_order_relaxed);
@@ -355,6 +367,7 @@ class nats_ingress::session {
   nats_ingress& in_;
   const ingress_config& cfg_;
   std::deque<unacked> pending_;  ///< forwarded, not yet acked, in delivery order
+  std::uint64_t unacked_bytes_ = 0;  ///< their bytes
   std::unique_ptr<pull_subscription> sub_;
   std::unique_ptr<js_publisher> marker_pub_;
   std::uint64_t last_consumer_seq_ = 0;  ///< of the current consumer incarnation

@@ -17,8 +17,11 @@
 // Acks: unacked messages are kept in delivery order and the highest stream sequence of
 // the longest durable prefix is acked (AckAll; see plan_ack). That never acks a message
 // whose checkpoint is not durable.
-// Flow control: at most max_ack_pending messages are fetched and not yet acked, and one
-// fetch asks for at most fetch_max_bytes of payload.
+// Flow control: at most max_ack_pending messages, and about max_unacked_bytes of decoded
+// clicks (one fetch may go past it), are fetched and not yet acked; one fetch asks for at
+// most fetch_max_bytes of payload. The bytes bound what a backlog can pile up in memory:
+// the decoded batches in the partition's mailbox, the ad actors' click batches, and the
+// rows a failing checkpoint carries all belong to unacked messages.
 // Lost deliveries: the consumer sequence numbers every delivery. A gap means a delivery
 // never arrived (say the server dropped a slow connection); the ingress then forwards
 // nothing after it and re-binds. The same follows any disconnect (nats_connection::epoch),
@@ -89,6 +92,7 @@ struct ingress_config {
   int fetch_batch = 256;
   std::int64_t fetch_max_bytes = 1 << 20;  ///< payload bytes per fetch (see pull_subscription::fetch)
   std::int64_t max_ack_pending = 20000;
+  std::uint64_t max_unacked_bytes = 32u << 20;  ///< decoded clicks (sizeof(click) each) and reply subjects
   std::int64_t ack_wait_ms = 60000;
   bool accept_new_stream = false;     ///< rebase onto a recreated stream instead of halting
   std::int64_t idle_advance_ms = 0;   ///< 0: publish no idle-advance markers
@@ -128,7 +132,7 @@ class nats_ingress {
   std::atomic<bool> done_{false};
   std::atomic<bool> running_{false};
   std::atomic<std::uint64_t> fetched_{0}, acked_{0}, gaps_{0}, unacked_{0}, recreated_{0}, missing_{0}, markers_{0},
-    last_forwarded_{0}, stream_pending_{0};
+    last_forwarded_{0}, stream_pending_{0}, unacked_bytes_{0};
   mutable std::mutex halted_mutex_;
   std::string halted_;
 };

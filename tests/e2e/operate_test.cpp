@@ -380,6 +380,7 @@ TEST_CASE("/metrics passes promtool, its counters move with clicks and queries, 
   CHECK(sample(after, "adclick_dedup_memory_bytes") > 0);
   CHECK(after.find("# TYPE adclick_dedup_ids_in_memory gauge") != std::string::npos);
   CHECK(after.find("# TYPE adclick_open_clicks gauge") != std::string::npos);
+  CHECK(after.find("adclick_unacked_bytes{partition=\"0\"}") != std::string::npos);
   auto st = http_admin(svc, "status");
   INFO(st.dump());
   CHECK(st["dedup_bytes"].get<std::uint64_t>() > 0);

@@ -14,6 +14,7 @@
 
 #include "common/time.hpp"
 #include "messages/subjects.hpp"
+#include "messages/types.hpp"
 #include "messages/click_codec.hpp"
 #include "persistence/store.hpp"
 #include "tools/http_client.hpp"
@@ -94,6 +95,42 @@ TEST_CASE("counts are exact over HTTP, survive restarts and crashes, and catch u
   CHECK(client.get("/v1/ads/1/clicks?from=yesterday&to=60000").status == 400);
   CHECK(client.get("/v1/ads/1/clicks?from=60000&to=0").status == 400);
   CHECK(client.get("/v1/nothing").status == 404);
+  CHECK(svc.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("a backlog is read within ingest.max-unacked-bytes per partition, and checkpoints come early to keep it moving",
+          "[e2e][backpressure]") {
+  // 256 KiB per partition; checkpoints only every 10 s by the clock, so the catch-up moves
+  // by the early checkpoints at half the budget. 16 messages of 100 clicks per fetch: one
+  // fetch adds at most 1600 decoded clicks past the budget.
+  running r{service::options{{"--ingest.max-unacked-bytes=256KiB", "--ingest.fetch-batch=16",
+                              "--checkpoint.interval=10s", "--checkpoint.max-age=120s"},
+                             true, false}};
+  auto& [nats, dir, svc] = r;
+  CHECK(svc.stop(SIGTERM) == 0);
+  const auto truth = dir.str("backlog.json");
+  REQUIRE(load(nats, truth, {"--clicks", "400000", "--ads", "64", "--batch", "100", "--seed", "21"}) == 0);
+  svc.launch();
+  REQUIRE(svc.wait_ready(std::chrono::seconds(60)));
+  std::uint64_t most = 0, checkpoints = 0;
+  for (int i = 0; i < 1200; ++i) {  // up to 60 s
+    auto st = svc.status();
+    checkpoints = 0;
+    for (const auto& p : st["partitions"]) {
+      most = std::max(most, p.value("unacked_bytes", std::uint64_t{0}));
+      checkpoints += p.value("checkpoints", std::uint64_t{0});
+    }
+    if (st["outcomes"].value("counted", std::uint64_t{0}) + st["outcomes"].value("duplicate", std::uint64_t{0}) ==
+            400000 && st["undecided"] == 0)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  INFO("most unacked bytes in a partition " << most << ", checkpoints " << checkpoints);
+  CHECK(most > 0);
+  CHECK(most <= 256 * 1024 + 1600 * (sizeof(adclick::click) + 64));
+  CHECK(checkpoints > 16 * 3);  // the clock alone: one per partition
+  std::string out;
+  CHECK(verify(svc, {truth}, out) == 0);
   CHECK(svc.stop(SIGTERM) == 0);
 }
 

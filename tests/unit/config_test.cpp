@@ -46,6 +46,14 @@ TEST_CASE("options are validated", "[config]") {
   CHECK(load({"--http.address=nonsense"}).find("http.address") != std::string::npos);
   CHECK(load({"--checkpoint.interval=250ms"}) == "");
   CHECK_FALSE(load({"--no-such.option=1"}).empty());
+  CHECK(load({"--retention.interval=500ms"}).find("retention.interval") != std::string::npos);
+  CHECK(load({"--retention.interval=10s"}) == "");
+  CHECK(load({"--ingest.max-unacked-bytes=1KiB"}).find("ingest.max-unacked-bytes") != std::string::npos);
+  CHECK(load({"--ingest.max-unacked-bytes=256KiB"}) == "");
+  adclick_config defaults;
+  REQUIRE(load({}, defaults) == "");
+  CHECK(defaults.retention_interval == std::chrono::minutes(1));
+  CHECK(defaults.ingest_max_unacked_bytes == 32u << 20);
 }
 
 TEST_CASE("live options that would spin or never answer are refused", "[config]") {
