@@ -518,7 +518,7 @@ caf::behavior partition_actor(self_ptr self, partition_config cfg) {
   st.next_checkpoint = pos->next_checkpoint;
   st.outcomes = st.durable_outcomes = pos->outcomes;
   st.clock = event_clock{st.cfg.rules};
-  if (pos->stream_seq > 0 || pos->stream_created_ns != 0) st.clock.restore(pos->watermark_ms, pos->last_publish_ms);
+  if (pos->read_a_stream()) st.clock.restore(pos->watermark_ms, pos->last_publish_ms);
   st.durable_watermark_ms = st.clock.watermark();
   st.durable_final_before_ms = final_before_of(st, st.durable_watermark_ms);
   // Nothing was ever checkpointed here: no share or ranking of this partition is stored.

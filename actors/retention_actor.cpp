@@ -16,16 +16,43 @@ std::int64_t ms_since(std::chrono::steady_clock::time_point t) {
 
 caf::behavior retention_actor(caf::stateful_actor<retention_state>* self, retention_config cfg) {
   self->delayed_send(self, cfg.interval, tick_atom_v);
-  auto fail = [=](const caf::error& err) {
+  auto next_pass = [=] {
     auto& st = self->state;
+    st.at = {};
+    st.pass = {};
+    st.compaction_ms = 0;
+    self->delayed_send(self, cfg.interval, tick_atom_v);
+  };
+  auto fail = [=](const caf::error& err) {
     log_error("retention", "retention_failed").kv("error", describe(err));
     cfg.stats->update([&](storage_status& s) {
       ++s.failures;
       s.last_error = describe(err);
     });
-    st.at = {};
-    st.pass = {};
-    self->delayed_send(self, cfg.interval, tick_atom_v);
+    next_pass();
+  };
+  auto finish = [=] {
+    auto& st = self->state;
+    const auto pass_ms = ms_since(st.pass_started);
+    if (st.pass.keys != 0)
+      log_info("retention", "dedup_state_purged")
+        .kv("floor_ms", *st.pass.floor_ms)
+        .kv("held_by_partition", st.pass.held_by)
+        .kv("keys", st.pass.keys)
+        .kv("bytes", st.pass.bytes)
+        .kv("pass_ms", pass_ms)
+        .kv("compaction_ms", st.compaction_ms);
+    cfg.stats->update([&](storage_status& s) {
+      ++s.passes;
+      if (st.pass.floor_ms) {
+        s.dedup_floor_ms = *st.pass.floor_ms;
+        s.floor_held_by = st.pass.held_by;
+      }
+      s.last_pass_ms = pass_ms;
+      s.last_compaction_ms = st.compaction_ms;
+      s.last_error.clear();
+    });
+    next_pass();
   };
   return {
     [=](tick_atom) {
@@ -33,10 +60,17 @@ caf::behavior retention_actor(caf::stateful_actor<retention_state>* self, retent
       if (st.at.next.empty() && !st.at.done) st.pass_started = std::chrono::steady_clock::now();
       auto step = cfg.db->purge_expired_ids(st.at, cfg.step_keys);
       if (!step) return fail(step.error());
-      st.pass.keys += step->keys;
-      st.pass.bytes += step->bytes;
-      st.pass.floor_ms = step->floor_ms;
-      st.pass.held_by = step->held_by;
+      auto& pass = st.pass;
+      pass.keys += step->keys;
+      pass.bytes += step->bytes;
+      if (step->floor_ms && (!pass.floor_ms || *step->floor_ms < *pass.floor_ms)) {
+        pass.floor_ms = step->floor_ms;  // the lowest a step saw: nothing below it is left
+        pass.held_by = step->held_by;
+      }
+      if (step->first_deleted_ms && (!pass.first_deleted_ms || *step->first_deleted_ms < *pass.first_deleted_ms))
+        pass.first_deleted_ms = step->first_deleted_ms;
+      if (step->last_deleted_ms && (!pass.last_deleted_ms || *step->last_deleted_ms > *pass.last_deleted_ms))
+        pass.last_deleted_ms = step->last_deleted_ms;
       cfg.stats->update([&](storage_status& s) {
         s.purged_keys += step->keys;
         s.purged_bytes += step->bytes;
@@ -45,35 +79,21 @@ caf::behavior retention_actor(caf::stateful_actor<retention_state>* self, retent
         self->send(self, tick_atom_v);  // the next step, after anything already waiting
         return;
       }
-      // The pass is done: give the emptied range's disk space back.
-      std::int64_t compaction_ms = 0;
-      if (st.pass.keys != 0 && st.pass.floor_ms) {
-        const auto started = std::chrono::steady_clock::now();
-        if (auto err = cfg.db->compact_ids_before(*st.pass.floor_ms)) return fail(err);
-        compaction_ms = ms_since(started);
-      }
-      const auto pass_ms = ms_since(st.pass_started);
-      if (st.pass.keys != 0)
-        log_info("retention", "dedup_state_purged")
-          .kv("floor_ms", *st.pass.floor_ms)
-          .kv("held_by_partition", st.pass.held_by)
-          .kv("keys", st.pass.keys)
-          .kv("bytes", st.pass.bytes)
-          .kv("pass_ms", pass_ms)
-          .kv("compaction_ms", compaction_ms);
-      cfg.stats->update([&](storage_status& s) {
-        ++s.passes;
-        if (st.pass.floor_ms) {
-          s.dedup_floor_ms = *st.pass.floor_ms;
-          s.floor_held_by = st.pass.held_by;
-        }
-        s.last_pass_ms = pass_ms;
-        s.last_compaction_ms = compaction_ms;
-        s.last_error.clear();
-      });
-      st.at = {};
-      st.pass = {};
-      self->delayed_send(self, cfg.interval, tick_atom_v);
+      // The pass is done: give the deleted minutes' disk space back, a slice at a time.
+      if (!pass.first_deleted_ms) return finish();
+      st.compact_next_ms = *pass.first_deleted_ms;
+      self->send(self, compact_atom_v);
+    },
+    [=](compact_atom) {
+      auto& st = self->state;
+      const auto from = st.compact_next_ms;
+      const auto to = std::min(*st.pass.last_deleted_ms, from + (cfg.compact_minutes - 1) * 60'000);
+      const auto started = std::chrono::steady_clock::now();
+      if (auto err = cfg.db->compact_ids(from, to)) return fail(err);
+      st.compaction_ms += ms_since(started);
+      if (to >= *st.pass.last_deleted_ms) return finish();
+      st.compact_next_ms = to + 60'000;
+      self->send(self, compact_atom_v);
     },
   };
 }

@@ -2,16 +2,17 @@
 // partition can count a click of any more, in the background (DESIGN 4.4).
 //
 // A detached actor (its own thread: LevelDB scans and compactions block). Every `interval`
-// it runs a pass: steps of `step_keys` deletes (store::purge_expired_ids, which computes
-// the floor from the stored watermarks and deletes only below it), each step a message to
-// itself so that a stop is never kept waiting, then a compaction of the emptied range so
-// that the disk space comes back. A failed pass is logged, counted and tried again at the
-// next interval: nothing depends on it but the disk.
+// it runs a pass: steps of `step_keys` rows (store::purge_expired_ids, which computes each
+// partition's floor from its stored watermark and deletes only below it), then a
+// compaction of the minutes it deleted, `compact_minutes` of them at a time, so that the
+// disk space comes back. Every step and every slice is a message to itself: a stop waits
+// for one of them at most, and checkpoints are never behind a whole pass. A failed pass is
+// logged, counted and tried again at the next interval: nothing depends on it but the disk.
 //
 // Why deleting is safe: a click whose event time is more than dedup.horizon behind its
 // partition's watermark is rejected as too old before dedup looks at it, watermarks are
-// durable and never go back, and the floor is the lowest stored watermark's first open
-// minute (window_rules::first_open_dedup_minute).
+// durable and never go back, and a row goes only below its own partition's first open
+// dedup minute (window_rules::first_open_dedup_minute).
 #pragma once
 
 #include <chrono>
@@ -47,7 +48,8 @@ class retention_stats {
 struct retention_config {
   store* db = nullptr;
   caf::timespan interval = std::chrono::minutes(1);
-  std::size_t step_keys = 10'000;  ///< deletes per write
+  std::size_t step_keys = 10'000;      ///< rows visited per step (one write of its deletes)
+  std::int64_t compact_minutes = 10;    ///< minutes of rows compacted per slice (each slice also flushes the memtable)
   std::shared_ptr<retention_stats> stats;
 };
 
@@ -55,10 +57,13 @@ struct retention_state {
   store::scan_step at;
   store::purge_result pass;  ///< summed over the pass so far
   std::chrono::steady_clock::time_point pass_started;
+  std::int64_t compact_next_ms = 0;  ///< the next slice's first minute
+  std::int64_t compaction_ms = 0;    ///< spent compacting in this pass
   static inline const char* name = "adclick.retention";
 };
 
-/// Accepts tick_atom (from itself; a test may send one to run a pass now).
+/// Accepts tick_atom (a purge step; a test may send one to start a pass now) and
+/// compact_atom (a compaction slice), both from itself.
 caf::behavior retention_actor(caf::stateful_actor<retention_state>* self, retention_config cfg);
 
 }  // namespace adclick

@@ -41,5 +41,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(adclick, caf::first_custom_type_id)
   CAF_ADD_ATOM(adclick, adclick, hot_atom, "hot")
   CAF_ADD_ATOM(adclick, adclick, sync_atom, "sync")
   CAF_ADD_ATOM(adclick, adclick, passivate_atom, "passivate")
+  CAF_ADD_ATOM(adclick, adclick, compact_atom, "compact")
 
 CAF_END_TYPE_ID_BLOCK(adclick)

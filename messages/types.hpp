@@ -517,9 +517,10 @@ struct outbox_status {
 /// The store as the service reports it: retention of the dedup state
 /// (actors/retention_actor) and LevelDB's estimate of its size by kind of row.
 struct storage_status {
-  /// Minutes before this hold no dedup state any more (no_watermark: none purged yet).
+  /// Minutes before this hold no dedup state any more: the lowest partition's floor (each
+  /// partition's rows go by its own). no_watermark: no retention pass has found one yet.
   std::int64_t dedup_floor_ms = window_rules::no_watermark;
-  std::uint32_t floor_held_by = 0;    ///< the partition whose watermark sets the floor
+  std::uint32_t floor_held_by = 0;    ///< the partition with that lowest floor
   std::uint64_t purged_keys = 0;      ///< id chunks and filters deleted since start
   std::uint64_t purged_bytes = 0;     ///< their keys and values
   std::uint64_t passes = 0;           ///< retention passes completed since start

@@ -237,6 +237,13 @@ std::string id_minute_prefix(std::int64_t minute_ms, std::uint64_t ad_id) { retu
 
 std::string minute_range_end(char tag, std::int64_t before_ms) { return minute_ad_key(tag, before_ms, 0); }
 
+bool parse_minute_ad(std::string_view key, std::int64_t& minute_ms, std::uint64_t& ad_id) {
+  if (key.size() < 17) return false;
+  minute_ms = static_cast<std::int64_t>(get_be64(key.data() + 1) ^ sign_bit);
+  ad_id = get_be64(key.data() + 9);
+  return true;
+}
+
 std::string id_shard_prefix(std::int64_t minute_ms, std::uint64_t ad_id, std::uint8_t level, std::uint16_t shard) {
   auto key = id_minute_prefix(minute_ms, ad_id);
   key.push_back(static_cast<char>(level));

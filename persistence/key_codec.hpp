@@ -25,6 +25,12 @@ struct position {
   /// The number the next checkpoint of the partition takes (it keys its id chunks).
   std::uint64_t next_checkpoint = 0;
   outcome_counters outcomes;
+  /// The partition read a stream: a restart continues its clock from this position
+  /// (partition_actor).
+  bool read_a_stream() const { return stream_seq > 0 || stream_created_ns != 0; }
+  /// ...and judged clicks by this watermark, which the restarted clock takes: retention
+  /// deletes below it (store::purge_expired_ids). One rule for both.
+  bool has_watermark() const { return read_a_stream() && watermark_ms > window_rules::no_watermark; }
 };
 
 /// What the database was created with; a mismatch at open is an error.
@@ -101,6 +107,8 @@ std::string id_chunk_key(std::int64_t minute_ms, std::uint64_t ad_id, std::uint8
 /// The first key after every per-(minute, ad) key of kind `tag` ('d' id chunks, 'f' id
 /// filters) whose minute starts before `before_ms`: retention deletes up to it.
 std::string minute_range_end(char tag, std::int64_t before_ms);
+/// The minute and ad that lead a per-(minute, ad) key ('d', 'f'); false if it is too short.
+bool parse_minute_ad(std::string_view key, std::int64_t& minute_ms, std::uint64_t& ad_id);
 /// The first 17 bytes of every id chunk key of (ad, minute).
 std::string id_minute_prefix(std::int64_t minute_ms, std::uint64_t ad_id);
 /// The first 20 bytes of the id chunk keys of one shard of (ad, minute).

@@ -15,6 +15,7 @@
 #include "common/errc.hpp"
 #include "common/fault_switch.hpp"
 #include "common/log.hpp"
+#include "messages/click_codec.hpp"
 
 namespace adclick {
 
@@ -390,39 +391,52 @@ caf::expected<store::purge_result> store::purge_expired_ids(scan_step& at, std::
       const leveldb::Snapshot* snap;
       ~release() { db->ReleaseSnapshot(snap); }
     } released{impl_->db.get(), ro.snapshot};
-    // The floor: the lowest watermark of any partition that has one, as of the snapshot.
-    for (std::uint32_t p = 0; p < impl_->opts.partitions; ++p) {
+    // Each partition's floor, as of the snapshot.
+    const auto partitions = impl_->opts.partitions;
+    std::vector<std::optional<std::int64_t>> floors(partitions);
+    std::optional<std::int64_t> highest;
+    for (std::uint32_t p = 0; p < partitions; ++p) {
       std::string value;
       auto s = impl_->db->Get(ro, keys::position_key(p), &value);
       if (s.IsNotFound()) continue;
       if (!s.ok()) return to_error(s, "cannot read position");
       auto pos = keys::decode_position(value);
       if (!pos) return make_error(errc::storage, "corrupt position of partition " + std::to_string(p));
-      if ((pos->stream_seq == 0 && pos->stream_created_ns == 0) || pos->watermark_ms <= window_rules::no_watermark)
-        continue;  // it never counted a click: none of its ads has dedup state
-      const auto floor = impl_->opts.rules.first_open_dedup_minute(pos->watermark_ms);
-      if (!out.floor_ms || floor < *out.floor_ms) {
-        out.floor_ms = floor;
+      if (!pos->has_watermark()) continue;  // it never judged a click: none of its ads has dedup state
+      floors[p] = impl_->opts.rules.first_open_dedup_minute(pos->watermark_ms);
+      if (!out.floor_ms || *floors[p] < *out.floor_ms) {
+        out.floor_ms = floors[p];
         out.held_by = p;
       }
+      if (!highest || *floors[p] > *highest) highest = floors[p];
     }
     // The id chunks, then the filters: `at.next` says where this pass stands.
     std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(ro)};
+    std::size_t visited = 0;
     for (char tag : {'d', 'f'}) {
-      if (!out.floor_ms) break;
+      if (!highest) break;
       if (!at.next.empty() && at.next[0] > tag) continue;  // done with this kind
-      const auto end = keys::minute_range_end(tag, *out.floor_ms);
+      const auto end = keys::minute_range_end(tag, *highest);
       const std::string first(1, tag);
       for (it->Seek(!at.next.empty() && at.next[0] == tag ? at.next : first);
            it->Valid() && it->key()[0] == tag && it->key().compare(end) < 0; it->Next()) {
-        if (out.keys == limit) {
+        if (visited == limit) {
           at.next = it->key().ToString();
           more = true;
           break;
         }
+        ++visited;
+        std::int64_t minute = 0;
+        std::uint64_t ad = 0;
+        if (!keys::parse_minute_ad({it->key().data(), it->key().size()}, minute, ad))
+          return make_error(errc::storage, "corrupt id key");
+        const auto& floor = floors[partition_of(ad, partitions)];
+        if (!floor || minute >= *floor) continue;  // its partition may still ask about it
         b.impl_->wb.Delete(it->key());
         ++out.keys;
         out.bytes += it->key().size() + it->value().size();
+        if (!out.first_deleted_ms || minute < *out.first_deleted_ms) out.first_deleted_ms = minute;
+        if (!out.last_deleted_ms || minute > *out.last_deleted_ms) out.last_deleted_ms = minute;
       }
       if (auto err = to_error(it->status(), "retention scan failed")) return err;
       if (more) break;
@@ -438,14 +452,14 @@ caf::expected<store::purge_result> store::purge_expired_ids(scan_step& at, std::
   return out;
 }
 
-caf::error store::compact_ids_before(std::int64_t before_ms) {
+caf::error store::compact_ids(std::int64_t from_ms, std::int64_t to_ms) {
   std::shared_lock<std::shared_mutex> lock{impl_->mutex};
   if (!impl_->db) return closed_error(impl_->dir);
   for (char tag : {'d', 'f'}) {
-    const std::string first(1, tag);
-    const auto end = keys::minute_range_end(tag, before_ms);
-    leveldb::Slice from{first}, to{end};
-    impl_->db->CompactRange(&from, &to);
+    const auto from = keys::minute_range_end(tag, from_ms);  // (minute, ad 0): the minute's first key
+    const auto to = keys::minute_range_end(tag, to_ms + 60'000);
+    leveldb::Slice a{from}, z{to};
+    impl_->db->CompactRange(&a, &z);
   }
   return {};
 }

@@ -137,27 +137,34 @@ class store {
     bool complete = true;
   };
   caf::expected<id_totals> count_ids(std::uint64_t ad_id, std::uint64_t limit);
-  /// Retention of the dedup state: deletes the id chunks and id filters of every minute
-  /// that no partition can count a click of any more (window_rules::
-  /// first_open_dedup_minute of the lowest stored watermark: those clicks are rejected
-  /// as too old), up to `limit` keys per call, resuming from `at` (a pass is done when
-  /// `at.done`). Each call works on one LevelDB snapshot that it also reads the positions
-  /// from, so a row written after them (a partition that counted its first click, say) is
-  /// never deleted by it. The minute leads both keys, so this visits only the rows it
-  /// deletes, never the rest of the store; the deletes are not synced (an OS crash only
-  /// brings rows back for the next pass). Every partition stored here counts, owned by
-  /// this node or not: one that stopped moving holds the floor back (`held_by`).
+  /// Retention of the dedup state: deletes the id chunks and id filters of every (minute,
+  /// ad) whose partition cannot count a click of that minute any more: the minute is below
+  /// window_rules::first_open_dedup_minute of that partition's stored watermark (its clicks
+  /// are rejected as too old, and watermarks never go back). Up to `limit` keys per call,
+  /// deletes and rows kept alike, resuming from `at` (a pass is done when `at.done`). Each
+  /// call reads the positions and the rows from one LevelDB snapshot. Why no row it deletes
+  /// can be written again: such a minute is final before the floor passes it (a horizon is
+  /// longer than lateness plus a minute), its filter is rewritten only by an amendment, and
+  /// an amendment is a click that is now too old. The minute leads both keys, so a pass
+  /// visits only rows below the highest floor, never the rest of the store (a partition that
+  /// stopped moving leaves its own rows to be visited again); the deletes are not synced (an
+  /// OS crash only brings rows back for the next pass). Partitions not owned by this node
+  /// count like the others: their rows go by their own stored watermark.
   struct purge_result {
     std::uint64_t keys = 0;
     std::uint64_t bytes = 0;  ///< of the keys and values deleted
-    /// Minutes before this have no dedup state left (none if no partition has a watermark).
+    /// The lowest floor of a partition with a watermark: minutes before it hold no dedup
+    /// state (none if no partition has a watermark), and the partition that sets it.
     std::optional<std::int64_t> floor_ms;
-    std::uint32_t held_by = 0;  ///< the partition with the lowest watermark
+    std::uint32_t held_by = 0;
+    /// The range of minutes this call deleted from (compaction needs no more).
+    std::optional<std::int64_t> first_deleted_ms, last_deleted_ms;
   };
   caf::expected<purge_result> purge_expired_ids(scan_step& at, std::size_t limit);
-  /// Compacts the key ranges purge_expired_ids emptied, so that their files leave the disk
-  /// (LevelDB keeps deleted rows until a compaction reaches them).
-  caf::error compact_ids_before(std::int64_t before_ms);
+  /// Compacts the id chunks and filters of minutes in [from_ms, to_ms], so that the files
+  /// of rows purge_expired_ids deleted leave the disk (LevelDB keeps deleted rows until a
+  /// compaction reaches them). Blocks while it runs: callers compact a slice at a time.
+  caf::error compact_ids(std::int64_t from_ms, std::int64_t to_ms);
   /// LevelDB's estimate of the bytes on disk of each kind of row (files only: the last
   /// few MiB written are in the log and the memtable, not counted).
   struct disk_usage {

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -46,24 +47,47 @@ stream_state state_of(const jsStreamInfo& info) {
   return {info.Created, info.State.FirstSeq, info.State.LastSeq, info.State.Msgs};
 }
 
+/// Subscriptions unsubscribed while their connection was down, not yet freed (see
+/// release_subscription), per connection.
+std::mutex parked_mutex;
+std::multimap<natsConnection*, natsSubscription*> parked;
+
+/// Frees the parked subscriptions of `nc`: after a flush round trip on it, or once it is
+/// closed (no read loop left).
+void free_parked(natsConnection* nc) {
+  std::vector<natsSubscription*> subs;
+  {
+    std::lock_guard<std::mutex> lock{parked_mutex};
+    auto [from, to] = parked.equal_range(nc);
+    for (auto it = from; it != to; ++it) subs.push_back(it->second);
+    parked.erase(from, to);
+  }
+  for (auto* sub : subs) natsSubscription_Destroy(sub);
+}
+
 /// Frees a subscription without racing the connection's read loop. nats.c 3.4 (Debian 12)
 /// looks an inbound message's subscription up, unlocks its table, copies the message and
 /// only then locks the subscription, which by then may have been freed (nats.c #637, fixed
 /// in 3.6: heap corruption, a crash in pthread_mutex_trylock). Unsubscribing takes it out
 /// of the table; a flush round trip then shows that the read loop, which handles the PONG
-/// after every message it read before, is past any lookup made before that. A flush that
-/// fails means the connection is down (no read loop) or took its whole timeout, far longer
-/// than a message copy: freeing is safe then too. While the connection is not up, the
-/// flush cannot be answered and would wait its whole timeout (a stop during a broker
-/// outage took 45 s for 16 partitions): the read loop has ended or is ending (nats.c ends
-/// it when reconnecting; only a ping timeout on another thread can announce that while it
-/// still parses), so a short sleep covers a copy in flight (microseconds).
+/// after every message it read before, is past any lookup made before that, and it frees
+/// the subscriptions parked before it too. A flush that fails took its whole timeout, far
+/// longer than a message copy: freeing is safe then too. While the connection is not up
+/// the flush cannot be answered and would wait its whole timeout (a stop during a broker
+/// outage took 45 s for 16 partitions), and the read loop may still be parsing its last
+/// buffer (a ping timeout on another thread can announce the outage first): the
+/// subscription is parked, to be freed after the next flush or when the connection closes.
 void release_subscription(natsConnection* nc, natsSubscription* sub) {
   if (!sub) return;
   natsSubscription_Unsubscribe(sub);  // an error means closed already: nothing to wait for
-  if (nc && natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED) natsConnection_FlushTimeout(nc, 2000);
-  else if (nc) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (nc && natsConnection_Status(nc) != NATS_CONN_STATUS_CONNECTED && !natsConnection_IsClosed(nc)) {
+    std::lock_guard<std::mutex> lock{parked_mutex};
+    parked.emplace(nc, sub);
+    return;
+  }
+  if (nc) natsConnection_FlushTimeout(nc, 2000);
   natsSubscription_Destroy(sub);
+  if (nc) free_parked(nc);
 }
 
 }  // namespace
@@ -125,6 +149,7 @@ struct nats_connection::impl {
       std::unique_lock<std::mutex> lock{mutex};
       cv.wait_for(lock, std::chrono::seconds(10), [this] { return closed; });
     }
+    free_parked(nc);  // closed: no read loop left
     natsConnection_Destroy(nc);
   }
 };

@@ -457,7 +457,7 @@ TEST_CASE("retention deletes the ids and filters of the minutes every partition 
     cp.watermark_ms = window_rules::no_watermark;
     REQUIRE_FALSE(write(**db, cp));
   }
-  REQUIRE_FALSE((*db)->compact_ids_before(t0 + 60 * 60'000));  // everything into files, to be measured
+  REQUIRE_FALSE((*db)->compact_ids(t0, t0 + 60 * 60'000));  // everything into files, to be measured
   const auto before = (*db)->approximate_disk_usage();
   CHECK(before.ids > 12 * 2 * 2000 * 16 / 2);
   CHECK(before.filters > 0);
@@ -473,6 +473,8 @@ TEST_CASE("retention deletes the ids and filters of the minutes every partition 
       sum.bytes += r->bytes;
       sum.floor_ms = r->floor_ms;
       sum.held_by = r->held_by;
+      if (r->first_deleted_ms && !sum.first_deleted_ms) sum.first_deleted_ms = r->first_deleted_ms;
+      if (r->last_deleted_ms) sum.last_deleted_ms = r->last_deleted_ms;
     }
     return sum;
   };
@@ -491,29 +493,69 @@ TEST_CASE("retention deletes the ids and filters of the minutes every partition 
   int steps = 0;
   auto pass = run_pass(7, steps);
   REQUIRE(pass.floor_ms);
-  CHECK(*pass.floor_ms == t0 + 5 * 60'000);  // the lowest watermark's: partition 0's
+  CHECK(*pass.floor_ms == t0 + 5 * 60'000);  // the lowest: partition 0's
   CHECK(pass.held_by == 0);
-  CHECK(minutes_with_ids(4) == 7);  // minutes 5..11 stay
-  CHECK(minutes_with_ids(5) == 7);
-  CHECK(steps > 2);                 // seven keys at a time
-  CHECK(pass.bytes > 5 * 2 * 2000 * 16);
+  CHECK(minutes_with_ids(4) == 7);  // partition 0: minutes 5..11 stay
+  CHECK(minutes_with_ids(5) == 4);  // partition 1 goes by its own floor: 8..11 stay
+  CHECK(steps > 2);                 // seven rows at a time
+  CHECK(pass.bytes > 13 * 2000 * 16);
+  REQUIRE(pass.first_deleted_ms);
+  CHECK(*pass.first_deleted_ms == t0);
+  CHECK(*pass.last_deleted_ms == t0 + 7 * 60'000);
   for (int m = 0; m < 12; ++m) CHECK(test::must((*db)->read_minute(4, t0 + m * 60'000)).count == 2000);  // counts stay
-  REQUIRE_FALSE((*db)->compact_ids_before(*pass.floor_ms));
+  REQUIRE_FALSE((*db)->compact_ids(*pass.first_deleted_ms, *pass.last_deleted_ms));
   const auto after = (*db)->approximate_disk_usage();
   CHECK(after.ids < before.ids * 3 / 4);
   CHECK(after.total < before.total);
 
   CHECK(run_pass(1000, steps).keys == 0);  // nothing more until a watermark moves
 
-  // Partition 0 moves on: partition 1 holds the floor now.
+  // Partition 0 moves on: its rows go; partition 1, which did not move, holds the lowest floor.
   auto cp = make_checkpoint(0, 2, {});
   cp.watermark_ms = t0 + 40 * 60'000;
   REQUIRE_FALSE(write(**db, cp));
   pass = run_pass(1000, steps);
   CHECK(*pass.floor_ms == t0 + 8 * 60'000);
   CHECK(pass.held_by == 1);
-  CHECK(minutes_with_ids(4) == 4);
+  CHECK(minutes_with_ids(4) == 0);
   CHECK(minutes_with_ids(5) == 4);
+}
+
+TEST_CASE("retention keeps the floor minute itself, works below the epoch, and counts a rebased partition",
+          "[store][retention]") {
+  test::temp_dir dir;
+  auto o = opts(2, false);
+  o.rules.dedup_horizon_ms = 10 * 60'000;
+  auto db = store::open(dir.str("db"), o);
+  REQUIRE(db);
+  // Ads 0 and 2 belong to partition 0, ad 1 to partition 1. Minutes below zero too.
+  auto cp = make_checkpoint(0, 1, {});
+  cp.watermark_ms = 5 * 60'000 + 30'000;  // floor: -5 min (5.5 min - 10 min, down to a minute)
+  for (std::uint64_t ad : {0, 2})
+    cp.ads.push_back(ids_delta(ad, {{-6 * 60'000, {click_id{1}}}, {-5 * 60'000, {click_id{2}}}, {0, {click_id{3}}}}, 3));
+  REQUIRE_FALSE(write(**db, cp));
+  auto rebased = make_checkpoint(1, 0, {});  // stream sequence 0 after a rebase, but a stream and a watermark
+  rebased.stream_seq = 0;
+  rebased.stream_created_ns = 42;
+  rebased.watermark_ms = 5 * 60'000 + 30'000;
+  rebased.ads.push_back(ids_delta(1, {{-6 * 60'000, {click_id{4}}}}, 1));
+  REQUIRE_FALSE(write(**db, rebased));
+  store::scan_step at;
+  auto r = (*db)->purge_expired_ids(at, 1000);
+  REQUIRE(r);
+  REQUIRE(at.done);
+  CHECK(*r->floor_ms == -5 * 60'000);
+  CHECK(r->keys == 3);  // minute -6 of ads 0, 2 and 1
+  for (std::uint64_t ad : {0, 1, 2}) {
+    std::vector<click_id> ids;
+    REQUIRE_FALSE((*db)->read_ids(ad, -6 * 60'000, ids));
+    CHECK(ids.empty());
+  }
+  for (std::uint64_t ad : {0, 2}) {
+    std::vector<click_id> ids;
+    REQUIRE_FALSE((*db)->read_ids(ad, -5 * 60'000, ids));  // the floor minute: some of its clicks still count
+    CHECK(ids.size() == 1);
+  }
 }
 
 TEST_CASE("retention deletes nothing while no partition has a watermark", "[store][retention]") {
