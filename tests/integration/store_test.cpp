@@ -419,12 +419,19 @@ TEST_CASE("the open-bucket scan in steps visits every bucket once, whatever the 
   CHECK(seen == expect);
 }
 
+namespace {
+/// A store of `partitions` partitions with a 10-minute dedup horizon, unsynced.
+caf::expected<std::unique_ptr<store>> retention_store(const test::temp_dir& dir, std::uint32_t partitions) {
+  auto o = opts(partitions, false);
+  o.rules.dedup_horizon_ms = 10 * 60'000;
+  return store::open(dir.str("db"), o);
+}
+}  // namespace
+
 TEST_CASE("retention deletes the ids and filters of the minutes every partition has left behind, and nothing else",
           "[store][retention]") {
   test::temp_dir dir;
-  auto o = opts(4, false);
-  o.rules.dedup_horizon_ms = 10 * 60'000;
-  auto db = store::open(dir.str("db"), o);
+  auto db = retention_store(dir, 4);
   REQUIRE(db);
   constexpr std::int64_t t0 = 1'764'300'000'000;  // a minute boundary
   std::mt19937_64 rng{3};
@@ -524,9 +531,7 @@ TEST_CASE("retention deletes the ids and filters of the minutes every partition 
 TEST_CASE("retention keeps the floor minute itself, works below the epoch, and counts a rebased partition",
           "[store][retention]") {
   test::temp_dir dir;
-  auto o = opts(2, false);
-  o.rules.dedup_horizon_ms = 10 * 60'000;
-  auto db = store::open(dir.str("db"), o);
+  auto db = retention_store(dir, 2);
   REQUIRE(db);
   // Ads 0 and 2 belong to partition 0, ad 1 to partition 1. Minutes below zero too.
   auto cp = make_checkpoint(0, 1, {});
