@@ -60,7 +60,7 @@ void fail(self_ptr self, const caf::error& err, const char* what) {
 bool checkpoint_due(const partition_state& st) {
   return st.pending_messages >= st.cfg.checkpoint_max_pending ||
          (st.cfg.checkpoint_max_pending_bytes != 0 &&
-          st.pending_clicks * sizeof(click) >= st.cfg.checkpoint_max_pending_bytes);
+          st.cfg.cursor->held_bytes.load(std::memory_order_relaxed) >= st.cfg.checkpoint_max_pending_bytes);
 }
 
 std::int64_t final_before_of(const partition_state& st, std::int64_t watermark) {
@@ -272,7 +272,6 @@ void start_checkpoint(self_ptr self, bool forced) {
   std::move(st.dlq.begin(), st.dlq.end(), std::back_inserter(st.building.outbox));
   st.dlq.clear();
   st.pending_messages = 0;
-  st.pending_clicks = 0;
   st.awaiting_flushes = st.changed_ads.size();
   for (auto ad_id : st.changed_ads) {
     auto& ref = st.ads[ad_id];
@@ -589,7 +588,6 @@ caf::behavior running(self_ptr self) {
       st.undecided += st.scratch.clicks;
       for (auto& r : st.scratch.rejections) st.dlq.push_back(dlq_row(st, std::move(r)));
       st.pending_messages += st.scratch.new_messages;
-      st.pending_clicks += st.scratch.clicks + st.scratch.rejected.total();
       st.messages_dispatched += st.scratch.new_messages;
       st.clicks_dispatched += st.scratch.clicks + st.scratch.rejected.total();
       const auto now = steady_ms(self);

@@ -15,13 +15,14 @@ std::int64_t ms_since(std::chrono::steady_clock::time_point t) {
 }  // namespace
 
 caf::behavior retention_actor(caf::stateful_actor<retention_state>* self, retention_config cfg) {
+  using phase = retention_state::phase;
   self->delayed_send(self, cfg.interval, tick_atom_v);
-  auto next_pass = [=] {
+  auto end_pass = [=] {
     auto& st = self->state;
+    st.now = phase::idle;
     st.at = {};
     st.pass = {};
     st.compaction_ms = 0;
-    self->delayed_send(self, cfg.interval, tick_atom_v);
   };
   auto fail = [=](const caf::error& err) {
     log_error("retention", "retention_failed").kv("error", describe(err));
@@ -29,7 +30,7 @@ caf::behavior retention_actor(caf::stateful_actor<retention_state>* self, retent
       ++s.failures;
       s.last_error = describe(err);
     });
-    next_pass();
+    end_pass();
   };
   auto finish = [=] {
     auto& st = self->state;
@@ -52,12 +53,20 @@ caf::behavior retention_actor(caf::stateful_actor<retention_state>* self, retent
       s.last_compaction_ms = st.compaction_ms;
       s.last_error.clear();
     });
-    next_pass();
+    end_pass();
   };
   return {
     [=](tick_atom) {
+      self->delayed_send(self, cfg.interval, tick_atom_v);
+      if (self->state.now == phase::idle) self->send(self, sync_atom_v);
+    },
+    [=](sync_atom) {
       auto& st = self->state;
-      if (st.at.next.empty() && !st.at.done) st.pass_started = std::chrono::steady_clock::now();
+      if (st.now == phase::compacting) return;  // a test's early start: this pass is nearly done
+      if (st.now == phase::idle) {
+        st.now = phase::purging;
+        st.pass_started = std::chrono::steady_clock::now();
+      }
       auto step = cfg.db->purge_expired_ids(st.at, cfg.step_keys);
       if (!step) return fail(step.error());
       auto& pass = st.pass;
@@ -67,32 +76,35 @@ caf::behavior retention_actor(caf::stateful_actor<retention_state>* self, retent
         pass.floor_ms = step->floor_ms;  // the lowest a step saw: nothing below it is left
         pass.held_by = step->held_by;
       }
-      if (step->first_deleted_ms && (!pass.first_deleted_ms || *step->first_deleted_ms < *pass.first_deleted_ms))
-        pass.first_deleted_ms = step->first_deleted_ms;
-      if (step->last_deleted_ms && (!pass.last_deleted_ms || *step->last_deleted_ms > *pass.last_deleted_ms))
-        pass.last_deleted_ms = step->last_deleted_ms;
+      pass.deleted_minutes.insert(step->deleted_minutes.begin(), step->deleted_minutes.end());
       cfg.stats->update([&](storage_status& s) {
         s.purged_keys += step->keys;
         s.purged_bytes += step->bytes;
       });
       if (!st.at.done) {
-        self->send(self, tick_atom_v);  // the next step, after anything already waiting
+        self->send(self, sync_atom_v);  // the next step, after anything already waiting
         return;
       }
       // The pass is done: give the deleted minutes' disk space back, a slice at a time.
-      if (!pass.first_deleted_ms) return finish();
-      st.compact_next_ms = *pass.first_deleted_ms;
+      if (pass.deleted_minutes.empty()) return finish();
+      st.now = phase::compacting;
       self->send(self, compact_atom_v);
     },
     [=](compact_atom) {
       auto& st = self->state;
-      const auto from = st.compact_next_ms;
-      const auto to = std::min(*st.pass.last_deleted_ms, from + (cfg.compact_minutes - 1) * 60'000);
+      auto& minutes = st.pass.deleted_minutes;
+      if (st.now != phase::compacting || minutes.empty()) return;
+      // The first deleted minute and the ones within compact_minutes of it: gaps (minutes
+      // with nothing deleted) are never compacted.
+      const auto from = *minutes.begin();
+      const auto last = from + (cfg.compact_minutes - 1) * 60'000;
+      auto end = minutes.upper_bound(last);
+      const auto to = *std::prev(end);
       const auto started = std::chrono::steady_clock::now();
       if (auto err = cfg.db->compact_ids(from, to)) return fail(err);
       st.compaction_ms += ms_since(started);
-      if (to >= *st.pass.last_deleted_ms) return finish();
-      st.compact_next_ms = to + 60'000;
+      minutes.erase(minutes.begin(), end);
+      if (minutes.empty()) return finish();
       self->send(self, compact_atom_v);
     },
   };

@@ -54,16 +54,18 @@ struct retention_config {
 };
 
 struct retention_state {
+  enum class phase { idle, purging, compacting };
+  phase now = phase::idle;
   store::scan_step at;
-  store::purge_result pass;  ///< summed over the pass so far
+  store::purge_result pass;  ///< summed over the pass so far; compaction takes its minutes
   std::chrono::steady_clock::time_point pass_started;
-  std::int64_t compact_next_ms = 0;  ///< the next slice's first minute
-  std::int64_t compaction_ms = 0;    ///< spent compacting in this pass
+  std::int64_t compaction_ms = 0;  ///< spent compacting in this pass
   static inline const char* name = "adclick.retention";
 };
 
-/// Accepts tick_atom (a purge step; a test may send one to start a pass now) and
-/// compact_atom (a compaction slice), both from itself.
+/// Accepts tick_atom (every interval, from itself: starts a pass unless one runs),
+/// sync_atom (a purge step, from itself; a test sends one to start a pass now) and
+/// compact_atom (a compaction slice, from itself).
 caf::behavior retention_actor(caf::stateful_actor<retention_state>* self, retention_config cfg);
 
 }  // namespace adclick

@@ -435,8 +435,7 @@ caf::expected<store::purge_result> store::purge_expired_ids(scan_step& at, std::
         b.impl_->wb.Delete(it->key());
         ++out.keys;
         out.bytes += it->key().size() + it->value().size();
-        if (!out.first_deleted_ms || minute < *out.first_deleted_ms) out.first_deleted_ms = minute;
-        if (!out.last_deleted_ms || minute > *out.last_deleted_ms) out.last_deleted_ms = minute;
+        out.deleted_minutes.insert(minute);
       }
       if (auto err = to_error(it->status(), "retention scan failed")) return err;
       if (more) break;

@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <utility>
 #include <string>
 #include <vector>
@@ -157,8 +158,8 @@ class store {
     /// state (none if no partition has a watermark), and the partition that sets it.
     std::optional<std::int64_t> floor_ms;
     std::uint32_t held_by = 0;
-    /// The range of minutes this call deleted from (compaction needs no more).
-    std::optional<std::int64_t> first_deleted_ms, last_deleted_ms;
+    /// The minutes this call deleted rows of (compaction needs no more).
+    std::set<std::int64_t> deleted_minutes;
   };
   caf::expected<purge_result> purge_expired_ids(scan_step& at, std::size_t limit);
   /// Compacts the id chunks and filters of minutes in [from_ms, to_ms], so that the files

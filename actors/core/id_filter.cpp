@@ -53,7 +53,7 @@ void id_filter::add(const click_id& id) {
   const auto key = static_cast<std::uint32_t>(h);
   for (std::size_t i = 0; i < 8; ++i) b[i] |= 1U << ((key * salt[i]) >> 27);
   ++s.count;
-  ++size_;
+  if (size_ < UINT32_MAX / 2) ++size_;  // (beyond: parse() refuses it, and the stored ids decide)
 }
 
 void id_filter::absorb(id_filter&& other) {
@@ -62,7 +62,7 @@ void id_filter::absorb(id_filter&& other) {
   other.stages_.insert(other.stages_.end(), std::make_move_iterator(stages_.begin()),
                        std::make_move_iterator(stages_.end()));
   stages_ = std::move(other.stages_);
-  size_ += other.size_;
+  size_ = static_cast<std::uint32_t>(std::min<std::uint64_t>(std::uint64_t{size_} + other.size_, UINT32_MAX / 2));
   other = id_filter{};
 }
 

@@ -52,17 +52,22 @@ stream_state state_of(const jsStreamInfo& info) {
 std::mutex parked_mutex;
 std::multimap<natsConnection*, natsSubscription*> parked;
 
-/// Frees the parked subscriptions of `nc`: after a flush round trip on it, or once it is
-/// closed (no read loop left).
-void free_parked(natsConnection* nc) {
+/// Takes the parked subscriptions of `nc` out of the list.
+std::vector<natsSubscription*> take_parked(natsConnection* nc) {
   std::vector<natsSubscription*> subs;
-  {
-    std::lock_guard<std::mutex> lock{parked_mutex};
-    auto [from, to] = parked.equal_range(nc);
-    for (auto it = from; it != to; ++it) subs.push_back(it->second);
-    parked.erase(from, to);
-  }
+  std::lock_guard<std::mutex> lock{parked_mutex};
+  auto [from, to] = parked.equal_range(nc);
+  for (auto it = from; it != to; ++it) subs.push_back(it->second);
+  parked.erase(from, to);
+  return subs;
+}
+void destroy(const std::vector<natsSubscription*>& subs) {
   for (auto* sub : subs) natsSubscription_Destroy(sub);
+}
+/// Gives back subscriptions taken out of the list whose flush did not come back.
+void repark(natsConnection* nc, const std::vector<natsSubscription*>& subs) {
+  std::lock_guard<std::mutex> lock{parked_mutex};
+  for (auto* sub : subs) parked.emplace(nc, sub);
 }
 
 /// Frees a subscription without racing the connection's read loop. nats.c 3.4 (Debian 12)
@@ -70,13 +75,14 @@ void free_parked(natsConnection* nc) {
 /// only then locks the subscription, which by then may have been freed (nats.c #637, fixed
 /// in 3.6: heap corruption, a crash in pthread_mutex_trylock). Unsubscribing takes it out
 /// of the table; a flush round trip then shows that the read loop, which handles the PONG
-/// after every message it read before, is past any lookup made before that, and it frees
-/// the subscriptions parked before it too. A flush that fails took its whole timeout, far
-/// longer than a message copy: freeing is safe then too. While the connection is not up
-/// the flush cannot be answered and would wait its whole timeout (a stop during a broker
-/// outage took 45 s for 16 partitions), and the read loop may still be parsing its last
-/// buffer (a ping timeout on another thread can announce the outage first): the
-/// subscription is parked, to be freed after the next flush or when the connection closes.
+/// after every message it read before, is past any lookup made before that. A flush that
+/// fails took its whole timeout, far longer than a message copy: freeing is safe then too.
+/// While the connection is not up the flush cannot be answered and would wait its whole
+/// timeout (a stop during a broker outage took 45 s for 16 partitions), and the read loop
+/// may still be parsing its last buffer (a ping timeout on another thread can announce the
+/// outage first): the subscription is parked. The next release on that connection frees
+/// the ones parked before its flush started, if the flush came back; the rest go when the
+/// connection closes (its read loop joined).
 void release_subscription(natsConnection* nc, natsSubscription* sub) {
   if (!sub) return;
   natsSubscription_Unsubscribe(sub);  // an error means closed already: nothing to wait for
@@ -85,9 +91,11 @@ void release_subscription(natsConnection* nc, natsSubscription* sub) {
     parked.emplace(nc, sub);
     return;
   }
-  if (nc) natsConnection_FlushTimeout(nc, 2000);
+  const auto before = nc ? take_parked(nc) : std::vector<natsSubscription*>{};
+  const bool answered = nc && natsConnection_FlushTimeout(nc, 2000) == NATS_OK;
   natsSubscription_Destroy(sub);
-  if (nc) free_parked(nc);
+  if (answered) destroy(before);
+  else if (nc) repark(nc, before);
 }
 
 }  // namespace
@@ -149,7 +157,7 @@ struct nats_connection::impl {
       std::unique_lock<std::mutex> lock{mutex};
       cv.wait_for(lock, std::chrono::seconds(10), [this] { return closed; });
     }
-    free_parked(nc);  // closed: no read loop left
+    destroy(take_parked(nc));  // closed: no read loop left
     natsConnection_Destroy(nc);
   }
 };

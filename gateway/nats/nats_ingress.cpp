@@ -88,7 +88,10 @@ class nats_ingress::session {
   struct unacked {
     std::uint64_t seq;
     std::string reply;
-    std::uint64_t bytes;  ///< its decoded clicks and reply subject
+  };
+  struct held {
+    std::uint64_t seq;
+    std::uint64_t bytes;  ///< its decoded clicks, rejects and reply subject
   };
 
   void note_forwarded(std::uint64_t seq) {
@@ -100,10 +103,8 @@ class nats_ingress::session {
   /// to deliver from last_forwarded + 1. False: not bound (try again later).
   bool bind() {
     sub_.reset();
-    pending_.clear();
-    unacked_bytes_ = 0;
+    pending_.clear();  // (what was forwarded stays held until durable: see release_durable)
     in_.unacked_.store(0, std::memory_order_relaxed);
-    in_.unacked_bytes_.store(0, std::memory_order_relaxed);
     auto info = in_.nc_.ensure_stream(cfg_.stream);
     if (!info) {
       std::uint64_t held = 0;
@@ -143,6 +144,9 @@ class nats_ingress::session {
       if (in_.stop_) return false;
       last_forwarded_ = 0;
       missing_counted_until_ = 0;
+      held_.clear();  // sequences of the old stream: the next durable checkpoint covers them
+      held_bytes_ = 0;
+      publish_held();
       in_.last_forwarded_.store(0, std::memory_order_relaxed);
     }
     counted_in_ = info->created_ns;
@@ -185,7 +189,23 @@ class nats_ingress::session {
     return true;
   }
 
+  /// Forgets the bytes of forwarded messages that are durable now. Kept across re-binds
+  /// (a re-bind does not take back what the partition holds), dropped on a rebase.
+  void release_durable() {
+    const auto durable = in_.cursor_->durable_seq.load(std::memory_order_acquire);
+    while (!held_.empty() && held_.front().seq <= durable) {
+      held_bytes_ -= held_.front().bytes;
+      held_.pop_front();
+    }
+    publish_held();
+  }
+  void publish_held() {
+    in_.unacked_bytes_.store(held_bytes_, std::memory_order_relaxed);
+    in_.cursor_->held_bytes.store(held_bytes_, std::memory_order_relaxed);
+  }
+
   void ack_durable() {
+    release_durable();
     const auto durable = in_.cursor_->durable_seq.load(std::memory_order_acquire);
     const auto plan = plan_ack(pending_, durable, [](const unacked& u) { return u.seq; });
     if (plan.prefix == 0) return;
@@ -194,11 +214,9 @@ class nats_ingress::session {
       log_warn("ingress", "ack_failed").kv("partition", cfg_.partition).kv("error", describe(err));
       return;
     }
-    for (std::size_t i = 0; i < plan.prefix; ++i) unacked_bytes_ -= pending_[i].bytes;
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(plan.prefix));
     in_.acked_.fetch_add(plan.prefix, std::memory_order_relaxed);
     in_.unacked_.store(pending_.size(), std::memory_order_relaxed);
-    in_.unacked_bytes_.store(unacked_bytes_, std::memory_order_relaxed);
   }
 
   /// Whether the consumer and the stream are still there and still the same. False: re-bind.
@@ -258,7 +276,7 @@ class nats_ingress::session {
         return;
       }
       if (pending_.size() + static_cast<std::size_t>(cfg_.fetch_batch) > max_in_flight ||
-          unacked_bytes_ >= cfg_.max_unacked_bytes) {
+          held_bytes_ >= cfg_.max_unacked_bytes) {
         std::this_thread::sleep_for(2ms);  // wait for a checkpoint to free room
         // Still look at the stream now and then: its pending count (the lag operators
         // see) grows exactly while nothing is fetched.
@@ -319,13 +337,14 @@ class nats_ingress::session {
         std::uint64_t bytes = (batch.clicks.size() - fm.first_click) * sizeof(click) + m.reply.size() + sizeof(fm);
         for (auto r = batch.rejects.begin() + fm.first_reject; r != batch.rejects.end(); ++r)
           bytes += sizeof(*r) + r->bytes.size();
-        pending_.push_back({m.stream_seq, std::string{m.reply}, bytes});
-        unacked_bytes_ += bytes;
+        pending_.push_back({m.stream_seq, std::string{m.reply}});
+        held_.push_back({m.stream_seq, bytes});
+        held_bytes_ += bytes;
       });
       if (!batch.messages.empty()) {
         in_.fetched_.fetch_add(batch.messages.size(), std::memory_order_relaxed);
         in_.unacked_.store(pending_.size(), std::memory_order_relaxed);
-        in_.unacked_bytes_.store(unacked_bytes_, std::memory_order_relaxed);
+        publish_held();
         last_message_at_ = steady::now();
         if (marker_seen) marker_sent_ = false;
         in_.cursor_->batches_sent.fetch_add(1, std::memory_order_relaxed);
@@ -367,7 +386,8 @@ class nats_ingress::session {
   nats_ingress& in_;
   const ingress_config& cfg_;
   std::deque<unacked> pending_;  ///< forwarded, not yet acked, in delivery order
-  std::uint64_t unacked_bytes_ = 0;  ///< their bytes
+  std::deque<held> held_;        ///< forwarded, not yet durable, in stream order
+  std::uint64_t held_bytes_ = 0; ///< their bytes
   std::unique_ptr<pull_subscription> sub_;
   std::unique_ptr<js_publisher> marker_pub_;
   std::uint64_t last_consumer_seq_ = 0;  ///< of the current consumer incarnation

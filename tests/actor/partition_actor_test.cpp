@@ -479,13 +479,13 @@ TEST_CASE_METHOD(quick_windows, "retention deletes the ids of minutes past the h
   rc.stats = stats;
   rc.step_keys = 1;  // a pass of several steps
   auto retention = sys.spawn(retention_actor, rc);
-  caf::anon_send(retention, tick_atom_v);
+  caf::anon_send(retention, sync_atom_v);  // a pass now
   sched.run();
   CHECK(stats->get().purged_keys == 0);  // watermark t0+3min, horizon 10 min: nothing is past it
 
   ingest_ids({{3, {{11, t0 + 12 * minute_ms, 900}}}});  // watermark t0+12min: minutes before t0+2min are past it
   tick();
-  caf::anon_send(retention, tick_atom_v);
+  caf::anon_send(retention, sync_atom_v);  // a pass now
   sched.run();
   const auto s = stats->get();
   CHECK(s.purged_keys >= 1);
