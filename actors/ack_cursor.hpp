@@ -21,9 +21,6 @@ struct ack_cursor {
   /// partition has handled, how many wait in its mailbox. (CAF 0.17's mailbox().size()
   /// is undefined behaviour by UBSan's reading of its intrusive queue.)
   std::atomic<std::uint64_t> batches_sent{0};
-  /// Bytes of the clicks the ingress forwarded that are not durable yet (its
-  /// ingest.max-unacked-bytes budget): the partition checkpoints early at half of it.
-  std::atomic<std::uint64_t> held_bytes{0};
 };
 
 }  // namespace adclick

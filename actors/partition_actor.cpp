@@ -59,8 +59,7 @@ void fail(self_ptr self, const caf::error& err, const char* what) {
 /// Enough was taken since the last checkpoint started to write one now.
 bool checkpoint_due(const partition_state& st) {
   return st.pending_messages >= st.cfg.checkpoint_max_pending ||
-         (st.cfg.checkpoint_max_pending_bytes != 0 &&
-          st.cfg.cursor->held_bytes.load(std::memory_order_relaxed) >= st.cfg.checkpoint_max_pending_bytes);
+         (st.cfg.checkpoint_max_pending_bytes != 0 && st.pending_bytes >= st.cfg.checkpoint_max_pending_bytes);
 }
 
 std::int64_t final_before_of(const partition_state& st, std::int64_t watermark) {
@@ -272,6 +271,7 @@ void start_checkpoint(self_ptr self, bool forced) {
   std::move(st.dlq.begin(), st.dlq.end(), std::back_inserter(st.building.outbox));
   st.dlq.clear();
   st.pending_messages = 0;
+  st.pending_bytes = 0;
   st.awaiting_flushes = st.changed_ads.size();
   for (auto ad_id : st.changed_ads) {
     auto& ref = st.ads[ad_id];
@@ -588,6 +588,7 @@ caf::behavior running(self_ptr self) {
       st.undecided += st.scratch.clicks;
       for (auto& r : st.scratch.rejections) st.dlq.push_back(dlq_row(st, std::move(r)));
       st.pending_messages += st.scratch.new_messages;
+      st.pending_bytes += batch.bytes;
       st.messages_dispatched += st.scratch.new_messages;
       st.clicks_dispatched += st.scratch.clicks + st.scratch.rejected.total();
       const auto now = steady_ms(self);

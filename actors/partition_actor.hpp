@@ -92,9 +92,11 @@ struct partition_config {
   std::shared_ptr<ack_cursor> cursor;      ///< shared with the ingress thread
   caf::timespan checkpoint_interval = std::chrono::seconds(1);
   std::uint32_t checkpoint_max_pending = 4096;
-  /// Checkpoint sooner also when the ingress holds this many bytes not yet durable
-  /// (ack_cursor::held_bytes): half its ingest.max-unacked-bytes, so that it seldom waits
-  /// for room. 0: no such trigger.
+  /// Checkpoint sooner also when this many bytes (ingest_batch::bytes, as the ingress
+  /// counts them) were taken since the last checkpoint started: half the ingress's
+  /// ingest.max-unacked-bytes, so that it seldom waits for room. Counted as taken, not as
+  /// held: a checkpoint releases only what was taken before it, and a backlog queued in
+  /// the mailbox must not make checkpoints run back to back. 0: no such trigger.
   std::uint64_t checkpoint_max_pending_bytes = 0;
   window_rules rules;
   subjects names;                          ///< subjects of FinalCount and DLQ rows
@@ -153,6 +155,7 @@ struct partition_state {
   /// Clicks handed to ad actors whose outcome no flush has reported yet.
   std::uint64_t undecided = 0;
   std::uint64_t pending_messages = 0; ///< messages taken since the last checkpoint started
+  std::uint64_t pending_bytes = 0;    ///< their ingest_batch::bytes
   std::uint64_t next_outbox_seq = 0;
   std::uint64_t next_checkpoint = 0;  ///< the number of the next checkpoint attempt
   /// DLQ rows of the messages taken since the last checkpoint started.

@@ -138,6 +138,9 @@ struct rejected_input {
 /// ingress -> partition actor: the decoded content of one fetch, in stream order.
 struct ingest_batch {
   std::uint32_t partition = 0;
+  /// What the ingress holds for it until it is durable (decoded clicks, rejects, reply
+  /// subjects: ingest.max-unacked-bytes counts these).
+  std::uint64_t bytes = 0;
   std::vector<fetched_message> messages;
   std::vector<click> clicks;
   std::vector<rejected_input> rejects;
@@ -555,7 +558,7 @@ typename Inspector::result_type inspect(Inspector& f, rejected_input& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ingest_batch& x) {
-  return f(x.partition, x.messages, x.clicks, x.rejects);
+  return f(x.partition, x.bytes, x.messages, x.clicks, x.rejects);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ad_clicks& x) {

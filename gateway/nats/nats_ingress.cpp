@@ -199,10 +199,7 @@ class nats_ingress::session {
     }
     publish_held();
   }
-  void publish_held() {
-    in_.unacked_bytes_.store(held_bytes_, std::memory_order_relaxed);
-    in_.cursor_->held_bytes.store(held_bytes_, std::memory_order_relaxed);
-  }
+  void publish_held() { in_.unacked_bytes_.store(held_bytes_, std::memory_order_relaxed); }
 
   void ack_durable() {
     release_durable();
@@ -340,6 +337,7 @@ class nats_ingress::session {
         pending_.push_back({m.stream_seq, std::string{m.reply}});
         held_.push_back({m.stream_seq, bytes});
         held_bytes_ += bytes;
+        batch.bytes += bytes;
       });
       if (!batch.messages.empty()) {
         in_.fetched_.fetch_add(batch.messages.size(), std::memory_order_relaxed);

@@ -481,7 +481,10 @@ TEST_CASE("retention deletes the ids of minutes past dedup.horizon, status and m
   nlohmann::json st;
   for (int i = 0; i < 600; ++i) {
     st = http_admin(svc, "status");
-    if (st["storage"].value("purged_keys", std::uint64_t{0}) > 0) break;
+    // (a pass reports its floor when it is done, compaction included; its steps count
+    // purged keys as they go)
+    if (st["storage"].value("purged_keys", std::uint64_t{0}) > 0 && st["storage"].value("dedup_floor_ms", 0LL) != 0)
+      break;
     std::this_thread::sleep_for(100ms);
   }
   INFO(st.dump());
@@ -513,9 +516,14 @@ TEST_CASE("retention deletes the ids of minutes past dedup.horizon, status and m
     if (st["outcomes"].value("too_old", std::uint64_t{0}) >= too_old_before + 2000) break;
     std::this_thread::sleep_for(100ms);
   }
+  INFO("after the replay: " << st.dump());
   CHECK(st["outcomes"].value("too_old", std::uint64_t{0}) == too_old_before + 2000);
   CHECK(st["outcomes"].value("counted", std::uint64_t{0}) == 4000);
-  CHECK(counts() == counts_before);  // (verify would also count the 2000 as too_old: the truth cannot know)
+  const auto counts_after = counts();
+  for (std::size_t i = 0; i < counts_after.size(); ++i) {
+    INFO("ad " << i + 1 << " before " << counts_before[i].dump() << " after " << counts_after[i].dump());
+    CHECK(counts_after[i] == counts_before[i]);
+  }  // (verify would also count the 2000 as too_old: the truth cannot know)
   CHECK(svc.stop(SIGTERM) == 0);
 }
 
