@@ -467,49 +467,66 @@ TEST_CASE_METHOD(quick_windows, "a stored id filter that misses ids of its bucke
   CHECK(status().outcomes[outcome::duplicate] == 3);
 }
 
-TEST_CASE_METHOD(quick_windows, "retention deletes the ids of minutes past the horizon, and their clicks are too old",
-                 "[actor][retention][dedup]") {
-  start();
-  ingest_ids({{1, {{10, t0 + 1, 1}, {10, t0 + 2, 2}}}});
-  ingest_ids({{2, {{10, t0 + 3 * minute_ms, 3}}}});
-  tick();
+namespace {
+/// Run at the quick windows (10 min horizon) and at the defaults (1 h horizon, 10 min
+/// lateness, 5 s out of order): times follow the fixture's rules.
+void retention_deletes_past_the_horizon(fixture& f) {
+  const auto& r = f.rules;
+  f.start();
+  f.ingest_ids({{1, {{10, t0 + 1, 1}, {10, t0 + 2, 2}}}});
+  f.ingest_ids({{2, {{10, t0 + 3 * minute_ms, 3}}}});
+  f.tick();
   auto stats = std::make_shared<retention_stats>();
   retention_config rc;
-  rc.db = db.get();
+  rc.db = f.db.get();
   rc.stats = stats;
   rc.step_keys = 1;  // a pass of several steps
-  auto retention = sys.spawn(retention_actor, rc);
+  auto retention = f.sys.spawn(retention_actor, rc);
   caf::anon_send(retention, sync_atom_v);  // a pass now
-  sched.run();
-  CHECK(stats->get().purged_keys == 0);  // watermark t0+3min, horizon 10 min: nothing is past it
+  f.sched.run();
+  CHECK(stats->get().purged_keys == 0);  // nothing is past the horizon yet
 
-  ingest_ids({{3, {{11, t0 + 12 * minute_ms, 900}}}});  // watermark t0+12min: minutes before t0+2min are past it
-  tick();
-  caf::anon_send(retention, sync_atom_v);  // a pass now
-  sched.run();
+  // A watermark that puts minute t0 (not t0+3min) past the horizon: its floor is t0+2min.
+  const auto newest = t0 + 2 * minute_ms + r.dedup_horizon_ms + r.max_out_of_orderness_ms;
+  f.ingest_ids({{3, {{11, newest, 900}}}});
+  f.tick();
+  caf::anon_send(retention, sync_atom_v);
+  f.sched.run();
   const auto s = stats->get();
   CHECK(s.purged_keys >= 1);
   CHECK(s.passes == 2);
   CHECK(s.dedup_floor_ms == t0 + 2 * minute_ms);
   std::vector<click_id> ids;
-  REQUIRE_FALSE(db->read_ids(10, t0, ids));
+  REQUIRE_FALSE(f.db->read_ids(10, t0, ids));
   CHECK(ids.empty());
-  REQUIRE_FALSE(db->read_ids(10, t0 + 3 * minute_ms, ids));
+  REQUIRE_FALSE(f.db->read_ids(10, t0 + 3 * minute_ms, ids));
   CHECK(ids.size() == 1);  // past the floor: kept
 
   // A repeat of a deleted id, and a new one, for that minute: too old, never counted.
-  ingest_ids({{4, {{10, t0 + 5, 1}, {10, t0 + 6, 77}}}});
-  tick();
-  CHECK(count_at(query(10), t0) == 2);
-  CHECK(status().outcomes[outcome::rejected_too_old] == 2);
+  f.ingest_ids({{4, {{10, t0 + 5, 1}, {10, t0 + 6, 77}}}});
+  f.tick();
+  CHECK(count_at(f.query(10), t0) == 2);
+  CHECK(f.status().outcomes[outcome::rejected_too_old] == 2);
   // And after a restart, which restores the watermark from the store.
   caf::anon_send_exit(retention, caf::exit_reason::user_shutdown);  // it holds the store
-  sched.run();
-  restart();
-  ingest_ids({{5, {{10, t0 + 7, 2}}}});
-  tick();
-  CHECK(count_at(query(10), t0) == 2);
-  CHECK(status().outcomes[outcome::rejected_too_old] == 3);
+  f.sched.run();
+  f.restart();
+  f.ingest_ids({{5, {{10, t0 + 7, 2}}}});
+  f.tick();
+  CHECK(count_at(f.query(10), t0) == 2);
+  CHECK(f.status().outcomes[outcome::rejected_too_old] == 3);
+}
+}  // namespace
+
+TEST_CASE_METHOD(quick_windows, "retention deletes the ids of minutes past the horizon, and their clicks are too old",
+                 "[actor][retention][dedup]") {
+  retention_deletes_past_the_horizon(*this);
+}
+
+TEST_CASE_METHOD(fixture, "retention at the default windows deletes the ids of minutes past the horizon, and their "
+                 "clicks are too old",
+                 "[actor][retention][dedup]") {
+  retention_deletes_past_the_horizon(*this);
 }
 
 TEST_CASE_METHOD(fixture, "an idle ad is passivated once durable and comes back from the store", "[actor][passivation]") {
