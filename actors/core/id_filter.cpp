@@ -1,6 +1,7 @@
 #include "actors/core/id_filter.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace adclick {
 
@@ -35,19 +36,24 @@ bool get_u32(std::string_view& in, std::uint32_t& v) {
 void id_filter::add_stage(std::size_t capacity) {
   // Each later stage spends 2 more bits per id, which about halves its false positives:
   // however many stages a minute grows, their sum stays under twice the first's.
-  const std::size_t bits_per = std::min<std::size_t>(bits_per_id + 2 * stages_.size(), 24);
+  const std::size_t bits_per = std::min<std::size_t>(bits_per_id + 2 * stages(), 24);
   const std::size_t blocks = std::max<std::size_t>(1, (std::max<std::size_t>(capacity, 1) * bits_per + 255) / 256);
   stage s;
   s.blocks.reset(new block[blocks]());
   s.block_count = static_cast<std::uint32_t>(blocks);
   s.capacity = static_cast<std::uint32_t>(std::min<std::size_t>(blocks * 256 / bits_per, UINT32_MAX / 2));
-  stages_.push_back(std::move(s));
+  if (!first_.blocks) {
+    first_ = std::move(s);
+    return;
+  }
+  if (!more_) more_ = std::make_unique<std::vector<stage>>();
+  more_->push_back(std::move(s));
 }
 
 void id_filter::add(const click_id& id) {
-  if (stages_.empty()) add_stage(expected_);
-  else if (stages_.back().count >= stages_.back().capacity) add_stage(3 * std::size_t{size_});
-  auto& s = stages_.back();
+  if (!first_.blocks) add_stage(expected_);
+  else if (last().count >= last().capacity) add_stage(3 * std::size_t{size_});
+  auto& s = last();
   const auto h = click_id_hash(id);
   auto& b = s.blocks[block_of(h, s.block_count)];
   const auto key = static_cast<std::uint32_t>(h);
@@ -57,11 +63,17 @@ void id_filter::add(const click_id& id) {
 }
 
 void id_filter::absorb(id_filter&& other) {
-  if (other.stages_.empty()) return;
+  if (!other.first_.blocks) return;
   // Theirs go first: ours, last, keeps taking new ids while it has room.
-  other.stages_.insert(other.stages_.end(), std::make_move_iterator(stages_.begin()),
-                       std::make_move_iterator(stages_.end()));
-  stages_ = std::move(other.stages_);
+  std::vector<stage> all;
+  for (auto* f : {&other, this}) {
+    if (!f->first_.blocks) continue;
+    all.push_back(std::move(f->first_));
+    if (f->more_) std::move(f->more_->begin(), f->more_->end(), std::back_inserter(all));
+  }
+  first_ = std::move(all.front());
+  all.erase(all.begin());
+  more_ = all.empty() ? nullptr : std::make_unique<std::vector<stage>>(std::move(all));
   size_ = static_cast<std::uint32_t>(std::min<std::uint64_t>(std::uint64_t{size_} + other.size_, UINT32_MAX / 2));
   other = id_filter{};
 }
@@ -69,32 +81,34 @@ void id_filter::absorb(id_filter&& other) {
 bool id_filter::may_contain(const click_id& id) const {
   const auto h = click_id_hash(id);
   const auto key = static_cast<std::uint32_t>(h);
-  for (const auto& s : stages_) {
+  bool found = false;
+  for_each_stage([&](const stage& s) {
+    if (found) return;
     const auto& b = s.blocks[block_of(h, s.block_count)];
     bool all = true;
     for (std::size_t i = 0; i < 8; ++i) all = all && (b[i] >> ((key * salt[i]) >> 27) & 1U);
-    if (all) return true;
-  }
-  return false;
+    found = all;
+  });
+  return found;
 }
 
 std::size_t id_filter::memory_bytes() const {
-  std::size_t n = stages_.capacity() * sizeof(stage);
-  for (const auto& s : stages_) n += std::size_t{s.block_count} * sizeof(block);
+  std::size_t n = more_ ? sizeof(*more_) + more_->capacity() * sizeof(stage) : 0;
+  for_each_stage([&](const stage& s) { n += std::size_t{s.block_count} * sizeof(block); });
   return n;
 }
 
 std::string id_filter::serialize() const {
   std::string out;
   out.push_back(static_cast<char>(format_tag));
-  put_u32(out, static_cast<std::uint32_t>(stages_.size()));
-  for (const auto& s : stages_) {
+  put_u32(out, static_cast<std::uint32_t>(stages()));
+  for_each_stage([&](const stage& s) {
     put_u32(out, s.capacity);
     put_u32(out, s.count);
     put_u32(out, s.block_count);
     for (std::uint32_t i = 0; i < s.block_count; ++i)
       for (auto w : s.blocks[i]) put_u32(out, w);
-  }
+  });
   return out;
 }
 
@@ -115,7 +129,12 @@ std::optional<id_filter> id_filter::parse(std::string_view in) {
       for (auto& w : s.blocks[i]) get_u32(in, w);
     if (s.count > UINT32_MAX / 2 - f.size_) return std::nullopt;
     f.size_ += s.count;
-    f.stages_.push_back(std::move(s));
+    if (!f.first_.blocks) {
+      f.first_ = std::move(s);
+    } else {
+      if (!f.more_) f.more_ = std::make_unique<std::vector<stage>>();
+      f.more_->push_back(std::move(s));
+    }
   }
   if (!in.empty()) return std::nullopt;
   f.expected_ = f.size_;

@@ -40,7 +40,7 @@ class id_filter {
   void absorb(id_filter&& other);
 
   std::size_t size() const { return size_; }  ///< ids added
-  std::size_t stages() const { return stages_.size(); }
+  std::size_t stages() const { return !first_.blocks ? 0 : 1 + (more_ ? more_->size() : 0); }
   std::size_t memory_bytes() const;
 
   /// The bytes to store (persistence/FORMAT.md, id filter), and back. parse() refuses
@@ -58,8 +58,19 @@ class id_filter {
     std::uint32_t count = 0;     ///< ids added to it
   };
   void add_stage(std::size_t capacity);
+  stage& last() { return more_ && !more_->empty() ? more_->back() : first_; }
+  template <class F>
+  void for_each_stage(F&& f) const {
+    if (!first_.blocks) return;
+    f(first_);
+    if (more_)
+      for (const auto& s : *more_) f(s);
+  }
 
-  std::vector<stage> stages_;
+  // Most filters have one stage: it is inline, and only a filter that grows allocates
+  // the list of the others.
+  stage first_;
+  std::unique_ptr<std::vector<stage>> more_;
   std::uint32_t expected_ = 0;
   std::uint32_t size_ = 0;
 };

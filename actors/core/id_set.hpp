@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "messages/types.hpp"
@@ -19,7 +20,7 @@ class id_set {
   bool contains(const click_id& id) const;
   std::size_t size() const { return size_ + (has_zero_ ? 1 : 0); }
   /// Bytes of heap this set holds.
-  std::size_t memory_bytes() const { return slots_.capacity() * sizeof(click_id); }
+  std::size_t memory_bytes() const { return capacity() * sizeof(click_id); }
   /// Every id, in no particular order.
   std::vector<click_id> ids() const;
   /// The longest distance of an id from the slot its hash names (a test of the spread:
@@ -29,10 +30,13 @@ class id_set {
  private:
   void grow();
   std::size_t slot_of(const click_id& id) const;
+  std::size_t capacity() const { return slots_ ? std::size_t{1} << log_capacity_ : 0; }
 
-  // The all-zero id marks an empty slot; a real all-zero id is kept aside in has_zero_.
-  std::vector<click_id> slots_;
-  std::size_t size_ = 0;
+  // Kept to 16 bytes: a minute's generations are often a handful of ids. The all-zero id
+  // marks an empty slot; a real all-zero id is kept aside in has_zero_.
+  std::unique_ptr<click_id[]> slots_;
+  std::uint32_t size_ = 0;
+  std::uint8_t log_capacity_ = 0;
   bool has_zero_ = false;
 };
 

@@ -68,7 +68,16 @@ class recent_ids {
   void drop(const std::vector<std::int64_t>& minutes);
 
   std::size_t ids_in_memory() const;  ///< in the generations
-  std::size_t memory_bytes() const;   ///< generations, filters, ids not yet taken
+  /// The heap this set holds, by part (bench/dedup_model prints it).
+  struct memory_use {
+    std::size_t records = 0;      ///< the per-minute records themselves
+    std::size_t generations = 0;  ///< the exact sets of recent ids
+    std::size_t filters = 0;      ///< the id filters
+    std::size_t untaken = 0;      ///< ids recorded since the last take_changes
+    std::size_t total() const { return records + generations + filters + untaken; }
+  };
+  memory_use memory() const;
+  std::size_t memory_bytes() const { return memory().total(); }
 
  private:
   // Kept small: an ad has one per open minute (100k ads x a few minutes at steady state),

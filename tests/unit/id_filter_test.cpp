@@ -50,6 +50,21 @@ TEST_CASE("id_filter never forgets an id, and rarely claims one it never saw", "
   }
 }
 
+TEST_CASE("a one-stage id_filter allocates only its blocks", "[dedup][filter]") {
+  // Most minutes' filters are one stage: it lives inline, only a second stage allocates
+  // the list of the others.
+  id_filter f{100};
+  CHECK(f.memory_bytes() == 0);
+  std::mt19937_64 rng{3};
+  for (int i = 0; i < 100; ++i) f.add(id_of(rng(), rng()));
+  REQUIRE(f.stages() == 1);
+  const auto blocks = (100 * id_filter::bits_per_id + 255) / 256;
+  CHECK(f.memory_bytes() == blocks * 32);
+  for (int i = 0; i < 1000; ++i) f.add(id_of(rng(), rng()));
+  CHECK(f.stages() > 1);
+  CHECK(f.memory_bytes() > blocks * 32);
+}
+
 TEST_CASE("id_filter hashes ids in full: sequenced ids (a minter and a counter) are spread too", "[dedup][filter]") {
   id_filter f{50000};
   const std::uint64_t minter = 0x1234;

@@ -46,6 +46,19 @@ TEST_CASE("id_set spreads sequenced ids: one minter, a counter", "[dedup]") {
   CHECK(s.longest_probe() < 64);  // all from one slot: up to n
 }
 
+TEST_CASE("a small id_set is small: most minutes of most ads hold a few recent ids", "[dedup]") {
+  // At steady state most (ad, minute) generations hold a handful of ids; 16 slots to
+  // start with cost 0.6 bytes per click more (bench_dedup_model).
+  id_set s;
+  CHECK(s.memory_bytes() == 0);
+  CHECK(sizeof(id_set) <= 16);
+  for (std::uint64_t i = 1; i <= 3; ++i) s.insert(id_of(i, i));
+  CHECK(s.memory_bytes() == 4 * sizeof(click_id));  // 3 ids in 4 slots
+  s.insert(id_of(4, 4));
+  CHECK(s.memory_bytes() == 8 * sizeof(click_id));  // then doubling, at most 3/4 full
+  for (std::uint64_t i = 1; i <= 4; ++i) CHECK(s.contains(id_of(i, i)));
+}
+
 TEST_CASE("id_set matches std::set on random ids, through growth", "[dedup][model]") {
   std::mt19937_64 rng{7};
   for (int round = 0; round < 50; ++round) {
