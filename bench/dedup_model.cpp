@@ -38,7 +38,7 @@ struct options {
   std::uint64_t rate = 150000;
   std::int64_t seconds = 330;
   std::int64_t lateness_s = 120;
-  std::int64_t recent_window_s = 5;
+  std::int64_t recent_window_s = 1;  // adclickd's recent_window
   double zipf = 1.1;
   bool sequenced = false;
   std::uint64_t minters = 16;

@@ -66,6 +66,7 @@ void id_filter::absorb(id_filter&& other) {
   if (!other.first_.blocks) return;
   // Theirs go first: ours, last, keeps taking new ids while it has room.
   std::vector<stage> all;
+  all.reserve(other.stages() + stages());  // (no allocation once stages start to move)
   for (auto* f : {&other, this}) {
     if (!f->first_.blocks) continue;
     all.push_back(std::move(f->first_));

@@ -2,6 +2,7 @@
 // a real LevelDB store in a temporary directory.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 
 #include <caf/all.hpp>
@@ -589,17 +590,19 @@ TEST_CASE_METHOD(fixture, "ids stay in memory while checkpoints fail, however lo
                  "[actor][dedup][checkpoint]") {
   // The generations rotate only at a flush whose predecessors are durable: an id that left
   // memory while its checkpoint was failing would be in neither memory nor the store.
-  auto failures = std::make_shared<int>(6);  // 1+1+2+4+8+16 s of a full disk, > 3 recent windows
+  auto failures = std::make_shared<int>(6);  // 1+1+2+4+8+16 s of a full disk, longer than the loop below
   start(sys.spawn(flaky_writer, db.get(), failures, std::make_shared<int>(0)));
   ingest_ids({{1, {{10, t0 + 1, 1}, {10, t0 + 2, 2}}}});
   std::uint64_t seq = 2;
   const auto window_s = std::chrono::duration_cast<std::chrono::seconds>(recent_window).count();
-  for (int i = 0; i < 3 * window_s + 2; ++i) {  // new ids keep arriving, checkpoints keep failing
+  // 12 s of failing checkpoints (the disk stays full for 16), and at least 3 windows.
+  const int rounds = static_cast<int>(std::max<std::int64_t>(3 * window_s + 2, 12));
+  for (int i = 0; i < rounds; ++i) {  // new ids keep arriving, checkpoints keep failing
     ingest_ids({{seq, {{10, t0 + 10 + i, 100 + seq}}}});
     ++seq;
     tick();
   }
-  const auto counted = 2 + 3 * window_s + 2;
+  const auto counted = 2 + rounds;
   REQUIRE(*failures > 0);
   REQUIRE(cursor->durable_seq == 0);
   CHECK(inspect(10).ids_in_memory == static_cast<std::size_t>(counted));  // every id counted so far

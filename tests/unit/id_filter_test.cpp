@@ -123,3 +123,43 @@ TEST_CASE("an id_filter that absorbs another holds the ids of both, and keeps ta
   CHECK(empty.size() == 2050);
   CHECK(empty.may_contain(id_of(2, 7)));
 }
+
+TEST_CASE("filters of several stages each, absorbed and stored, forget no id", "[dedup][filter]") {
+  // Every stage of both sides must survive absorb() and the stored bytes, not only the
+  // inline first one (a lost list of further stages would answer "no" for their ids).
+  id_filter a{0}, b{0};  // no estimate: each grows several stages
+  for (std::uint64_t i = 0; i < 3000; ++i) a.add(id_of(4, i));
+  for (std::uint64_t i = 0; i < 3000; ++i) b.add(id_of(5, i));
+  REQUIRE(a.stages() > 2);
+  REQUIRE(b.stages() > 2);
+  const auto stages = a.stages() + b.stages();
+  a.absorb(std::move(b));
+  CHECK(a.stages() == stages);
+  CHECK(b.stages() == 0);
+  auto check_all = [](const id_filter& f) {
+    for (std::uint64_t i = 0; i < 3000; ++i) REQUIRE(f.may_contain(id_of(4, i)));
+    for (std::uint64_t i = 0; i < 3000; ++i) REQUIRE(f.may_contain(id_of(5, i)));
+  };
+  check_all(a);
+  auto back = id_filter::parse(a.serialize());
+  REQUIRE(back);
+  CHECK(back->stages() == stages);
+  check_all(*back);
+  id_filter none;
+  none.absorb(id_filter{});  // absorbing nothing changes nothing
+  CHECK(none.stages() == 0);
+  a.absorb(std::move(none));
+  CHECK(a.stages() == stages);
+  check_all(a);
+}
+
+TEST_CASE("a stored filter of no stage reads back empty, and takes ids", "[dedup][filter]") {
+  auto f = id_filter::parse(id_filter{}.serialize());
+  REQUIRE(f);
+  CHECK(f->size() == 0);
+  CHECK(f->stages() == 0);
+  CHECK_FALSE(f->may_contain(id_of(6, 1)));
+  for (std::uint64_t i = 0; i < 100; ++i) f->add(id_of(6, i));
+  for (std::uint64_t i = 0; i < 100; ++i) REQUIRE(f->may_contain(id_of(6, i)));
+  CHECK(f->size() == 100);
+}
