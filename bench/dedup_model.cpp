@@ -17,7 +17,10 @@
 // (--settle 1: every ad also flushes the second after a finalization, so final minutes
 // leave memory at once instead of at the ad's next click: worth 0.08 bytes per click.
 // --id-layout sequenced: ids of 8 bytes of minter and 8 of a sequence each minter counts
-// per ad; recent_ids has no path of its own for them yet.)
+// per ad (--sequence per-ad), or one sequence per minter for all its ads (--sequence
+// per-minter); recent_ids has no path of its own for them yet, but the model counts the
+// runs of consecutive sequences they would make per (ad, minute, minter): `runs`, and
+// clicks per run.)
 #include <malloc.h>
 
 #include <algorithm>
@@ -41,6 +44,7 @@ struct options {
   std::int64_t recent_window_s = 1;  // adclickd's recent_window
   double zipf = 1.1;
   bool sequenced = false;
+  bool per_minter_sequence = false;
   std::uint64_t minters = 16;
   bool settle = false;
 };
@@ -58,6 +62,7 @@ options parse(int argc, char** argv) {
     else if (k == "--zipf") o.zipf = std::strtod(v, nullptr);
     else if (k == "--id-layout") o.sequenced = std::string{v} == "sequenced";
     else if (k == "--settle") o.settle = std::string{v} == "1";
+    else if (k == "--sequence") o.per_minter_sequence = std::string{v} == "per-minter";
     else if (k == "--minters") o.minters = std::strtoull(v, nullptr, 10);
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
@@ -85,7 +90,10 @@ int main(int argc, char** argv) {
   for (auto& c : cdf) c /= sum;
   std::vector<ad> ads(o.ads);
   // Sequenced ids: each minter numbers its clicks per ad (README, "click ids").
-  std::vector<std::uint64_t> next_seq(o.sequenced ? o.ads * o.minters : 0);
+  std::vector<std::uint64_t> next_seq(o.sequenced ? (o.per_minter_sequence ? o.minters : o.ads * o.minters) : 0);
+  // Per (ad, minter): the minute and sequence of its last id, to count runs.
+  std::vector<std::pair<std::int64_t, std::uint64_t>> last_of(o.sequenced ? o.ads * o.minters : 0, {-1, 0});
+  std::uint64_t runs = 0, sequenced_clicks = 0;
 
   const std::size_t heap_before = mallinfo2().uordblks;
   std::vector<std::int64_t> clicks_in_minute;  // by minute index
@@ -105,7 +113,11 @@ int main(int argc, char** argv) {
       click_id id;
       if (o.sequenced) {
         const std::uint64_t minter = rng() % o.minters;
-        const std::uint64_t seq = next_seq[k * o.minters + minter]++;
+        const std::uint64_t seq = next_seq[o.per_minter_sequence ? minter : k * o.minters + minter]++;
+        auto& last = last_of[k * o.minters + minter];
+        if (last.first != minute || seq != last.second + 1) ++runs;  // a new run starts
+        last = {minute, seq};
+        ++sequenced_clicks;
         for (int b = 0; b < 8; ++b) id[b] = static_cast<std::uint8_t>((minter + 1) >> (56 - 8 * b));
         for (int b = 0; b < 8; ++b) id[8 + b] = static_cast<std::uint8_t>(seq >> (56 - 8 * b));
       } else {
@@ -161,6 +173,11 @@ int main(int argc, char** argv) {
       ++samples;
     }
   }
+  if (o.sequenced)
+    std::printf("{\"sequence\":\"%s\",\"minters\":%llu,\"runs\":%llu,\"clicks_per_run\":%.2f}\n",
+                o.per_minter_sequence ? "per-minter" : "per-ad", static_cast<unsigned long long>(o.minters),
+                static_cast<unsigned long long>(runs),
+                static_cast<double>(sequenced_clicks) / static_cast<double>(std::max<std::uint64_t>(runs, 1)));
   if (samples == 0) {
     std::fprintf(stderr, "too short: the hot horizon fills after %lld s\n", static_cast<long long>(steady_from));
     return 1;
