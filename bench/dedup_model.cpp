@@ -95,7 +95,13 @@ int main(int argc, char** argv) {
   std::vector<std::pair<std::int64_t, std::uint64_t>> last_of(o.sequenced ? o.ads * o.minters : 0, {-1, 0});
   std::uint64_t runs = 0, sequenced_clicks = 0;
 
-  const std::size_t heap_before = mallinfo2().uordblks;
+  // In use: chunks of the heap plus those glibc maps on their own (large ones, such as
+  // the filters of hot minutes).
+  auto heap_in_use = [] {
+    const auto m = mallinfo2();
+    return m.uordblks + m.hblkhd;
+  };
+  const std::size_t heap_before = heap_in_use();
   std::vector<std::int64_t> clicks_in_minute;  // by minute index
   std::int64_t dropped_before = 0;             // minutes below this index have left memory
   double sum_heap = 0, sum_model = 0, sum_clicks = 0;
@@ -162,7 +168,7 @@ int main(int argc, char** argv) {
         p.untaken += q.untaken;
         n += a.ids.ids_in_memory();
       }
-      sum_heap += static_cast<double>(mallinfo2().uordblks - heap_before);
+      sum_heap += static_cast<double>(heap_in_use() - heap_before);
       sum_model += static_cast<double>(p.total());
       sum_clicks += static_cast<double>(open);
       parts.records += p.records;
