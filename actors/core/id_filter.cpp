@@ -42,6 +42,10 @@ void id_filter::add_stage(std::size_t capacity) {
   s.blocks.reset(new block[blocks]());
   s.block_count = static_cast<std::uint32_t>(blocks);
   s.capacity = static_cast<std::uint32_t>(std::min<std::size_t>(blocks * 256 / bits_per, UINT32_MAX / 2));
+  push_stage(std::move(s));
+}
+
+void id_filter::push_stage(stage&& s) {
   if (!first_.blocks) {
     first_ = std::move(s);
     return;
@@ -130,12 +134,7 @@ std::optional<id_filter> id_filter::parse(std::string_view in) {
       for (auto& w : s.blocks[i]) get_u32(in, w);
     if (s.count > UINT32_MAX / 2 - f.size_) return std::nullopt;
     f.size_ += s.count;
-    if (!f.first_.blocks) {
-      f.first_ = std::move(s);
-    } else {
-      if (!f.more_) f.more_ = std::make_unique<std::vector<stage>>();
-      f.more_->push_back(std::move(s));
-    }
+    f.push_stage(std::move(s));
   }
   if (!in.empty()) return std::nullopt;
   f.expected_ = f.size_;

@@ -58,6 +58,7 @@ class id_filter {
     std::uint32_t count = 0;     ///< ids added to it
   };
   void add_stage(std::size_t capacity);
+  void push_stage(stage&& s);  ///< after the others
   stage& last() { return more_ && !more_->empty() ? more_->back() : first_; }
   template <class F>
   void for_each_stage(F&& f) const {
