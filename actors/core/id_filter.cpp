@@ -33,16 +33,28 @@ bool get_u32(std::string_view& in, std::uint32_t& v) {
 
 }  // namespace
 
-void id_filter::add_stage(std::size_t capacity) {
+std::uint32_t id_filter::blocks_for(std::size_t ids, std::size_t index) {
+  ids = std::min<std::size_t>(std::max<std::size_t>(ids, 1), UINT32_MAX / 2);
+  return static_cast<std::uint32_t>((ids * bits_per(index) + 255) / 256);
+}
+
+std::uint32_t id_filter::capacity(const stage& s, std::size_t index) {
+  return static_cast<std::uint32_t>(std::min<std::size_t>(std::size_t{s.block_count} * 256 / bits_per(index), UINT32_MAX / 2));
+}
+
+void id_filter::add_stage(std::size_t ids) {
   // Each later stage spends 2 more bits per id, which about halves its false positives:
   // however many stages a minute grows, their sum stays under twice the first's.
-  const std::size_t bits_per = std::min<std::size_t>(bits_per_id + 2 * stages(), 24);
-  const std::size_t blocks = std::max<std::size_t>(1, (std::max<std::size_t>(capacity, 1) * bits_per + 255) / 256);
   stage s;
-  s.blocks.reset(new block[blocks]());
-  s.block_count = static_cast<std::uint32_t>(blocks);
-  s.capacity = static_cast<std::uint32_t>(std::min<std::size_t>(blocks * 256 / bits_per, UINT32_MAX / 2));
+  s.block_count = blocks_for(ids, stages());
+  s.blocks.reset(new block[s.block_count]());
   push_stage(std::move(s));
+}
+
+std::size_t id_filter::size() const {
+  std::size_t n = 0;
+  for_each_stage([&](const stage& s) { n += s.count; });
+  return std::min<std::size_t>(n, UINT32_MAX / 2);
 }
 
 void id_filter::push_stage(stage&& s) {
@@ -55,15 +67,17 @@ void id_filter::push_stage(stage&& s) {
 }
 
 void id_filter::add(const click_id& id) {
-  if (!first_.blocks) add_stage(expected_);
-  else if (last().count >= last().capacity) add_stage(3 * std::size_t{size_});
+  if (!first_.blocks) {
+    first_.blocks.reset(new block[first_.block_count]());  // (sized at construction)
+  } else if (last().count >= capacity(last(), stages() - 1)) {
+    add_stage(3 * size());
+  }
   auto& s = last();
   const auto h = click_id_hash(id);
   auto& b = s.blocks[block_of(h, s.block_count)];
   const auto key = static_cast<std::uint32_t>(h);
   for (std::size_t i = 0; i < 8; ++i) b[i] |= 1U << ((key * salt[i]) >> 27);
-  ++s.count;
-  if (size_ < UINT32_MAX / 2) ++size_;  // (beyond: parse() refuses it, and the stored ids decide)
+  if (s.count < UINT32_MAX / 2) ++s.count;  // (beyond: parse() refuses it, and the stored ids decide)
 }
 
 void id_filter::absorb(id_filter&& other) {
@@ -79,7 +93,6 @@ void id_filter::absorb(id_filter&& other) {
   first_ = std::move(all.front());
   all.erase(all.begin());
   more_ = all.empty() ? nullptr : std::make_unique<std::vector<stage>>(std::move(all));
-  size_ = static_cast<std::uint32_t>(std::min<std::uint64_t>(std::uint64_t{size_} + other.size_, UINT32_MAX / 2));
   other = id_filter{};
 }
 
@@ -107,8 +120,9 @@ std::string id_filter::serialize() const {
   std::string out;
   out.push_back(static_cast<char>(format_tag));
   put_u32(out, static_cast<std::uint32_t>(stages()));
+  std::size_t index = 0;
   for_each_stage([&](const stage& s) {
-    put_u32(out, s.capacity);
+    put_u32(out, capacity(s, index++));  // (parse() skips it: it follows from the blocks)
     put_u32(out, s.count);
     put_u32(out, s.block_count);
     for (std::uint32_t i = 0; i < s.block_count; ++i)
@@ -123,21 +137,21 @@ std::optional<id_filter> id_filter::parse(std::string_view in) {
   std::uint32_t n = 0;
   if (!get_u32(in, n) || n > 64) return std::nullopt;
   id_filter f;
+  std::size_t size = 0;
   for (std::uint32_t k = 0; k < n; ++k) {
     stage s;
-    std::uint32_t blocks = 0;
-    if (!get_u32(in, s.capacity) || !get_u32(in, s.count) || !get_u32(in, blocks)) return std::nullopt;
+    std::uint32_t cap = 0, blocks = 0;
+    if (!get_u32(in, cap) || !get_u32(in, s.count) || !get_u32(in, blocks)) return std::nullopt;
     if (blocks == 0 || in.size() < std::size_t{blocks} * sizeof(block)) return std::nullopt;
     s.blocks.reset(new block[blocks]());
     s.block_count = blocks;
     for (std::uint32_t i = 0; i < blocks; ++i)
       for (auto& w : s.blocks[i]) get_u32(in, w);
-    if (s.count > UINT32_MAX / 2 - f.size_) return std::nullopt;
-    f.size_ += s.count;
+    if (s.count > UINT32_MAX / 2 - size) return std::nullopt;
+    size += s.count;
     f.push_stage(std::move(s));
   }
   if (!in.empty()) return std::nullopt;
-  f.expected_ = f.size_;
   return f;
 }
 

@@ -29,8 +29,7 @@ class id_filter {
 
   /// An empty filter whose first stage holds `expected` ids at bits_per_id (at least one
   /// block); no memory until the first add.
-  explicit id_filter(std::size_t expected = 0)
-    : expected_(static_cast<std::uint32_t>(std::min<std::size_t>(expected, UINT32_MAX / 2))) {}
+  explicit id_filter(std::size_t expected = 0) { first_.block_count = blocks_for(expected, 0); }
 
   void add(const click_id& id);
   /// False: `id` was never added. True: it may have been.
@@ -39,7 +38,7 @@ class id_filter {
   /// Takes every id of `other` too (its stages join these: nothing is rehashed).
   void absorb(id_filter&& other);
 
-  std::size_t size() const { return size_; }  ///< ids added
+  std::size_t size() const;  ///< ids added
   std::size_t stages() const { return !first_.blocks ? 0 : 1 + (more_ ? more_->size() : 0); }
   std::size_t memory_bytes() const;
 
@@ -50,14 +49,18 @@ class id_filter {
 
  private:
   using block = std::array<std::uint32_t, 8>;
-  // Kept small: an ad has a filter per open minute, most of them of a few ids.
+  // Kept small (16 bytes): an ad has a filter per open minute, most of them of a few ids.
+  // A stage's capacity, the ids it was sized for, follows from its blocks and its place.
   struct stage {
     std::unique_ptr<block[]> blocks;
-    std::uint32_t block_count = 0;
-    std::uint32_t capacity = 0;  ///< ids it was sized for
-    std::uint32_t count = 0;     ///< ids added to it
+    std::uint32_t block_count = 0;  ///< (first_ before the first add: the blocks it will get)
+    std::uint32_t count = 0;        ///< ids added to it
   };
-  void add_stage(std::size_t capacity);
+  /// Bits per id of the stage at `index`: each later one spends 2 more.
+  static std::size_t bits_per(std::size_t index) { return std::min<std::size_t>(bits_per_id + 2 * index, 24); }
+  static std::uint32_t blocks_for(std::size_t ids, std::size_t index);
+  static std::uint32_t capacity(const stage& s, std::size_t index);
+  void add_stage(std::size_t ids);
   void push_stage(stage&& s);  ///< after the others
   stage& last() { return more_ && !more_->empty() ? more_->back() : first_; }
   template <class F>
@@ -69,11 +72,9 @@ class id_filter {
   }
 
   // Most filters have one stage: it is inline, and only a filter that grows allocates
-  // the list of the others.
+  // the list of the others. 24 bytes in all.
   stage first_;
   std::unique_ptr<std::vector<stage>> more_;
-  std::uint32_t expected_ = 0;
-  std::uint32_t size_ = 0;
 };
 
 }  // namespace adclick
