@@ -15,12 +15,14 @@ namespace adclick {
 
 namespace {
 
-/// Puts a minute's stored ids into its filter, a chunk at a time (not into memory: the
-/// minute may hold millions). `count` is its stored bucket: the filter is sized for it.
+/// Puts a minute's stored ids in memory, a chunk at a time: sequenced ones into its runs,
+/// the others into its filter (not into memory: the minute may hold millions). `count` is
+/// its stored bucket: the filter is sized for it. All or nothing: a failed read leaves the
+/// minute out of memory.
 caf::error load_ids(ad_state& st, std::int64_t minute, std::uint64_t count) {
-  id_filter filter{count + count / 4};
-  if (auto err = st.db->visit_ids(st.ad_id, minute, [&](const click_id& id) { filter.add(id); })) return err;
-  st.ids.load_filter(minute, std::move(filter));
+  recent_ids::stored_minute ids{id_filter{count + count / 4}, {}, true};
+  if (auto err = st.db->visit_ids(st.ad_id, minute, [&](const click_id& id) { ids.add(id); })) return err;
+  st.ids.load_stored(minute, std::move(ids));
   return {};
 }
 
@@ -53,9 +55,9 @@ caf::error seed_minute(ad_state& st, std::int64_t minute) {
     if (!filter) return filter.error();
     // The filter's "no" is trusted, so it must hold every id the bucket counted: one that
     // holds fewer, or none, or one that does not parse, is not used; the ids decide.
-    auto parsed = id_filter::parse(*filter);
+    auto parsed = recent_ids::parse_stored(*filter);
     if (parsed && parsed->size() >= stored->count) {
-      st.ids.load_filter(minute, std::move(*parsed));
+      st.ids.load_stored(minute, std::move(*parsed));
       return {};
     }
     if (!filter->empty())
@@ -219,7 +221,7 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
       // A bucket that became final or was amended gets the filter a late click will read.
       for (const auto& b : d.minutes)
         if (b.state != bucket_state::open)
-          if (auto f = st.ids.filter(b.minute_ms)) d.filters.push_back({b.minute_ms, std::move(*f)});
+          if (auto f = st.ids.stored(b.minute_ms)) d.filters.push_back({b.minute_ms, std::move(*f)});
       d.memory = {st.ids.ids_in_memory(), st.ids.memory_bytes(), st.counts.open_clicks()};
       return d;
     },

@@ -18,8 +18,8 @@
 // leave memory at once instead of at the ad's next click: worth 0.08 bytes per click.
 // --id-layout sequenced: ids of 8 bytes of minter and 8 of a sequence each minter counts
 // per ad (--sequence per-ad), or one sequence per minter for all its ads (--sequence
-// per-minter); recent_ids has no path of its own for them yet, but the model counts the
-// runs of consecutive sequences they would make per (ad, minute, minter): `runs`, and
+// per-minter). recent_ids keeps those as runs (actors/core/id_runs); the model also counts
+// the runs of consecutive sequences they make per (ad, minute, minter): `runs`, and
 // clicks per run.)
 #include <malloc.h>
 
@@ -165,6 +165,7 @@ int main(int argc, char** argv) {
         p.records += q.records;
         p.generations += q.generations;
         p.filters += q.filters;
+        p.runs += q.runs;
         p.untaken += q.untaken;
         n += a.ids.ids_in_memory();
       }
@@ -174,6 +175,7 @@ int main(int argc, char** argv) {
       parts.records += p.records;
       parts.generations += p.generations;
       parts.filters += p.filters;
+      parts.runs += p.runs;
       parts.untaken += p.untaken;
       ids_in_memory += n;
       ++samples;
@@ -192,11 +194,11 @@ int main(int argc, char** argv) {
   std::printf(
     "{\"ads\":%llu,\"rate\":%llu,\"lateness_s\":%lld,\"recent_window_s\":%lld,\"id_layout\":\"%s\","
     "\"open_clicks\":%.0f,\"ids_in_memory\":%.0f,\"heap_bytes_per_click\":%.2f,\"counted_bytes_per_click\":%.2f,"
-    "\"records\":%.2f,\"generations\":%.2f,\"filters\":%.2f,\"untaken\":%.2f}\n",
+    "\"records\":%.2f,\"generations\":%.2f,\"filters\":%.2f,\"runs\":%.2f,\"untaken\":%.2f}\n",
     static_cast<unsigned long long>(o.ads), static_cast<unsigned long long>(o.rate),
     static_cast<long long>(o.lateness_s), static_cast<long long>(o.recent_window_s), o.sequenced ? "sequenced" : "random",
     sum_clicks / static_cast<double>(samples), static_cast<double>(ids_in_memory) / static_cast<double>(samples),
     per_click(sum_heap), per_click(sum_model), per_click(static_cast<double>(parts.records)),
     per_click(static_cast<double>(parts.generations)), per_click(static_cast<double>(parts.filters)),
-    per_click(static_cast<double>(parts.untaken)));
+    per_click(static_cast<double>(parts.runs)), per_click(static_cast<double>(parts.untaken)));
 }

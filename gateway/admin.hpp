@@ -27,6 +27,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include "common/process_memory.hpp"
 #include "adclick/v1/admin.pb.h"
 #include "messages/types.hpp"
 
@@ -45,6 +46,7 @@ struct outside_status {
   outbox_status outbox;
   nats_status nats;
   storage_status storage;  ///< retention and the store's size by kind
+  process_memory memory;
 };
 
 /// Why the service is not ready; empty when it is. `max_age_ms` is checkpoint.max-age.

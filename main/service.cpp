@@ -19,6 +19,7 @@
 #include "common/errc.hpp"
 #include "common/fault_switch.hpp"
 #include "common/log_limiter.hpp"
+#include "common/process_memory.hpp"
 #include "common/time.hpp"
 #include "common/log.hpp"
 #include "messages/type_ids.hpp"
@@ -275,6 +276,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     out.storage.filters_bytes = disk.filters;
     out.storage.counts_bytes = disk.counts;
     out.storage.total_bytes = disk.total;
+    out.memory = read_process_memory();
     return out;
   };
   // The admin verbs, one implementation for the HTTP and NATS doors.

@@ -2,9 +2,16 @@
 
 #include <cstring>
 
+#include "persistence/bytes.hpp"
+
 namespace adclick::keys {
 
 namespace {
+
+using bytes::get_le32;
+using bytes::get_le64;
+using bytes::put_le32;
+using bytes::put_le64;
 
 constexpr std::uint64_t sign_bit = std::uint64_t{1} << 63;
 
@@ -14,12 +21,6 @@ void put_be64(std::string& out, std::uint64_t x) {
 void put_be32(std::string& out, std::uint32_t x) {
   for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(x >> shift));
 }
-void put_le64(std::string& out, std::uint64_t x) {
-  for (int shift = 0; shift < 64; shift += 8) out.push_back(static_cast<char>(x >> shift));
-}
-void put_le32(std::string& out, std::uint32_t x) {
-  for (int shift = 0; shift < 32; shift += 8) out.push_back(static_cast<char>(x >> shift));
-}
 std::uint64_t get_be64(const char* p) {
   std::uint64_t x = 0;
   for (int i = 0; i < 8; ++i) x = (x << 8) | static_cast<unsigned char>(p[i]);
@@ -28,16 +29,6 @@ std::uint64_t get_be64(const char* p) {
 std::uint32_t get_be32(const char* p) {
   std::uint32_t x = 0;
   for (int i = 0; i < 4; ++i) x = (x << 8) | static_cast<unsigned char>(p[i]);
-  return x;
-}
-std::uint64_t get_le64(const char* p) {
-  std::uint64_t x = 0;
-  for (int i = 7; i >= 0; --i) x = (x << 8) | static_cast<unsigned char>(p[i]);
-  return x;
-}
-std::uint32_t get_le32(const char* p) {
-  std::uint32_t x = 0;
-  for (int i = 3; i >= 0; --i) x = (x << 8) | static_cast<unsigned char>(p[i]);
   return x;
 }
 

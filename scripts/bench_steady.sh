@@ -10,14 +10,16 @@
 #   2. `adclick load` publishes at BENCH_STEADY_RATE clicks/s (default 150,000) for
 #      BENCH_STEADY_SECONDS (default: lateness + 4 minutes), event time at the wall clock, over 100k ads
 #      (Zipf 1.1) in 1000-click batches, 5% of publishes repeating one of the clicks of the
-#      last lateness - 15 s (so minutes apart, yet in an open minute), with the truth.
+#      last lateness - 15 s (so minutes apart, yet in an open minute), with the truth;
+#      random ids, or BENCH_ID_LAYOUT=sequenced (BENCH_MINTERS minters, default 4).
 #   3. Every 5 s: adclickd's RSS and its status (dedup bytes, ids in memory, clicks in
 #      open minutes, lag). Steady state is every sample after lateness + out-of-orderness +
 #      90 s, when the oldest open minute is as old as it gets.
 #   4. After the load: every click counted, checkpointed and acked; `adclick verify` (the
 #      live view against the truth); the store's bytes on disk per click.
 # Keys: steady_rss_mib, hot_bytes_per_id (dedup bytes / clicks in open minutes, averaged
-# over the steady samples), hot_horizon_s (those clicks / the rate), store_bytes_per_click,
+# over the steady samples), hot_horizon_s (those clicks / the rate), heap_in_use_mib and
+# heap_held_mib (the allocator's count), store_bytes_per_click, store_id_bytes_per_click,
 # and rss_at_1m_per_s_gib: what the same service would need at 1M clicks/s with the
 # default windows (allowed-lateness 10 min), modelled as RSS minus dedup bytes (the rest:
 # counts, actors, buffers; assumed not to grow with the click rate) plus hot_bytes_per_id x
@@ -32,16 +34,19 @@ seconds=${BENCH_STEADY_SECONDS:-$((lateness_s + 240))}
 ads=${BENCH_ADS:-100000}
 batch=${BENCH_BATCH:-1000}
 ooo_s=5
+id_layout=${BENCH_ID_LAYOUT:-random}  # or sequenced (README "Click ids")
+minters=${BENCH_MINTERS:-4}
 clicks=$((rate * seconds))
 dup_window=$((rate * (lateness_s - 15)))
 
 bench_start steady --windows.allowed-lateness=${lateness_s}s --windows.max-out-of-orderness=${ooo_s}s
 
-echo "steady: $rate clicks/s for $seconds s ($clicks clicks), $ads ads, Zipf 1.1, 5% repeats, lateness ${lateness_s}s" >&2
+echo "steady: $rate clicks/s for $seconds s ($clicks clicks), $ads ads, Zipf 1.1, 5% repeats, lateness ${lateness_s}s, $id_layout ids" >&2
 t0=$(date +%s.%N)
 "$adclick" load --nats "$nats" --clicks "$clicks" --ads "$ads" --zipf 1.1 --batch "$batch" --seed 1 --quiet \
   --rate "$rate" --event-rate "$rate" --dup-rate 0.05 --dup-window "$dup_window" \
-  --lateness-ms $((lateness_s * 1000)) --ooo-ms $((ooo_s * 1000)) --truth "$work/truth" &
+  --lateness-ms $((lateness_s * 1000)) --ooo-ms $((ooo_s * 1000)) --truth "$work/truth" \
+  --id-layout "$id_layout" --minters "$minters" &
 loader_pid=$!
 started_pids+=("$loader_pid")
 
@@ -56,7 +61,8 @@ s = json.load(sys.stdin)
 print(json.dumps({"t": float(sys.argv[1]), "rss_kb": int(sys.argv[2]), "dedup_bytes": s.get("dedup_bytes", 0),
   "dedup_ids": s.get("dedup_ids_in_memory", 0), "open_clicks": s.get("open_clicks", 0),
   "arrived": s["arrived"], "lag_messages": sum(p["lag_messages"] for p in s["partitions"]),
-  "final_before_ms": min(p["durable_final_before_ms"] for p in s["partitions"])}))
+  "final_before_ms": min(p["durable_final_before_ms"] for p in s["partitions"]),
+  "heap_in_use": s.get("memory", {}).get("heap_in_use_bytes", 0), "heap_held": s.get("memory", {}).get("heap_held_bytes", 0)}))
 ' "$(python3 -c "import time; print(round(time.time() - $t0, 1))")" "$rss_kb" >>"$work/samples.jsonl" || true
 done
 wait "$loader_pid"
@@ -67,6 +73,7 @@ peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$adclickd_pid/status")
 exact=true
 "$adclick" verify --http "$http" --truth "$work/truth" --allow-idle-final --wait 120 >"$work/verify.txt" || exact=false
 tail -3 "$work/verify.txt" >&2
+curl -sf --max-time 10 "$http/v1/admin/status" >"$work/final_status.json" || echo '{}' >"$work/final_status.json"
 kill "$adclickd_pid"; wait "$adclickd_pid" 2>/dev/null || true
 store_bytes=$(du -sb "$work/data/db" | cut -f1)
 
@@ -88,10 +95,12 @@ hot_bytes_per_id = dedup_bytes / open_clicks if open_clicks else None
 hot_horizon_s = open_clicks / rate
 default_hot_s = hot_horizon_s - lateness_s + 600
 t0, tp, td = $t0, $t_published, $t_drained
+final = json.load(open("$work/final_status.json")).get("storage", {})
 result = {
   **header("$name"),
   "workload": {"clicks_per_s": rate, "seconds": $seconds, "clicks": clicks, "ads": $ads, "zipf": 1.1, "batch": $batch,
-               "dup_rate": 0.05, "dup_window_clicks": $dup_window, "id_layout": "random",
+               "dup_rate": 0.05, "dup_window_clicks": $dup_window, "id_layout": "$id_layout",
+               "minters": $minters if "$id_layout" == "sequenced" else None,
                "allowed_lateness_s": lateness_s, "max_out_of_orderness_s": ooo_s},
   "exact": "$exact" == "true",
   "publish_seconds": round(tp - t0, 1),
@@ -101,6 +110,10 @@ result = {
   "steady_rss_mib": round(rss / 2**20, 1),
   "peak_rss_mib": round($peak_kb / 1024, 1),
   "dedup_bytes_mib": round(dedup_bytes / 2**20, 1),
+  # The allocator's view (status.memory): heap in use, and what it holds from the system
+  # (held - in use: freed heap it keeps; RSS - held: stacks, mapped files).
+  "heap_in_use_mib": round(mean("heap_in_use") / 2**20, 1),
+  "heap_held_mib": round(mean("heap_held") / 2**20, 1),
   "ids_in_memory": round(mean("dedup_ids")),
   "open_clicks": round(open_clicks),
   "hot_bytes_per_id": round(hot_bytes_per_id, 2) if hot_bytes_per_id else None,
@@ -108,6 +121,10 @@ result = {
   "max_lag_messages_steady": max(s["lag_messages"] for s in steady),
   "minutes_final_by_end": round((max(s["final_before_ms"] for s in samples) / 1000 - t0) / 60, 1),
   "store_bytes_per_click": round($store_bytes / clicks, 1),
+  # The store's own estimate by kind (status.storage), at the end of the run: the ids'
+  # chunks and the final minutes' filters and runs, per click.
+  "store_id_bytes_per_click": round((final.get("ids_bytes", 0) + final.get("filters_bytes", 0)) / clicks, 2),
+  "store_by_kind": final,
   "rss_at_1m_per_s_gib": round(((rss - dedup_bytes) + (hot_bytes_per_id or 0) * 1e6 * default_hot_s) / 2**30, 2),
   "model": "rss_at_1m_per_s = (steady RSS - dedup bytes) + hot_bytes_per_id x 1e6 x (hot_horizon_s - lateness + 600 s)",
   "samples": samples,

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "actors/core/id_runs.hpp"
+
 namespace adclick {
 
 click_generator::click_generator(const generator_options& opts) : opts_(opts), rng_(opts.seed) {
@@ -18,6 +20,10 @@ click_generator::click_generator(const generator_options& opts) : opts_(opts), r
     }
     for (auto& c : cdf_) c /= sum;
   }
+  if (opts_.sequenced) {
+    opts_.minters = std::max<std::uint32_t>(opts_.minters, 1);
+    next_sequence_.assign(opts_.ads * opts_.minters, 0);
+  }
 }
 
 std::uint64_t click_generator::draw_ad() {
@@ -31,9 +37,17 @@ std::uint64_t click_generator::draw_ad() {
 click click_generator::next() {
   click c;
   std::uint64_t a = rng_(), b = rng_();
-  std::memcpy(c.id.data(), &a, 8);
-  std::memcpy(c.id.data() + 8, &b, 8);
   c.ad_id = draw_ad();
+  if (opts_.sequenced) {
+    // The minter: one of `minters` servers, named apart per seed (another seed is another
+    // fleet, or a reboot); its sequence for this ad counts on.
+    const auto m = a % opts_.minters;
+    const auto minter = (opts_.seed * 0x9e3779b97f4a7c15ULL) ^ (m + 1);
+    c.id = to_click_id({minter, next_sequence_[(c.ad_id - 1) * opts_.minters + m]++});
+  } else {
+    std::memcpy(c.id.data(), &a, 8);
+    std::memcpy(c.id.data() + 8, &b, 8);
+  }
   c.campaign_id = c.ad_id / 10 + 1;
   c.advertiser_id = c.ad_id / 100 + 1;
   c.event_time_ms = opts_.start_ms + static_cast<std::int64_t>(static_cast<double>(n_) * 1000.0 / opts_.event_rate);

@@ -17,14 +17,18 @@ struct generator_options {
   std::uint64_t seed = 1;
   std::int64_t start_ms = 0;       ///< event time of the first click
   double event_rate = 10000;       ///< clicks per second of event time (may be below 1)
+  /// Ids in the sequenced layout (README "Click ids"): `minters` ad servers, each counting
+  /// its clicks per ad; a click comes from one of them at random. Else random 16 bytes.
+  bool sequenced = false;
+  std::uint32_t minters = 4;
 };
 
 class click_generator {
  public:
   explicit click_generator(const generator_options& opts);
 
-  /// The next click: ad drawn from the (Zipf) distribution, random 16-byte id, event time
-  /// advancing at event_rate.
+  /// The next click: ad drawn from the (Zipf) distribution, a random 16-byte id or a
+  /// sequenced one, event time advancing at event_rate.
   click next();
   std::uint64_t generated() const { return n_; }
 
@@ -34,6 +38,7 @@ class click_generator {
   generator_options opts_;
   std::mt19937_64 rng_;
   std::vector<double> cdf_;  ///< cumulative Zipf weights (empty when uniform)
+  std::vector<std::uint32_t> next_sequence_;  ///< per (ad, minter), sequenced ids only
   std::uint64_t n_ = 0;
 };
 

@@ -31,6 +31,8 @@ struct load_options {
   double wrong_partition_rate = 0; ///< share of clicks published on another partition's subject
   std::int64_t clock_skew_ms = 0;  ///< the publisher's clock is this far ahead (negative: behind)
   bool replay = false;             ///< the clicks were all published before: expect duplicates
+  std::string id_layout = "random";  ///< random, or sequenced (README "Click ids")
+  std::uint32_t minters = 4;       ///< with sequenced ids: how many ad servers mint them
   /// The service's event-time rules, which the truth must apply the same way.
   std::int64_t ooo_ms = 5'000;
   std::int64_t lateness_ms = 10 * 60'000;

@@ -35,6 +35,8 @@ int run_load(const load_options& opts) {
   go.seed = opts.seed;
   go.start_ms = opts.start_ms != 0 ? opts.start_ms : now_ms() + opts.clock_skew_ms;
   go.event_rate = opts.event_rate;
+  go.sequenced = opts.id_layout == "sequenced";
+  go.minters = opts.minters;
   click_generator gen{go};
 
   window_rules rules;

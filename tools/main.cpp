@@ -47,6 +47,13 @@ int main(int argc, char** argv) {
     ->capture_default_str();
   l->add_flag("--replay", load.replay,
               "the same seed and --start-ms were published before: the truth expects every click as a duplicate");
+  l->add_option("--id-layout", load.id_layout,
+                "random: 16 random bytes per id; sequenced: 8 bytes of minter and its count of the ad's clicks")
+    ->check(CLI::IsMember({"random", "sequenced"}))
+    ->capture_default_str();
+  l->add_option("--minters", load.minters, "with --id-layout sequenced: the ad servers minting ids")
+    ->check(CLI::Range(1u, 1u << 16))
+    ->capture_default_str();
   l->add_option("--truth", load.truth, "write the ground truth to this file");
   l->add_flag("--quiet", load.quiet, "no progress lines");
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <iterator>
 
+#include "persistence/bytes.hpp"
+
 namespace adclick {
 
 namespace {
@@ -16,20 +18,6 @@ std::size_t block_of(std::uint64_t h, std::size_t blocks) {
 }
 
 constexpr std::uint8_t format_tag = 0xB1;  // not 7, the hash count byte of format-4 filters
-
-// Little-endian whatever the host (persistence/FORMAT.md).
-void put_u32(std::string& out, std::uint32_t v) {
-  const char b[4] = {static_cast<char>(v), static_cast<char>(v >> 8), static_cast<char>(v >> 16),
-                     static_cast<char>(v >> 24)};
-  out.append(b, 4);
-}
-bool get_u32(std::string_view& in, std::uint32_t& v) {
-  if (in.size() < 4) return false;
-  const auto* b = reinterpret_cast<const unsigned char*>(in.data());
-  v = std::uint32_t{b[0]} | std::uint32_t{b[1]} << 8 | std::uint32_t{b[2]} << 16 | std::uint32_t{b[3]} << 24;
-  in.remove_prefix(4);
-  return true;
-}
 
 }  // namespace
 
@@ -119,14 +107,14 @@ std::size_t id_filter::memory_bytes() const {
 std::string id_filter::serialize() const {
   std::string out;
   out.push_back(static_cast<char>(format_tag));
-  put_u32(out, static_cast<std::uint32_t>(stages()));
+  bytes::put_le32(out, static_cast<std::uint32_t>(stages()));
   std::size_t index = 0;
   for_each_stage([&](const stage& s) {
-    put_u32(out, capacity(s, index++));  // (parse() skips it: it follows from the blocks)
-    put_u32(out, s.count);
-    put_u32(out, s.block_count);
+    bytes::put_le32(out, capacity(s, index++));  // (parse() skips it: it follows from the blocks)
+    bytes::put_le32(out, s.count);
+    bytes::put_le32(out, s.block_count);
     for (std::uint32_t i = 0; i < s.block_count; ++i)
-      for (auto w : s.blocks[i]) put_u32(out, w);
+      for (auto w : s.blocks[i]) bytes::put_le32(out, w);
   });
   return out;
 }
@@ -135,18 +123,18 @@ std::optional<id_filter> id_filter::parse(std::string_view in) {
   if (in.empty() || static_cast<std::uint8_t>(in[0]) != format_tag) return std::nullopt;
   in.remove_prefix(1);
   std::uint32_t n = 0;
-  if (!get_u32(in, n) || n > 64) return std::nullopt;
+  if (!bytes::take_le32(in, n) || n > 64) return std::nullopt;
   id_filter f;
   std::size_t size = 0;
   for (std::uint32_t k = 0; k < n; ++k) {
     stage s;
     std::uint32_t cap = 0, blocks = 0;
-    if (!get_u32(in, cap) || !get_u32(in, s.count) || !get_u32(in, blocks)) return std::nullopt;
+    if (!bytes::take_le32(in, cap) || !bytes::take_le32(in, s.count) || !bytes::take_le32(in, blocks)) return std::nullopt;
     if (blocks == 0 || in.size() < std::size_t{blocks} * sizeof(block)) return std::nullopt;
     s.blocks.reset(new block[blocks]());
     s.block_count = blocks;
     for (std::uint32_t i = 0; i < blocks; ++i)
-      for (auto& w : s.blocks[i]) get_u32(in, w);
+      for (auto& w : s.blocks[i]) bytes::take_le32(in, w);
     if (s.count > UINT32_MAX / 2 - size) return std::nullopt;
     size += s.count;
     f.push_stage(std::move(s));

@@ -4,12 +4,19 @@
 #include <cmath>
 #include <utility>
 
+#include "persistence/bytes.hpp"
+
 namespace adclick {
 
 static_assert(sizeof(id_filter) <= 24, "an id filter is in every minute record: keep it small");
 
 namespace {
 auto by_minute = [](const auto& m, std::int64_t minute) { return m.minute < minute; };
+
+// What stored() writes for a minute with sequenced ids (persistence/FORMAT.md, id
+// filter); one without them stores its bare filter (tag 0xB1), as before runs.
+constexpr std::uint8_t stored_tag = 0xB2;
+constexpr std::uint8_t runs_complete_flag = 1;
 }  // namespace
 
 recent_ids::minute_set& recent_ids::at(std::int64_t minute) {
@@ -27,6 +34,7 @@ recent_ids::minute_set& recent_ids::at(std::int64_t minute) {
   minute_set m;
   m.minute = minute;
   m.filter = id_filter{expected};
+  runs_.drop_if_empty(minute);  // (the record says it is in memory now: 16 bytes less)
   return *minutes_.insert(it, std::move(m));
 }
 
@@ -35,20 +43,31 @@ const recent_ids::minute_set* recent_ids::find(std::int64_t minute) const {
   return it != minutes_.end() && it->minute == minute ? &*it : nullptr;
 }
 
-bool recent_ids::has(std::int64_t minute) const { return find(minute) != nullptr; }
+bool recent_ids::has(std::int64_t minute) const { return find(minute) != nullptr || runs_.has(minute); }
+
+void recent_ids::stored_minute::add(const click_id& id) {
+  if (auto s = as_sequenced(id)) runs.insert(0, *s);
+  else filter.add(id);
+}
 
 void recent_ids::load(std::int64_t minute, const std::vector<click_id>& ids) {
+  stored_minute m{id_filter{ids.size() + ids.size() / 4}, {}, true};
+  for (const auto& id : ids) m.add(id);
+  load_stored(minute, std::move(m));
+}
+
+void recent_ids::load_stored(std::int64_t minute, stored_minute stored) {
+  runs_.touch(minute);
+  for (const auto& r : stored.runs.spans(0)) runs_.insert_span(minute, r);
+  if (stored.filter.size() == 0 && stored.runs_complete) return;
   auto& m = at(minute);
-  if (ids.empty()) return;
-  if (m.filter.size() == 0) m.filter = id_filter{ids.size() + ids.size() / 4};
-  for (const auto& id : ids) m.filter.add(id);
-  m.complete = false;  // they are in the store, not in memory
+  m.filter.absorb(std::move(stored.filter));  // (ids recorded here already, if any, stay in it)
+  m.complete = false;
+  m.runs_complete = m.runs_complete && stored.runs_complete;
 }
 
 void recent_ids::load_filter(std::int64_t minute, id_filter filter) {
-  auto& m = at(minute);
-  m.filter.absorb(std::move(filter));  // (ids recorded here already, if any, stay in it)
-  m.complete = false;
+  load_stored(minute, stored_minute{std::move(filter), {}, false});
 }
 
 bool recent_ids::in_generations(const minute_set& m, const click_id& id) {
@@ -56,25 +75,41 @@ bool recent_ids::in_generations(const minute_set& m, const click_id& id) {
 }
 
 recent_ids::insert_result recent_ids::insert(std::int64_t minute, const click_id& id) {
+  if (auto s = as_sequenced(id)) {
+    if (runs_.contains(minute, *s)) return insert_result::duplicate;
+    // Exact, unless the minute came from a filter stored before runs, which holds some.
+    const auto* m = find(minute);
+    if (m && !m->runs_complete && m->filter.may_contain(id)) return insert_result::need_lookup;
+    record(minute, id);
+    return insert_result::added;
+  }
   auto& m = at(minute);
   if (in_generations(m, id)) return insert_result::duplicate;
   if (!m.complete && m.filter.may_contain(id)) return insert_result::need_lookup;
-  record(m, id);
+  record(minute, id);
   return insert_result::added;
 }
 
 recent_ids::insert_result recent_ids::resolve(std::int64_t minute, const click_id& id, bool stored) {
   if (stored) return insert_result::duplicate;
-  record(at(minute), id);
+  record(minute, id);
   return insert_result::added;
 }
 
-void recent_ids::record(minute_set& m, const click_id& id) {
-  m.filter.add(id);
-  if (!m.recent) m.recent = std::make_unique<generations>();
-  m.recent->young.insert(id);
-  ++m.fresh;
-  fresh_.emplace_back(m.minute, id);
+void recent_ids::record(std::int64_t minute, const click_id& id) {
+  if (auto s = as_sequenced(id)) {
+    runs_.insert(minute, *s);
+  } else {
+    auto& m = at(minute);
+    m.filter.add(id);
+    if (!m.recent) m.recent = std::make_unique<generations>();
+    m.recent->young.insert(id);
+  }
+  fresh_.emplace_back(minute, id);
+}
+
+bool recent_ids::untaken(std::int64_t minute) const {
+  return std::any_of(fresh_.begin(), fresh_.end(), [&](const auto& f) { return f.first == minute; });
 }
 
 void recent_ids::rotate() {
@@ -89,10 +124,54 @@ void recent_ids::rotate() {
   }
 }
 
-std::optional<std::string> recent_ids::filter(std::int64_t minute) const {
+std::optional<std::string> recent_ids::stored(std::int64_t minute) const {
   const auto* m = find(minute);
-  if (!m) return std::nullopt;
-  return m->filter.serialize();
+  if (!m && !runs_.has(minute)) return std::nullopt;
+  const auto filter = m ? m->filter.serialize() : id_filter{}.serialize();
+  const auto runs = runs_.spans(minute);
+  if (runs.empty()) return filter;  // (a bare filter: runs_complete is false when read back)
+  std::string out;
+  out.reserve(10 + filter.size() + 16 * runs.size());
+  out.push_back(static_cast<char>(stored_tag));
+  out.push_back(static_cast<char>(!m || m->runs_complete ? runs_complete_flag : 0));
+  bytes::put_le32(out, static_cast<std::uint32_t>(filter.size()));
+  out += filter;
+  bytes::put_le32(out, static_cast<std::uint32_t>(runs.size()));
+  for (const auto& r : runs) {
+    bytes::put_le64(out, r.minter);
+    bytes::put_le32(out, r.first);
+    bytes::put_le32(out, r.last);
+  }
+  return out;
+}
+
+std::optional<recent_ids::stored_minute> recent_ids::parse_stored(std::string_view in) {
+  if (in.empty()) return std::nullopt;
+  if (static_cast<std::uint8_t>(in[0]) != stored_tag) {
+    auto filter = id_filter::parse(in);
+    if (!filter) return std::nullopt;
+    return stored_minute{std::move(*filter), {}, false};
+  }
+  in.remove_prefix(1);
+  if (in.empty()) return std::nullopt;
+  const auto flags = static_cast<std::uint8_t>(in[0]);
+  in.remove_prefix(1);
+  std::uint32_t filter_bytes = 0, n = 0;
+  if (flags & ~runs_complete_flag || !bytes::take_le32(in, filter_bytes) || in.size() < filter_bytes)
+    return std::nullopt;
+  auto filter = id_filter::parse(in.substr(0, filter_bytes));
+  in.remove_prefix(filter_bytes);
+  if (!filter || !bytes::take_le32(in, n) || in.size() != std::size_t{n} * 16) return std::nullopt;
+  stored_minute out{std::move(*filter), {}, (flags & runs_complete_flag) != 0};
+  for (std::uint32_t i = 0; i < n; ++i) {
+    id_runs::span r;
+    bytes::take_le64(in, r.minter);
+    bytes::take_le32(in, r.first);
+    bytes::take_le32(in, r.last);
+    if (r.last < r.first) return std::nullopt;
+    out.runs.insert_span(0, r);
+  }
+  return out;
 }
 
 std::vector<minute_ids> recent_ids::take_changes() {
@@ -104,14 +183,15 @@ std::vector<minute_ids> recent_ids::take_changes() {
     out.back().ids.push_back(id);
   }
   decltype(fresh_){}.swap(fresh_);  // (`fresh_ = {}` would keep its capacity)
-  for (auto& m : minutes_) m.fresh = 0;
   return out;
 }
 
 void recent_ids::drop(const std::vector<std::int64_t>& minutes) {
   for (auto minute : minutes) {
+    if (untaken(minute)) continue;
+    runs_.drop(minute);
     auto it = std::lower_bound(minutes_.begin(), minutes_.end(), minute, by_minute);
-    if (it != minutes_.end() && it->minute == minute && it->fresh == 0) minutes_.erase(it);
+    if (it != minutes_.end() && it->minute == minute) minutes_.erase(it);
   }
 }
 
@@ -130,6 +210,7 @@ recent_ids::memory_use recent_ids::memory() const {
     if (m.recent) u.generations += sizeof(generations) + m.recent->young.memory_bytes() + m.recent->old.memory_bytes();
     u.filters += m.filter.memory_bytes();
   }
+  u.runs = runs_.memory_bytes();
   return u;
 }
 

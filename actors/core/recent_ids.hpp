@@ -5,27 +5,36 @@
 // kept per minute, which makes the set cheap to trim (a whole minute at a time) and lets a
 // late click consult only its own minute.
 //
-// Per minute, memory holds exactly only the ids of recent arrivals, in two generations
-// (young, old); every id of the minute, recent or not, is in its id filter. rotate() drops
-// the old generation and ages the young one: the caller rotates just before a
-// take_changes() and only when every earlier take is durable, so a dropped id is always
-// in the store. An id the filter rules out is new; one in a generation is a duplicate; any
-// other id the filter may hold needs one lookup in the store (insert() says need_lookup,
-// resolve() takes the answer), unless every id of the minute is still in the generations
-// (a minute that neither lost a generation nor came from the store). A false positive
-// costs a lookup, never a click. Minutes that leave the hot horizon are dropped whole once
-// durable; they come back from the store as their ids (load(): into the filter only) or
-// their stored filter (load_filter()). Pure state.
+// Sequenced ids (the recommended layout, actors/core/id_runs) are kept exactly, as runs
+// of consecutive sequences, for every minute in memory: a repeat is answered from memory,
+// never from the store, at a byte per click or less.
+//
+// Any other id takes the general path. Per minute, memory holds exactly only the ids of
+// recent arrivals, in two generations (young, old); every id of the minute, recent or
+// not, is in its id filter. rotate() drops the old generation and ages the young one: the
+// caller rotates just before a take_changes() and only when every earlier take is
+// durable, so a dropped id is always in the store. An id the filter rules out is new; one
+// in a generation is a duplicate; any other id the filter may hold needs one lookup in
+// the store (insert() says need_lookup, resolve() takes the answer), unless every id of
+// the minute is still in the generations (a minute that neither lost a generation nor
+// came from the store). A false positive costs a lookup, never a click.
+//
+// Minutes that leave the hot horizon are dropped whole once durable; they come back from
+// the store as their ids (load()) or as what a final minute stores (stored(): its filter
+// and its runs). A minute stored before runs existed has its sequenced ids in its filter:
+// those take the general path's filter and lookup too. Pure state.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "messages/types.hpp"
 #include "actors/core/id_filter.hpp"
+#include "actors/core/id_runs.hpp"
 #include "actors/core/id_set.hpp"
 
 namespace adclick {
@@ -35,10 +44,27 @@ class recent_ids {
   /// True if `minute` is in memory (counted here, or loaded from storage).
   bool has(std::int64_t minute) const;
 
-  /// Puts the durable ids of `minute` into its filter (not into memory). Not a change.
+  /// Puts the durable ids of `minute` in memory: sequenced ones into its runs, the others
+  /// into its filter only. Not a change. With no ids, marks the minute as in memory.
   void load(std::int64_t minute, const std::vector<click_id>& ids);
 
-  /// Puts the durable id filter of `minute` in memory. Not a change.
+  /// What a final minute leaves in the store for late clicks (persistence/FORMAT.md, id
+  /// filter): the filter of its ids that are not sequenced, and the runs of those that are.
+  struct stored_minute {
+    id_filter filter;
+    id_runs runs;  ///< (under minute 0)
+    /// False if the filter may hold sequenced ids too (stored before runs existed).
+    bool runs_complete = true;
+    /// Adds one id where it belongs: a sequenced one to the runs, any other to the filter.
+    void add(const click_id& id);
+    std::size_t size() const { return filter.size() + runs.size(); }  ///< the ids it holds
+  };
+  /// Parses what stored() wrote, or a bare id filter (format 5 before runs); nullopt for
+  /// anything else.
+  static std::optional<stored_minute> parse_stored(std::string_view bytes);
+  /// Puts a stored minute in memory. Not a change.
+  void load_stored(std::int64_t minute, stored_minute m);
+  /// Same, from a bare filter (which may hold sequenced ids: they take the general path).
   void load_filter(std::int64_t minute, id_filter filter);
 
   enum class insert_result { added, duplicate, need_lookup };
@@ -55,9 +81,10 @@ class recent_ids {
   /// generation was young at the previous rotate(), so the take after it has its ids.
   void rotate();
 
-  /// The id filter of every id of `minute`, serialized, to store when the minute is final;
-  /// nullopt if the minute is not in memory (it has no filter that holds all its ids).
-  std::optional<std::string> filter(std::int64_t minute) const;
+  /// Every id of `minute`, serialized as its filter and its runs, to store when the minute
+  /// is final (parse_stored() reads it); nullopt if the minute is not in memory (what it
+  /// holds might miss some ids).
+  std::optional<std::string> stored(std::int64_t minute) const;
 
   /// The ids recorded since the last call, per minute, sorted: what the next checkpoint
   /// must persist.
@@ -67,23 +94,26 @@ class recent_ids {
   /// take_changes).
   void drop(const std::vector<std::int64_t>& minutes);
 
-  std::size_t ids_in_memory() const;  ///< in the generations
+  std::size_t ids_in_memory() const;  ///< in the generations (exact ids of the general path)
+  std::size_t sequenced_ids() const { return runs_.size(); }
   /// The heap this set holds, by part (bench/dedup_model prints it).
   struct memory_use {
     std::size_t records = 0;      ///< the per-minute records themselves
     std::size_t generations = 0;  ///< the exact sets of recent ids
     std::size_t filters = 0;      ///< the id filters
+    std::size_t runs = 0;         ///< the sequenced ids
     std::size_t untaken = 0;      ///< ids recorded since the last take_changes
-    std::size_t total() const { return records + generations + filters + untaken; }
+    std::size_t total() const { return records + generations + filters + runs + untaken; }
   };
   memory_use memory() const;
   std::size_t memory_bytes() const { return memory().total(); }
 
  private:
-  // Kept small: an ad has one per open minute (100k ads x a few minutes at steady state),
-  // and most hold a few ids. Minutes sit in a vector in minute order (a handful per ad),
-  // generations are allocated only while they hold ids, and the ids not yet taken are
-  // kept per ad, not per minute.
+  // Kept small: an ad has one per open minute with ids of the general path (100k ads x
+  // a few minutes at steady state), and most hold a few ids. Minutes sit in a vector in
+  // minute order (a handful per ad), generations are allocated only while they hold ids,
+  // and the ids not yet taken are kept per ad, not per minute. A minute of sequenced ids
+  // alone has no record: its runs say it is in memory.
   // A minute's record is 48 bytes: 100k ads x 11 open minutes of them is 53 MB, half a
   // byte per click at 150k clicks/s (bench_dedup_model).
   struct generations {
@@ -92,18 +122,21 @@ class recent_ids {
   struct minute_set {
     std::int64_t minute = 0;
     std::unique_ptr<generations> recent;  ///< null while both are empty
-    id_filter filter;                     ///< every id of the minute
-    std::uint32_t fresh = 0;              ///< ids recorded since the last take_changes
-    bool complete = true;                 ///< every id of the minute is in the generations
+    id_filter filter;                     ///< every id of the minute on the general path
+    bool complete = true;                 ///< every such id is in the generations
+    bool runs_complete = true;            ///< no sequenced id is in the filter
   };
   /// The minute's set, created with a filter sized like the minute before it.
   minute_set& at(std::int64_t minute);
   const minute_set* find(std::int64_t minute) const;
-  /// Records a new id in `m`.
-  void record(minute_set& m, const click_id& id);
+  /// Records a new id of `minute`.
+  void record(std::int64_t minute, const click_id& id);
+  /// True if an id of `minute` is not yet taken.
+  bool untaken(std::int64_t minute) const;
   static bool in_generations(const minute_set& m, const click_id& id);
 
   std::vector<minute_set> minutes_;                        ///< by minute
+  id_runs runs_;                                           ///< the sequenced ids
   std::vector<std::pair<std::int64_t, click_id>> fresh_;  ///< (minute, id) not yet taken
 };
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
@@ -11,6 +12,7 @@
 #include "common/errc.hpp"
 #include "common/time.hpp"
 #include "actors/core/event_clock.hpp"
+#include "actors/core/id_runs.hpp"
 #include "actors/core/query_rules.hpp"
 #include "actors/core/rollup.hpp"
 #include "messages/type_ids.hpp"
@@ -24,6 +26,15 @@
 using namespace adclick;
 
 namespace {
+
+/// Click id `n` of the general path: n in bytes 0 to 7 and byte 11 set, so that it does
+/// not follow the sequenced layout (actors/core/id_runs), whose ids never need a lookup.
+click_id general_id(std::uint64_t n) {
+  click_id id{};
+  for (int i = 0; i < 8; ++i) id[i] = static_cast<std::uint8_t>(n >> (8 * i));
+  id[11] = 0x80;
+  return id;
+}
 
 constexpr std::int64_t t0 = 1'764'300'000'000;  // a minute boundary
 
@@ -124,6 +135,8 @@ struct fixture {
   }
 
   std::uint64_t next_id = 1;
+  /// The click id of number n (ingest_ids): of the general path unless a test says otherwise.
+  std::function<click_id(std::uint64_t)> make_id = general_id;
 
   /// One message per entry: {stream_seq, {(ad, event_time), ...}}; every click a new id.
   void ingest(const std::vector<std::pair<std::uint64_t, std::vector<std::pair<std::uint64_t, std::int64_t>>>>& msgs) {
@@ -154,7 +167,7 @@ struct fixture {
         c.campaign_id = ad / 10 + 1;  // as the load generator names them
         c.advertiser_id = ad / 100 + 1;
         c.event_time_ms = t;
-        for (int i = 0; i < 8; ++i) c.id[i] = static_cast<std::uint8_t>(id >> (8 * i));
+        c.id = make_id(id);
         b.clicks.push_back(c);
       }
       b.messages.push_back(m);
@@ -427,6 +440,54 @@ void settled_minutes_leave_memory_and_dedup_stays_exact(fixture& f) {
 }
 }  // namespace
 
+TEST_CASE_METHOD(quick_windows, "sequenced ids are exact from memory: across a restart and a final minute, no lookup",
+                 "[actor][dedup][sequenced]") {
+  // Id n: minter n / 1000, sequence n % 1000 (the recommended layout).
+  make_id = [](std::uint64_t n) { return to_click_id({n / 1000, static_cast<std::uint32_t>(n % 1000)}); };
+  start();
+  auto clicks = [&](std::uint64_t from, std::uint64_t to, std::int64_t t) {
+    std::vector<std::tuple<std::uint64_t, std::int64_t, std::uint64_t>> out;
+    for (auto n = from; n < to; ++n) out.emplace_back(10, t, n);
+    return out;
+  };
+  std::uint64_t seq = 1;
+  ingest_ids({{seq++, clicks(2000, 2100, t0 + 1)}});
+  for (int i = 0; i < 4; ++i) tick();  // durable, and the generations turned over
+  const auto lookups = db->id_lookups();
+  const auto reads = db->id_reads();
+  ingest_ids({{seq++, clicks(2000, 2050, t0 + 1)}});  // repeats: from the runs
+  CHECK(db->id_lookups() == lookups);
+  tick();
+  CHECK(status().outcomes[outcome::duplicate] == 50);
+
+  restart();  // the minute comes back from its chunks, as runs
+  ingest_ids({{seq++, clicks(2090, 2110, t0 + 1)}});  // 10 repeats, 10 new
+  tick();
+  CHECK(status().outcomes[outcome::duplicate] == 50 + 10);  // (outcomes count on across restarts)
+  CHECK(count_at(query(10), t0) == 110);
+  CHECK(db->id_lookups() == lookups);
+
+  // Final, then out of memory: a late click brings the minute back from what it stored
+  // (its runs), with no read of its ids.
+  const auto finalizing = t0 + minute_ms + rules.allowed_lateness_ms + rules.max_out_of_orderness_ms;
+  ingest_ids({{seq++, {{11, finalizing, 9000}}}});
+  tick();
+  ingest_ids({{seq++, {{10, finalizing + 1, 9001}}}});
+  tick();
+  REQUIRE(inspect(10).minutes.size() == 1);  // minute t0 left memory
+  const auto reads_before_late = db->id_reads();
+  ingest_ids({{seq++, clicks(2105, 2115, t0 + 2)}});  // 5 repeats, 5 new: amended
+  tick();
+  CHECK(status().outcomes[outcome::duplicate] == 60 + 5);
+  CHECK(status().outcomes[outcome::late_amended] == 5);
+  auto p = point_at(query(10), t0);
+  CHECK(p.count == 115);
+  CHECK(p.state == bucket_state::amended);
+  CHECK(db->id_lookups() == lookups);
+  CHECK(db->id_reads() == reads_before_late);
+  (void)reads;
+}
+
 TEST_CASE_METHOD(quick_windows, "settled final buckets leave memory once durable, and dedup stays exact for them",
                  "[actor][dedup][memory]") {
   settled_minutes_leave_memory_and_dedup_stays_exact(*this);
@@ -446,13 +507,8 @@ TEST_CASE_METHOD(quick_windows, "a stored id filter that misses ids of its bucke
   ingest_ids({{2, {{11, t0 + 2 * minute_ms, 900}}}});  // minute t0 final
   tick();
   stop();
-  auto id_of = [](std::uint64_t n) {
-    click_id id{};
-    for (int i = 0; i < 8; ++i) id[i] = static_cast<std::uint8_t>(n >> (8 * i));
-    return id;
-  };
   id_filter only_one;
-  only_one.add(id_of(100));
+  only_one.add(general_id(100));
   std::uint64_t seq = 3;
   for (const auto& bytes : {id_filter{}.serialize(), only_one.serialize(), std::string("\xB1junk")}) {
     store::batch b;

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <memory>
+
 #include "actors/core/event_clock.hpp"
 #include "gateway/admin.hpp"
 
@@ -98,4 +100,22 @@ TEST_CASE("status and lag: lag is pending plus unacked, clicks scaled by clicks 
   // No watermark yet: no lag to report, not the distance to the epoch.
   p.watermark_ms = event_clock::no_watermark;
   CHECK(status_reply({p}, out, 30'000, 16, window_rules{}, now).partitions(0).watermark_lag_ms() == 0);
+}
+
+TEST_CASE("status shows the process's memory: resident, heap in use, heap held", "[readiness][admin]") {
+  outside_status out;
+  out.ingress = {reading(0)};
+  out.memory = read_process_memory();
+  CHECK(out.memory.rss_bytes > 0);
+  CHECK(out.memory.heap_in_use_bytes > 0);
+  CHECK(out.memory.heap_held_bytes >= out.memory.heap_in_use_bytes - out.memory.heap_in_use_bytes / 100);
+  // A 64 MiB block in use shows in the heap in use (glibc maps it: hblkhd).
+  const auto before = read_process_memory().heap_in_use_bytes;
+  auto block = std::make_unique<char[]>(64 << 20);
+  block[0] = 1;
+  CHECK(read_process_memory().heap_in_use_bytes >= before + (64 << 20));
+  auto s = status_reply({healthy(0)}, out, 30'000, 16, window_rules{}, now);
+  CHECK(s.memory().rss_bytes() == out.memory.rss_bytes);
+  CHECK(s.memory().heap_in_use_bytes() == out.memory.heap_in_use_bytes);
+  CHECK(s.memory().heap_held_bytes() == out.memory.heap_held_bytes);
 }

@@ -6,16 +6,20 @@
 #include <set>
 
 #include "actors/core/recent_ids.hpp"
+#include "actors/core/id_runs.hpp"
 
 using namespace adclick;
 
 namespace {
+/// An id of the general path: (a, b) in its 16 bytes, with a bit of byte 11 flipped so that
+/// it never follows the sequenced layout (which needs bytes 8 to 11 zero).
 click_id id_of(std::uint64_t a, std::uint64_t b = 0) {
   click_id id{};
   for (int i = 0; i < 8; ++i) {
     id[i] = static_cast<std::uint8_t>(a >> (8 * i));
     id[8 + i] = static_cast<std::uint8_t>(b >> (8 * i));
   }
+  id[11] ^= 0x80;
   return id;
 }
 }  // namespace
@@ -25,9 +29,9 @@ TEST_CASE("id_set is exact on all 16 bytes", "[dedup]") {
   CHECK(s.insert(id_of(1, 1)));
   CHECK_FALSE(s.insert(id_of(1, 1)));
   CHECK(s.insert(id_of(1, 2)));  // same first 8 bytes (same hash), different id
-  CHECK(s.insert(id_of(0, 0)));  // the all-zero id is a valid id
-  CHECK_FALSE(s.insert(id_of(0, 0)));
-  CHECK(s.contains(id_of(0, 0)));
+  CHECK(s.insert(click_id{}));  // the all-zero id is a valid id
+  CHECK_FALSE(s.insert(click_id{}));
+  CHECK(s.contains(click_id{}));
   CHECK(s.contains(id_of(1, 2)));
   CHECK_FALSE(s.contains(id_of(2, 1)));
   CHECK(s.size() == 3);
@@ -145,10 +149,10 @@ TEST_CASE("recent_ids keeps recent arrivals exactly and the rest behind a filter
   }
   CHECK(lookups < 30);  // false positives: about 0.5%
   // The filter to store covers every id of the minute.
-  REQUIRE(r.filter(60'000));
-  auto f = id_filter::parse(*r.filter(60'000));
+  REQUIRE(r.stored(60'000));
+  auto f = id_filter::parse(*r.stored(60'000));
   REQUIRE(f);
-  CHECK_FALSE(r.filter(120'000));  // not in memory: no filter that could miss its ids
+  CHECK_FALSE(r.stored(120'000));  // not in memory: no filter that could miss its ids
   for (std::uint64_t i = 0; i < 1000; ++i) REQUIRE(f->may_contain(id_of(i)));
 }
 
@@ -176,15 +180,30 @@ TEST_CASE("recent_ids with trimming and reloads equals a set of everything, on r
         }
         default: {
           std::int64_t minute = (now_minute - static_cast<std::int64_t>(rng() % 6)) * 60'000;
-          auto id = id_of(rng() % 40);
+          // Both paths, mixed: general ids, and sequenced ones of 3 minters.
+          auto id = rng() % 2 ? id_of(rng() % 40) : to_click_id({rng() % 3, static_cast<std::uint32_t>(rng() % 15)});
           if (!r.has(minute) && storage.count(minute)) {
-            // Back from storage: all its ids, or only their filter (as for a final minute).
-            if (rng() % 2) {
-              r.load(minute, storage[minute]);
-            } else {
-              id_filter f;
-              for (const auto& x : storage[minute]) f.add(x);
-              r.load_filter(minute, std::move(f));
+            // Back from storage: all its ids; or what a final minute stores (its filter and
+            // runs, written by stored() and read back); or a bare filter of every id, as
+            // stored before runs existed.
+            switch (rng() % 3) {
+              case 0:
+                r.load(minute, storage[minute]);
+                break;
+              case 1: {
+                recent_ids writer;
+                writer.load(minute, storage[minute]);
+                auto parsed = recent_ids::parse_stored(writer.stored(minute).value());
+                REQUIRE(parsed);
+                REQUIRE(parsed->size() == storage[minute].size());
+                r.load_stored(minute, std::move(*parsed));
+                break;
+              }
+              default: {
+                id_filter f;
+                for (const auto& x : storage[minute]) f.add(x);
+                r.load_filter(minute, std::move(f));
+              }
             }
           }
           auto got = r.insert(minute, id);
@@ -206,7 +225,7 @@ TEST_CASE("a stored filter loaded into a minute that already holds ids keeps the
   id_filter stored;
   stored.add(id_of(2));
   s.load_filter(60'000, std::move(stored));
-  auto f = id_filter::parse(s.filter(60'000).value());
+  auto f = id_filter::parse(s.stored(60'000).value());
   REQUIRE(f);
   CHECK(f->may_contain(id_of(1)));  // recorded here: the filter to store still has it
   CHECK(f->may_contain(id_of(2)));
@@ -233,7 +252,7 @@ TEST_CASE("with only a filter in memory, a new id is added without its minute's 
   REQUIRE_FALSE(filter_of(stored).may_contain(fresh));
   CHECK(s.insert(60'000, fresh) == recent_ids::insert_result::added);
   CHECK(s.insert(60'000, fresh) == recent_ids::insert_result::duplicate);
-  auto back = id_filter::parse(s.filter(60'000).value());  // the stored filter learns it
+  auto back = id_filter::parse(s.stored(60'000).value());  // the stored filter learns it
   REQUIRE(back);
   CHECK(back->may_contain(fresh));
   CHECK(back->may_contain(id_of(1)));
@@ -241,4 +260,79 @@ TEST_CASE("with only a filter in memory, a new id is added without its minute's 
   auto lookup = id_of(4);
   CHECK(s.resolve(60'000, lookup, false) == recent_ids::insert_result::added);
   CHECK(s.insert(60'000, lookup) == recent_ids::insert_result::duplicate);
+}
+
+TEST_CASE("recent_ids keeps sequenced ids exactly, as runs, with no lookup ever", "[dedup]") {
+  recent_ids r;
+  for (std::uint32_t q = 0; q < 10000; ++q)
+    for (std::uint64_t minter : {1, 2, 3})
+      REQUIRE(r.insert(60'000, to_click_id({minter, q})) == recent_ids::insert_result::added);
+  for (int flush = 0; flush < 3; ++flush) {  // the generations turn over: runs stay
+    r.rotate();
+    r.take_changes();
+  }
+  CHECK(r.ids_in_memory() == 0);  // nothing in the generations
+  CHECK(r.sequenced_ids() == 30000);
+  CHECK(r.memory().runs < 100);  // 3 runs of 12 bytes, a minute and 3 minters
+  CHECK(r.memory_bytes() < 30000 / 100);
+  for (std::uint32_t q = 0; q < 10000; q += 7)
+    REQUIRE(r.insert(60'000, to_click_id({2, q})) == recent_ids::insert_result::duplicate);
+  CHECK(r.insert(60'000, to_click_id({2, 10000})) == recent_ids::insert_result::added);
+  CHECK(r.insert(120'000, to_click_id({2, 5})) == recent_ids::insert_result::added);  // another minute
+  // A minute of sequenced ids alone is in memory with no record of the general path.
+  CHECK(r.has(120'000));
+  CHECK(r.memory().records == 0);
+}
+
+TEST_CASE("a final minute stores its runs, and one stored before runs keeps its ids exact", "[dedup][filter]") {
+  const auto seq = [](std::uint32_t q) { return to_click_id({42, q}); };
+  recent_ids r;
+  for (std::uint32_t q = 0; q < 100; ++q) r.insert(60'000, seq(q));
+  r.insert(60'000, id_of(7));
+  auto parsed = recent_ids::parse_stored(r.stored(60'000).value());
+  REQUIRE(parsed);
+  CHECK(parsed->size() == 101);
+  CHECK(parsed->runs.runs() == 1);
+  CHECK(parsed->runs_complete);
+  recent_ids back;
+  back.load_stored(60'000, std::move(*parsed));
+  CHECK(back.insert(60'000, seq(50)) == recent_ids::insert_result::duplicate);  // from the runs, exactly
+  CHECK(back.insert(60'000, seq(100)) == recent_ids::insert_result::added);
+  CHECK(back.insert(60'000, id_of(7)) == recent_ids::insert_result::need_lookup);  // the filter's maybe
+
+  // Stored before runs: a bare filter of every id, sequenced ones included. A sequenced id
+  // it may hold is looked up; and so it stays after the minute is stored again with runs.
+  id_filter old;
+  for (std::uint32_t q = 0; q < 100; ++q) old.add(seq(q));
+  recent_ids legacy;
+  legacy.load_filter(60'000, std::move(old));
+  CHECK(legacy.insert(60'000, seq(5)) == recent_ids::insert_result::need_lookup);
+  CHECK(legacy.resolve(60'000, seq(5), true) == recent_ids::insert_result::duplicate);
+  auto fresh = legacy.insert(60'000, seq(1000));
+  if (fresh == recent_ids::insert_result::need_lookup) fresh = legacy.resolve(60'000, seq(1000), false);
+  REQUIRE(fresh == recent_ids::insert_result::added);
+  auto again = recent_ids::parse_stored(legacy.stored(60'000).value());
+  REQUIRE(again);
+  CHECK_FALSE(again->runs_complete);
+  recent_ids reloaded;
+  reloaded.load_stored(60'000, std::move(*again));
+  CHECK(reloaded.insert(60'000, seq(5)) == recent_ids::insert_result::need_lookup);  // not "added"
+  CHECK(reloaded.insert(60'000, seq(1000)) == recent_ids::insert_result::duplicate);
+}
+
+TEST_CASE("parse_stored refuses what stored() did not write", "[dedup][filter]") {
+  recent_ids r;
+  r.insert(60'000, to_click_id({1, 1}));
+  const auto good = r.stored(60'000).value();
+  REQUIRE(recent_ids::parse_stored(good));
+  CHECK_FALSE(recent_ids::parse_stored(""));
+  CHECK_FALSE(recent_ids::parse_stored(good.substr(0, good.size() - 1)));  // cut short
+  CHECK_FALSE(recent_ids::parse_stored(good + "x"));                         // trailing bytes
+  auto flags = good;
+  flags[1] = 0x7f;  // unknown flags
+  CHECK_FALSE(recent_ids::parse_stored(flags));
+  auto backwards = good;
+  backwards[backwards.size() - 8] = 2;  // first 2 > last 1
+  CHECK_FALSE(recent_ids::parse_stored(backwards));
+  CHECK_FALSE(recent_ids::parse_stored(std::string("\xB1junk")));
 }

@@ -1,0 +1,184 @@
+#include "actors/core/id_runs.hpp"
+
+#include <algorithm>
+
+namespace adclick {
+
+std::optional<sequenced_id> as_sequenced(const click_id& id) {
+  if (id[8] | id[9] | id[10] | id[11]) return std::nullopt;
+  sequenced_id s;
+  for (int b = 0; b < 8; ++b) s.minter = s.minter << 8 | id[b];
+  for (int b = 12; b < 16; ++b) s.sequence = s.sequence << 8 | id[b];
+  return s;
+}
+
+click_id to_click_id(const sequenced_id& s) {
+  click_id id{};
+  for (int b = 0; b < 8; ++b) id[b] = static_cast<std::uint8_t>(s.minter >> (56 - 8 * b));
+  for (int b = 0; b < 4; ++b) id[12 + b] = static_cast<std::uint8_t>(s.sequence >> (24 - 8 * b));
+  return id;
+}
+
+std::size_t id_runs::find(std::int64_t minute_ms) const {
+  const auto minute = key(minute_ms);
+  auto it = std::lower_bound(minutes_.begin(), minutes_.end(), minute,
+                             [](const minute_runs& m, std::int32_t v) { return m.minute < v; });
+  return it != minutes_.end() && it->minute == minute ? static_cast<std::size_t>(it - minutes_.begin())
+                                                      : minutes_.size();
+}
+
+std::uint32_t id_runs::intern(std::uint64_t minter) {
+  auto it = std::lower_bound(minters_.begin(), minters_.end(), minter);
+  const auto index = static_cast<std::uint32_t>(it - minters_.begin());
+  if (it != minters_.end() && *it == minter) return index;
+  // A new minter is rare (an ad server's boot): renumbering keeps a run's index in
+  // minter order, so runs sorted by index are sorted by minter.
+  minters_.insert(it, minter);
+  for (auto& r : runs_)
+    if (r.minter >= index) ++r.minter;
+  return index;
+}
+
+void id_runs::forget_unused_minters() {
+  std::vector<bool> used(minters_.size());
+  for (const auto& r : runs_) used[r.minter] = true;
+  if (std::find(used.begin(), used.end(), false) == used.end()) return;
+  std::vector<std::uint32_t> renumbered(minters_.size());
+  std::vector<std::uint64_t> kept;
+  for (std::size_t i = 0; i < minters_.size(); ++i) {
+    renumbered[i] = static_cast<std::uint32_t>(kept.size());
+    if (used[i]) kept.push_back(minters_[i]);
+  }
+  for (auto& r : runs_) r.minter = renumbered[r.minter];
+  minters_ = std::move(kept);
+}
+
+void id_runs::shift_ends(std::size_t from, int by) {
+  for (auto i = from; i < minutes_.size(); ++i) minutes_[i].end = static_cast<std::uint32_t>(minutes_[i].end + by);
+}
+
+bool id_runs::contains(std::int64_t minute, const sequenced_id& id) const {
+  const auto m = find(minute);
+  if (m == minutes_.size()) return false;
+  auto mit = std::lower_bound(minters_.begin(), minters_.end(), id.minter);
+  if (mit == minters_.end() || *mit != id.minter) return false;
+  const auto minter = static_cast<std::uint32_t>(mit - minters_.begin());
+  const auto b = runs_.begin() + begin_of(m), e = runs_.begin() + minutes_[m].end;
+  // The last run that starts at or before the id, then whether it reaches it.
+  auto it = std::upper_bound(b, e, std::pair{minter, id.sequence}, [](const auto& v, const run& r) {
+    return v.first < r.minter || (v.first == r.minter && v.second < r.first);
+  });
+  return it != b && std::prev(it)->minter == minter && id.sequence <= std::prev(it)->last;
+}
+
+std::size_t id_runs::at(std::int64_t minute_ms) {
+  auto m = find(minute_ms);
+  if (m != minutes_.size()) return m;
+  const auto minute = key(minute_ms);
+  auto it = std::lower_bound(minutes_.begin(), minutes_.end(), minute,
+                             [](const minute_runs& x, std::int32_t v) { return x.minute < v; });
+  m = static_cast<std::size_t>(it - minutes_.begin());
+  minutes_.insert(it, {minute, begin_of(m)});
+  return m;
+}
+
+void id_runs::touch(std::int64_t minute) { at(minute); }
+
+void id_runs::insert_span(std::int64_t minute, const span& s) {
+  // (One at a time: each joins the run before it, so a span stays one run.)
+  for (std::uint64_t q = s.first; q <= s.last; ++q) insert(minute, sequenced_id{s.minter, static_cast<std::uint32_t>(q)});
+}
+
+bool id_runs::insert(std::int64_t minute, const sequenced_id& id) {
+  const auto m = at(minute);
+  const auto minter = intern(id.minter);
+  const auto b = runs_.begin() + begin_of(m), e = runs_.begin() + minutes_[m].end;
+  auto next = std::upper_bound(b, e, std::pair{minter, id.sequence}, [](const auto& v, const run& r) {
+    return v.first < r.minter || (v.first == r.minter && v.second < r.first);
+  });
+  const bool has_prev = next != b && std::prev(next)->minter == minter;
+  if (has_prev && id.sequence <= std::prev(next)->last) return false;
+  const bool joins_prev = has_prev && std::uint64_t{std::prev(next)->last} + 1 == id.sequence;
+  const bool joins_next = next != e && next->minter == minter && next->first == std::uint64_t{id.sequence} + 1;
+  if (joins_prev && joins_next) {  // fills the gap between two runs: one run
+    std::prev(next)->last = next->last;
+    runs_.erase(next);
+    shift_ends(m, -1);
+  } else if (joins_prev) {
+    std::prev(next)->last = id.sequence;
+  } else if (joins_next) {
+    next->first = id.sequence;
+  } else {
+    if (runs_.size() == runs_.capacity()) {
+      // Grown by a quarter, not doubled: an ad's runs are most of its dedup memory, and
+      // its count moves little at steady state (bench_dedup_model).
+      const auto at = next - runs_.begin();
+      runs_.reserve(runs_.size() + runs_.size() / 4 + 4);
+      next = runs_.begin() + at;
+    }
+    runs_.insert(next, run{minter, id.sequence, id.sequence});
+    shift_ends(m, +1);
+  }
+  return true;
+}
+
+bool id_runs::has(std::int64_t minute) const { return find(minute) != minutes_.size(); }
+
+void id_runs::drop(std::int64_t minute) {
+  const auto m = find(minute);
+  if (m == minutes_.size()) return;
+  const auto b = begin_of(m), e = minutes_[m].end;
+  runs_.erase(runs_.begin() + b, runs_.begin() + e);
+  minutes_.erase(minutes_.begin() + static_cast<std::ptrdiff_t>(m));
+  shift_ends(m, -static_cast<int>(e - b));
+  forget_unused_minters();
+  if (minutes_.empty()) {  // (an ad that went quiet gives its memory back)
+    decltype(runs_){}.swap(runs_);
+    decltype(minutes_){}.swap(minutes_);
+    decltype(minters_){}.swap(minters_);
+  }
+}
+
+void id_runs::drop_if_empty(std::int64_t minute) {
+  const auto m = find(minute);
+  if (m != minutes_.size() && begin_of(m) == minutes_[m].end) minutes_.erase(minutes_.begin() + static_cast<std::ptrdiff_t>(m));
+}
+
+std::size_t id_runs::size(std::int64_t minute) const {
+  const auto m = find(minute);
+  if (m == minutes_.size()) return 0;
+  std::size_t n = 0;
+  for (auto i = begin_of(m); i < minutes_[m].end; ++i) n += std::size_t{runs_[i].last} - runs_[i].first + 1;
+  return n;
+}
+
+std::size_t id_runs::size() const {
+  std::size_t n = 0;
+  for (const auto& r : runs_) n += std::size_t{r.last} - r.first + 1;
+  return n;
+}
+
+std::size_t id_runs::memory_bytes() const {
+  return minters_.capacity() * sizeof(std::uint64_t) + minutes_.capacity() * sizeof(minute_runs) +
+         runs_.capacity() * sizeof(run);
+}
+
+std::vector<id_runs::span> id_runs::spans(std::int64_t minute) const {
+  std::vector<span> out;
+  const auto m = find(minute);
+  if (m == minutes_.size()) return out;
+  for (auto i = begin_of(m); i < minutes_[m].end; ++i) out.push_back({minters_[runs_[i].minter], runs_[i].first, runs_[i].last});
+  return out;
+}
+
+std::vector<sequenced_id> id_runs::ids(std::int64_t minute) const {
+  std::vector<sequenced_id> out;
+  const auto m = find(minute);
+  if (m == minutes_.size()) return out;
+  for (auto i = begin_of(m); i < minutes_[m].end; ++i)
+    for (std::uint64_t s = runs_[i].first; s <= runs_[i].last; ++s)
+      out.push_back({minters_[runs_[i].minter], static_cast<std::uint32_t>(s)});
+  return out;
+}
+
+}  // namespace adclick
