@@ -1,4 +1,5 @@
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <random>
 #include <thread>
@@ -29,6 +30,11 @@ int run_load(const load_options& opts) {
     return 1;
   }
   auto& pub = **publisher;
+  if (opts.id_layout == "sequenced" && opts.clicks > UINT32_MAX) {
+    // (Each (ad, minter) counts in 32 bits: more would repeat an id the truth counts twice.)
+    std::fprintf(stderr, "load: --id-layout sequenced publishes at most %u clicks\n", UINT32_MAX);
+    return 2;
+  }
   generator_options go;
   go.ads = opts.ads;
   go.zipf = opts.zipf;

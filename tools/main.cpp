@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
     ->check(CLI::IsMember({"random", "sequenced"}))
     ->capture_default_str();
   l->add_option("--minters", load.minters, "with --id-layout sequenced: the ad servers minting ids")
-    ->check(CLI::Range(1u, 1u << 16))
+    ->check(CLI::Range(1u, 4096u))
     ->capture_default_str();
   l->add_option("--truth", load.truth, "write the ground truth to this file");
   l->add_flag("--quiet", load.quiet, "no progress lines");

@@ -27,15 +27,19 @@ std::size_t id_runs::find(std::int64_t minute_ms) const {
                                                       : minutes_.size();
 }
 
+std::optional<std::uint32_t> id_runs::index_of(std::uint64_t minter) const {
+  auto it = std::lower_bound(minters_.begin(), minters_.end(), minter,
+                             [](const minter_entry& e, std::uint64_t v) { return e.minter < v; });
+  if (it == minters_.end() || it->minter != minter) return std::nullopt;
+  return it->index;
+}
+
 std::uint32_t id_runs::intern(std::uint64_t minter) {
-  auto it = std::lower_bound(minters_.begin(), minters_.end(), minter);
-  const auto index = static_cast<std::uint32_t>(it - minters_.begin());
-  if (it != minters_.end() && *it == minter) return index;
-  // A new minter is rare (an ad server's boot): renumbering keeps a run's index in
-  // minter order, so runs sorted by index are sorted by minter.
-  minters_.insert(it, minter);
-  for (auto& r : runs_)
-    if (r.minter >= index) ++r.minter;
+  auto it = std::lower_bound(minters_.begin(), minters_.end(), minter,
+                             [](const minter_entry& e, std::uint64_t v) { return e.minter < v; });
+  if (it != minters_.end() && it->minter == minter) return it->index;
+  const auto index = static_cast<std::uint32_t>(minters_.size());
+  minters_.insert(it, {minter, index});
   return index;
 }
 
@@ -43,14 +47,20 @@ void id_runs::forget_unused_minters() {
   std::vector<bool> used(minters_.size());
   for (const auto& r : runs_) used[r.minter] = true;
   if (std::find(used.begin(), used.end(), false) == used.end()) return;
+  // The kept keep their order, so every minute's runs stay sorted.
   std::vector<std::uint32_t> renumbered(minters_.size());
-  std::vector<std::uint64_t> kept;
-  for (std::size_t i = 0; i < minters_.size(); ++i) {
-    renumbered[i] = static_cast<std::uint32_t>(kept.size());
-    if (used[i]) kept.push_back(minters_[i]);
-  }
+  std::uint32_t next = 0;
+  for (std::size_t i = 0; i < used.size(); ++i) renumbered[i] = used[i] ? next++ : 0;
   for (auto& r : runs_) r.minter = renumbered[r.minter];
-  minters_ = std::move(kept);
+  minters_.erase(std::remove_if(minters_.begin(), minters_.end(), [&](const minter_entry& e) { return !used[e.index]; }),
+                 minters_.end());
+  for (auto& e : minters_) e.index = renumbered[e.index];
+}
+
+std::vector<std::uint64_t> id_runs::minter_of_index() const {
+  std::vector<std::uint64_t> out(minters_.size());
+  for (const auto& e : minters_) out[e.index] = e.minter;
+  return out;
 }
 
 void id_runs::shift_ends(std::size_t from, int by) {
@@ -60,9 +70,9 @@ void id_runs::shift_ends(std::size_t from, int by) {
 bool id_runs::contains(std::int64_t minute, const sequenced_id& id) const {
   const auto m = find(minute);
   if (m == minutes_.size()) return false;
-  auto mit = std::lower_bound(minters_.begin(), minters_.end(), id.minter);
-  if (mit == minters_.end() || *mit != id.minter) return false;
-  const auto minter = static_cast<std::uint32_t>(mit - minters_.begin());
+  const auto found = index_of(id.minter);
+  if (!found) return false;
+  const auto minter = *found;
   const auto b = runs_.begin() + begin_of(m), e = runs_.begin() + minutes_[m].end;
   // The last run that starts at or before the id, then whether it reaches it.
   auto it = std::upper_bound(b, e, std::pair{minter, id.sequence}, [](const auto& v, const run& r) {
@@ -85,8 +95,31 @@ std::size_t id_runs::at(std::int64_t minute_ms) {
 void id_runs::touch(std::int64_t minute) { at(minute); }
 
 void id_runs::insert_span(std::int64_t minute, const span& s) {
-  // (One at a time: each joins the run before it, so a span stays one run.)
-  for (std::uint64_t q = s.first; q <= s.last; ++q) insert(minute, sequenced_id{s.minter, static_cast<std::uint32_t>(q)});
+  if (s.last < s.first) return;
+  const auto m = at(minute);
+  const auto minter = intern(s.minter);
+  const auto b = runs_.begin() + begin_of(m), e = runs_.begin() + minutes_[m].end;
+  // The runs it overlaps or touches: from the first of the minter's that ends at or after
+  // first - 1, to the first that starts after last + 1 (lasts grow with firsts: disjoint).
+  const std::uint64_t from = s.first, to = s.last;
+  auto lo = std::lower_bound(b, e, std::pair{minter, from}, [](const run& r, const auto& v) {
+    return r.minter < v.first || (r.minter == v.first && std::uint64_t{r.last} + 1 < v.second);
+  });
+  auto hi = std::upper_bound(lo, e, std::pair{minter, to}, [](const auto& v, const run& r) {
+    return v.first < r.minter || (v.first == r.minter && v.second + 1 < r.first);
+  });
+  if (lo == hi) {
+    const auto at_index = lo - runs_.begin();
+    if (runs_.size() == runs_.capacity()) runs_.reserve(runs_.size() + runs_.size() / 4 + 4);
+    runs_.insert(runs_.begin() + at_index, run{minter, s.first, s.last});
+    shift_ends(m, +1);
+    return;
+  }
+  lo->first = std::min(lo->first, s.first);
+  lo->last = std::max(std::prev(hi)->last, s.last);
+  const auto merged = static_cast<int>(hi - lo) - 1;
+  runs_.erase(lo + 1, hi);
+  shift_ends(m, -merged);
 }
 
 bool id_runs::insert(std::int64_t minute, const sequenced_id& id) {
@@ -159,7 +192,7 @@ std::size_t id_runs::size() const {
 }
 
 std::size_t id_runs::memory_bytes() const {
-  return minters_.capacity() * sizeof(std::uint64_t) + minutes_.capacity() * sizeof(minute_runs) +
+  return minters_.capacity() * sizeof(minter_entry) + minutes_.capacity() * sizeof(minute_runs) +
          runs_.capacity() * sizeof(run);
 }
 
@@ -167,17 +200,18 @@ std::vector<id_runs::span> id_runs::spans(std::int64_t minute) const {
   std::vector<span> out;
   const auto m = find(minute);
   if (m == minutes_.size()) return out;
-  for (auto i = begin_of(m); i < minutes_[m].end; ++i) out.push_back({minters_[runs_[i].minter], runs_[i].first, runs_[i].last});
+  const auto minter = minter_of_index();
+  for (auto i = begin_of(m); i < minutes_[m].end; ++i) out.push_back({minter[runs_[i].minter], runs_[i].first, runs_[i].last});
+  std::sort(out.begin(), out.end(), [](const span& a, const span& b) {
+    return a.minter < b.minter || (a.minter == b.minter && a.first < b.first);
+  });
   return out;
 }
 
 std::vector<sequenced_id> id_runs::ids(std::int64_t minute) const {
   std::vector<sequenced_id> out;
-  const auto m = find(minute);
-  if (m == minutes_.size()) return out;
-  for (auto i = begin_of(m); i < minutes_[m].end; ++i)
-    for (std::uint64_t s = runs_[i].first; s <= runs_[i].last; ++s)
-      out.push_back({minters_[runs_[i].minter], static_cast<std::uint32_t>(s)});
+  for (const auto& r : spans(minute))
+    for (std::uint64_t s = r.first; s <= r.last; ++s) out.push_back({r.minter, static_cast<std::uint32_t>(s)});
   return out;
 }
 

@@ -9,9 +9,10 @@
 //
 // A minter numbers its clicks of one ad 0, 1, 2, ..., so the clicks of an (ad, minute,
 // minter) are a handful of intervals, most often one: 12 bytes each, however many clicks
-// it covers. Runs are kept sorted by (minute, minter, first sequence), disjoint and never
-// touching (a filled gap merges its two neighbours). Minters are interned per ad, in
-// order, so that a run names its minter in 4 bytes. Pure, not thread-safe.
+// it covers. Runs are kept sorted by (minute, minter index, first sequence), disjoint and
+// never touching (a filled gap merges its two neighbours). Minters are interned per ad in
+// the order they come (a run names its minter in 4 bytes; a new minter renumbers nothing)
+// with a sorted index to find them. Pure, not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -50,7 +51,7 @@ class id_runs {
 
   /// Inserts; false if it was there.
   bool insert(std::int64_t minute, const sequenced_id& id);
-  /// Inserts every id of `s`.
+  /// Inserts every id of `s` (merging the runs it overlaps or touches: O(log n)).
   void insert_span(std::int64_t minute, const span& s);
   /// Makes `minute` in memory (has()) with no ids yet.
   void touch(std::int64_t minute);
@@ -65,6 +66,8 @@ class id_runs {
   std::size_t size() const;  ///< ids
   std::size_t size(std::int64_t minute) const;
   std::size_t runs() const { return runs_.size(); }
+  std::size_t minters() const { return minters_.size(); }  ///< named by some run (or a touched minute's)
+  bool knows(std::uint64_t minter) const { return index_of(minter).has_value(); }
   std::size_t memory_bytes() const;
 
   /// The ids of `minute`, by (minter, sequence).
@@ -78,10 +81,17 @@ class id_runs {
     std::uint32_t first, last;
   };
   struct minute_runs {  // 8 bytes: an ad has one per minute in memory (11 or more)
-    std::int32_t minute;  ///< minutes since the epoch (key())
+    std::int32_t minute;  ///< minutes since the epoch (key()): 4083 years either side of 1970
     std::uint32_t end;    ///< its runs are runs_[end of the minute before, end)
   };
-  static std::int32_t key(std::int64_t minute_ms) { return static_cast<std::int32_t>(minute_ms / 60'000); }
+  static std::int32_t key(std::int64_t minute_ms) {
+    const auto q = minute_ms / 60'000;  // (floor: -1 ms is the minute before 0)
+    return static_cast<std::int32_t>(q * 60'000 > minute_ms ? q - 1 : q);
+  }
+  struct minter_entry {
+    std::uint64_t minter;
+    std::uint32_t index;  ///< what runs call it: dense, in the order minters came
+  };
   std::uint32_t begin_of(std::size_t minute_index) const {
     return minute_index == 0 ? 0 : minutes_[minute_index - 1].end;
   }
@@ -89,13 +99,16 @@ class id_runs {
   std::size_t find(std::int64_t minute) const;
   /// The minute's index in minutes_, adding it if it is not there.
   std::size_t at(std::int64_t minute);
-  /// The minter's index, interning it (which renumbers the runs of the minters after it).
+  std::optional<std::uint32_t> index_of(std::uint64_t minter) const;
+  /// The minter's index, interning it.
   std::uint32_t intern(std::uint64_t minter);
-  /// Forgets minters no run names any more.
+  /// Forgets minters no run names any more (renumbering the others, in the same order).
   void forget_unused_minters();
+  /// The minter of each index.
+  std::vector<std::uint64_t> minter_of_index() const;
   void shift_ends(std::size_t from_minute_index, int by);
 
-  std::vector<std::uint64_t> minters_;  ///< sorted; a run names one by its index
+  std::vector<minter_entry> minters_;  ///< sorted by minter
   std::vector<minute_runs> minutes_;    ///< by minute
   std::vector<run> runs_;
 };

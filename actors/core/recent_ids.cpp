@@ -77,9 +77,13 @@ bool recent_ids::in_generations(const minute_set& m, const click_id& id) {
 recent_ids::insert_result recent_ids::insert(std::int64_t minute, const click_id& id) {
   if (auto s = as_sequenced(id)) {
     if (runs_.contains(minute, *s)) return insert_result::duplicate;
-    // Exact, unless the minute came from a filter stored before runs, which holds some.
+    // Exact, unless the minute's sequenced ids are not all in the runs: some then are on
+    // the general path (a filter stored before runs, or ids of minters past max_minters).
     const auto* m = find(minute);
-    if (m && !m->runs_complete && m->filter.may_contain(id)) return insert_result::need_lookup;
+    if (m && !m->runs_complete) {
+      if (in_generations(*m, id)) return insert_result::duplicate;
+      if (m->filter.may_contain(id)) return insert_result::need_lookup;
+    }
     record(minute, id);
     return insert_result::added;
   }
@@ -97,10 +101,14 @@ recent_ids::insert_result recent_ids::resolve(std::int64_t minute, const click_i
 }
 
 void recent_ids::record(std::int64_t minute, const click_id& id) {
-  if (auto s = as_sequenced(id)) {
+  const auto s = as_sequenced(id);
+  if (s && (runs_.knows(s->minter) || runs_.minters() < max_minters)) {
     runs_.insert(minute, *s);
   } else {
+    // Not sequenced; or of one minter too many: ids that only look sequenced (a 64-bit id
+    // padded with zeros names a new minter per click) stay as cheap as any other id.
     auto& m = at(minute);
+    if (s) m.runs_complete = false;
     m.filter.add(id);
     if (!m.recent) m.recent = std::make_unique<generations>();
     m.recent->young.insert(id);
@@ -129,7 +137,8 @@ std::optional<std::string> recent_ids::stored(std::int64_t minute) const {
   if (!m && !runs_.has(minute)) return std::nullopt;
   const auto filter = m ? m->filter.serialize() : id_filter{}.serialize();
   const auto runs = runs_.spans(minute);
-  if (runs.empty()) return filter;  // (a bare filter: runs_complete is false when read back)
+  // (Never a bare 0xB1 filter: read back, that means "stored before runs", whose
+  // sequenced ids take the looked-up path.)
   std::string out;
   out.reserve(10 + filter.size() + 16 * runs.size());
   out.push_back(static_cast<char>(stored_tag));
@@ -163,13 +172,19 @@ std::optional<recent_ids::stored_minute> recent_ids::parse_stored(std::string_vi
   in.remove_prefix(filter_bytes);
   if (!filter || !bytes::take_le32(in, n) || in.size() != std::size_t{n} * 16) return std::nullopt;
   stored_minute out{std::move(*filter), {}, (flags & runs_complete_flag) != 0};
+  id_runs::span previous;
   for (std::uint32_t i = 0; i < n; ++i) {
     id_runs::span r;
     bytes::take_le64(in, r.minter);
     bytes::take_le32(in, r.first);
     bytes::take_le32(in, r.last);
+    // Sorted, disjoint and apart, as stored() writes them: anything else is not its.
     if (r.last < r.first) return std::nullopt;
+    if (i > 0 && (r.minter < previous.minter ||
+                  (r.minter == previous.minter && r.first <= std::uint64_t{previous.last} + 1)))
+      return std::nullopt;
     out.runs.insert_span(0, r);
+    previous = r;
   }
   return out;
 }

@@ -41,6 +41,10 @@ namespace adclick {
 
 class recent_ids {
  public:
+  /// The most minters an ad's runs name at once; the sequenced ids of any more take the
+  /// general path (and mark their minute so: see minute_set::runs_complete).
+  static constexpr std::size_t max_minters = 4096;
+
   /// True if `minute` is in memory (counted here, or loaded from storage).
   bool has(std::int64_t minute) const;
 
@@ -124,7 +128,9 @@ class recent_ids {
     std::unique_ptr<generations> recent;  ///< null while both are empty
     id_filter filter;                     ///< every id of the minute on the general path
     bool complete = true;                 ///< every such id is in the generations
-    bool runs_complete = true;            ///< no sequenced id is in the filter
+    /// No sequenced id of the minute is on the general path (in the filter or the
+    /// generations): false for a filter stored before runs, or an id past max_minters.
+    bool runs_complete = true;
   };
   /// The minute's set, created with a filter sized like the minute before it.
   minute_set& at(std::int64_t minute);

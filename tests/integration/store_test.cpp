@@ -1,5 +1,8 @@
 // The LevelDB store, for real, in a temporary directory.
 #include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <random>
 #include <set>
 #include <catch2/catch.hpp>
@@ -120,6 +123,38 @@ TEST_CASE("click ids are stored in chunks and read back per (ad, minute)", "[sto
   ids.clear();
   REQUIRE_FALSE((*db)->read_ids(6, 60'000, ids));
   CHECK(ids == std::vector<click_id>{id(9)});
+}
+
+TEST_CASE("table files are read, not mapped into memory (their pages would count in the RSS)", "[store]") {
+  test::temp_dir dir;
+  auto db = store::open(dir.str("db"), opts(16, true));
+  REQUIRE(db);
+  std::mt19937_64 rng{3};
+  for (std::uint64_t c = 0; c < 20; ++c) {
+    auto cp = make_checkpoint(1, 10 + c, {});
+    std::vector<click_id> ids(1000);
+    for (auto& x : ids) {
+      const auto a = rng(), b = rng();
+      std::memcpy(x.data(), &a, 8);
+      std::memcpy(x.data() + 8, &b, 8);
+    }
+    cp.ads.push_back(ids_delta(5 + c, {{60'000, ids}}, ids.size()));
+    REQUIRE_FALSE(write(**db, cp));
+  }
+  REQUIRE_FALSE((*db)->compact_ids(0, 120'000));  // the ids into table files
+  std::vector<click_id> read;
+  for (std::uint64_t ad = 5; ad < 25; ++ad) REQUIRE_FALSE((*db)->read_ids(ad, 60'000, read));
+  CHECK(read.size() == 20000);
+  // Which files this process maps: none of the store's tables.
+  std::ifstream maps{"/proc/self/maps"};
+  std::string line;
+  std::size_t tables = 0;
+  while (std::getline(maps, line))
+    if (line.find(dir.str("db")) != std::string::npos && line.find(".ldb") != std::string::npos) ++tables;
+  CHECK(tables == 0);
+  std::size_t files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.str("db"))) files += e.path().extension() == ".ldb";
+  CHECK(files > 0);  // (there were tables to map)
 }
 
 TEST_CASE("contains_id finds exactly the stored ids of an (ad, minute), however its chunks are sharded",

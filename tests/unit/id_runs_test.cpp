@@ -123,3 +123,72 @@ TEST_CASE("id_runs gives its memory back when its minutes leave", "[dedup]") {
   CHECK(r.memory_bytes() == 0);
   CHECK_FALSE(r.has(M1));
 }
+
+TEST_CASE("id_runs: a span merges every run it overlaps or touches, at once", "[dedup]") {
+  id_runs r;
+  for (std::uint32_t q : {10, 20, 30, 40}) r.insert(M1, {7, q});
+  r.insert(M1, {8, 25});  // another minter's, in between by sequence: untouched
+  r.insert_span(M1, {7, 19, 31});  // touches 20 and 30, swallows them, reaches 19..31
+  CHECK(r.spans(M1) == std::vector<id_runs::span>{{7, 10, 10}, {7, 19, 31}, {7, 40, 40}, {8, 25, 25}});
+  r.insert_span(M1, {7, 11, 18});  // fills the gap between 10 and 19: one run
+  CHECK(r.spans(M1) == std::vector<id_runs::span>{{7, 10, 31}, {7, 40, 40}, {8, 25, 25}});
+  r.insert_span(M1, {7, 32, 39});
+  CHECK(r.spans(M1) == std::vector<id_runs::span>{{7, 10, 40}, {8, 25, 25}});
+  CHECK(r.size() == 32);
+  // The whole sequence space is one span and costs one run, not four billion inserts.
+  r.insert_span(M5, {9, 0, UINT32_MAX});
+  CHECK(r.size(M5) == std::size_t{1} << 32);
+  CHECK(r.contains(M5, {9, 123456789}));
+  CHECK_FALSE(r.insert(M5, {9, UINT32_MAX}));
+}
+
+TEST_CASE("id_runs: spans against a plain set, and minters renumbered while runs live", "[dedup][model]") {
+  std::mt19937_64 rng{42};
+  id_runs runs;
+  std::set<std::tuple<std::int64_t, std::uint64_t, std::uint32_t>> model;
+  for (int step = 0; step < 20000; ++step) {
+    // Each minute has minters of its own (so that drops leave minters unused and the
+    // others are renumbered while their runs live), and a few shared ones.
+    const std::int64_t minute = static_cast<std::int64_t>(rng() % 8) * 60'000;
+    const std::uint64_t minter = rng() % 3 == 0 ? rng() % 4 : 100 + static_cast<std::uint64_t>(minute / 60'000) * 10 + rng() % 3;
+    const auto first = static_cast<std::uint32_t>(rng() % 200);
+    const auto last = first + static_cast<std::uint32_t>(rng() % (rng() % 4 == 0 ? 30 : 3));
+    if (rng() % 2) {
+      runs.insert_span(minute, {minter, first, last});
+      for (std::uint64_t q = first; q <= last; ++q) model.emplace(minute, minter, static_cast<std::uint32_t>(q));
+    } else {
+      REQUIRE(runs.insert(minute, {minter, first}) == model.emplace(minute, minter, first).second);
+    }
+    if (rng() % 500 == 0) {
+      const std::int64_t gone = static_cast<std::int64_t>(rng() % 8) * 60'000;
+      runs.drop(gone);
+      for (auto it = model.begin(); it != model.end();) it = std::get<0>(*it) == gone ? model.erase(it) : std::next(it);
+    }
+    if (step % 199 == 0) {
+      for (std::int64_t minute = 0; minute < 8 * 60'000; minute += 60'000) {
+        std::vector<sequenced_id> expected;
+        for (const auto& [m, mt, q] : model)
+          if (m == minute) expected.push_back({mt, q});
+        REQUIRE(runs.ids(minute) == expected);
+      }
+      REQUIRE(runs.size() == model.size());
+    }
+  }
+}
+
+TEST_CASE("id_runs: a touched minute is in memory with no ids, and an empty one can go", "[dedup]") {
+  id_runs r;
+  r.touch(M1);
+  CHECK(r.has(M1));
+  CHECK(r.size(M1) == 0);
+  r.drop_if_empty(M1);
+  CHECK_FALSE(r.has(M1));
+  r.insert(M1, {1, 1});
+  r.drop_if_empty(M1);  // not empty: stays
+  CHECK(r.contains(M1, {1, 1}));
+  // A minute before 1970 has a key of its own.
+  r.insert(-60'000, {1, 1});
+  CHECK(r.contains(-60'000, {1, 1}));
+  CHECK(r.size(0) == 0);
+  CHECK(r.size(M1) == 1);
+}
