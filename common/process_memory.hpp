@@ -1,6 +1,8 @@
-// What the process holds in memory, by the kernel's count and the allocator's: tells the
-// heap in use from what glibc keeps after it is freed, and both from the rest (thread
-// stacks, LevelDB's mapped files). For status (`memory`) and the steady benchmark.
+// What the process holds in memory, as the kernel counts it: resident pages, split into
+// anonymous ones (the heap, stacks) and file pages mapped into the process. Cheap (one
+// small read of /proc/self/statm), for status (`memory`) and the steady benchmark. (The
+// allocator's own count, mallinfo2, walks and locks every arena: not for a status request
+// on a busy service.)
 #pragma once
 
 #include <cstdint>
@@ -8,9 +10,9 @@
 namespace adclick {
 
 struct process_memory {
-  std::uint64_t rss_bytes = 0;          ///< resident (/proc/self/statm)
-  std::uint64_t heap_in_use_bytes = 0;  ///< allocated and not freed (mallinfo2: uordblks + hblkhd)
-  std::uint64_t heap_held_bytes = 0;    ///< taken from the system by the allocator (arena + hblkhd)
+  std::uint64_t rss_bytes = 0;       ///< resident
+  std::uint64_t rss_anon_bytes = 0;  ///< resident and not backed by a file: heap, stacks
+  std::uint64_t rss_file_bytes = 0;  ///< resident pages of mapped files (and shared memory)
 };
 
 process_memory read_process_memory();

@@ -126,8 +126,8 @@ v1::StatusReply status_reply(const std::vector<partition_status>& partitions, co
   out.set_open_clicks(dedup.open_clicks);
   out.set_active_ads(active);
   out.mutable_memory()->set_rss_bytes(outside.memory.rss_bytes);
-  out.mutable_memory()->set_heap_in_use_bytes(outside.memory.heap_in_use_bytes);
-  out.mutable_memory()->set_heap_held_bytes(outside.memory.heap_held_bytes);
+  out.mutable_memory()->set_rss_anon_bytes(outside.memory.rss_anon_bytes);
+  out.mutable_memory()->set_rss_file_bytes(outside.memory.rss_file_bytes);
   out.set_passivated_ads(passivated);
   put_outcomes(*out.mutable_outcomes(), totals);
   put_outcomes(*out.mutable_durable_outcomes(), durable);

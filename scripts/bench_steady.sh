@@ -18,8 +18,9 @@
 #   4. After the load: every click counted, checkpointed and acked; `adclick verify` (the
 #      live view against the truth); the store's bytes on disk per click.
 # Keys: steady_rss_mib, hot_bytes_per_id (dedup bytes / clicks in open minutes, averaged
-# over the steady samples), hot_horizon_s (those clicks / the rate), heap_in_use_mib and
-# heap_held_mib (the allocator's count), store_bytes_per_click, store_id_bytes_per_click,
+# over the steady samples), hot_horizon_s (those clicks / the rate), rss_anon_mib and
+# rss_file_mib (the kernel's split), status_failures and status_ms_p50/max (how the status
+# the samples come from answered), store_bytes_per_click, store_id_bytes_per_click,
 # and rss_at_1m_per_s_gib: what the same service would need at 1M clicks/s with the
 # default windows (allowed-lateness 10 min), modelled as RSS minus dedup bytes (the rest:
 # counts, actors, buffers; assumed not to grow with the click rate) plus hot_bytes_per_id x
@@ -50,20 +51,30 @@ t0=$(date +%s.%N)
 loader_pid=$!
 started_pids+=("$loader_pid")
 
-# One JSON line per sample: seconds since the start, RSS, and the status fields.
+# One JSON line per sample: seconds since the start, RSS, how long status took, and its
+# fields (or status_failed: no answer within 10 s).
 : >"$work/samples.jsonl"
 while kill -0 "$loader_pid" 2>/dev/null; do
   sleep 5
   rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$adclickd_pid/status")
-  curl -sf --max-time 10 "$http/v1/admin/status" | python3 -c '
+  asked=$(date +%s%N)
+  body=$(curl -sf --max-time 10 "$http/v1/admin/status" || true)
+  status_ms=$((($(date +%s%N) - asked) / 1000000))
+  printf '%s' "$body" | python3 -c '
 import json, sys
-s = json.load(sys.stdin)
-print(json.dumps({"t": float(sys.argv[1]), "rss_kb": int(sys.argv[2]), "dedup_bytes": s.get("dedup_bytes", 0),
+t, rss_kb, status_ms = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+raw = sys.stdin.read()
+if not raw.strip():
+    print(json.dumps({"t": t, "rss_kb": rss_kb, "status_ms": status_ms, "status_failed": True}))
+    sys.exit()
+s = json.loads(raw)
+m = s.get("memory", {})
+print(json.dumps({"t": t, "rss_kb": rss_kb, "status_ms": status_ms, "dedup_bytes": s.get("dedup_bytes", 0),
   "dedup_ids": s.get("dedup_ids_in_memory", 0), "open_clicks": s.get("open_clicks", 0),
   "arrived": s["arrived"], "lag_messages": sum(p["lag_messages"] for p in s["partitions"]),
   "final_before_ms": min(p["durable_final_before_ms"] for p in s["partitions"]),
-  "heap_in_use": s.get("memory", {}).get("heap_in_use_bytes", 0), "heap_held": s.get("memory", {}).get("heap_held_bytes", 0)}))
-' "$(python3 -c "import time; print(round(time.time() - $t0, 1))")" "$rss_kb" >>"$work/samples.jsonl" || true
+  "rss_anon": m.get("rss_anon_bytes", 0), "rss_file": m.get("rss_file_bytes", 0)}))
+' "$(python3 -c "import time; print(round(time.time() - $t0, 1))")" "$rss_kb" "$status_ms" >>"$work/samples.jsonl"
 done
 wait "$loader_pid"
 t_published=$(date +%s.%N)
@@ -83,7 +94,9 @@ python3 - "$out" "$work/samples.jsonl" <<PY
 import json, sys
 sys.path.insert(0, "scripts")
 from bench_result import header
-samples = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+all_samples = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+samples = [s for s in all_samples if not s.get("status_failed")]
+status_ms = sorted(s["status_ms"] for s in all_samples)
 lateness_s, ooo_s, rate, clicks = $lateness_s, $ooo_s, $rate, $clicks
 fill_s = lateness_s + ooo_s + 90
 steady = [s for s in samples if s["t"] >= fill_s]
@@ -110,10 +123,13 @@ result = {
   "steady_rss_mib": round(rss / 2**20, 1),
   "peak_rss_mib": round($peak_kb / 1024, 1),
   "dedup_bytes_mib": round(dedup_bytes / 2**20, 1),
-  # The allocator's view (status.memory): heap in use, and what it holds from the system
-  # (held - in use: freed heap it keeps; RSS - held: stacks, mapped files).
-  "heap_in_use_mib": round(mean("heap_in_use") / 2**20, 1),
-  "heap_held_mib": round(mean("heap_held") / 2**20, 1),
+  # The kernel's split of the RSS (status.memory): anonymous (heap, stacks) and file pages.
+  "rss_anon_mib": round(mean("rss_anon") / 2**20, 1),
+  "rss_file_mib": round(mean("rss_file") / 2**20, 1),
+  # Status answered within 10 s or not, and how long it took (p50 and max).
+  "status_failures": sum(1 for s in all_samples if s.get("status_failed")),
+  "status_ms_p50": status_ms[len(status_ms) // 2] if status_ms else None,
+  "status_ms_max": status_ms[-1] if status_ms else None,
   "ids_in_memory": round(mean("dedup_ids")),
   "open_clicks": round(open_clicks),
   "hot_bytes_per_id": round(hot_bytes_per_id, 2) if hot_bytes_per_id else None,
@@ -127,7 +143,7 @@ result = {
   "store_by_kind": final,
   "rss_at_1m_per_s_gib": round(((rss - dedup_bytes) + (hot_bytes_per_id or 0) * 1e6 * default_hot_s) / 2**30, 2),
   "model": "rss_at_1m_per_s = (steady RSS - dedup bytes) + hot_bytes_per_id x 1e6 x (hot_horizon_s - lateness + 600 s)",
-  "samples": samples,
+  "samples": all_samples,
 }
 json.dump(result, open(sys.argv[1], "w"), indent=2)
 print(json.dumps({k: v for k, v in result.items() if k not in ("samples", "machine")}, indent=2))
