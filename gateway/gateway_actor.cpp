@@ -25,8 +25,9 @@ constexpr std::uint64_t inspect_id_limit = 10'000'000;
 
 /// Asks every owned partition the same question (waiting at most `timeout` for each), then
 /// calls `done` with their answers in partition order, which answers `rp`; the first error
-/// answers `rp` instead.
-template <class Answer, class... Ts>
+/// answers `rp` instead. A read-only question goes with high priority: it is answered
+/// ahead of the ingest batches in the partition's mailbox (seconds of them at a high rate).
+template <class Answer, caf::message_priority Priority = caf::message_priority::normal, class... Ts>
 void gather(self_ptr self, caf::response_promise rp, caf::timespan timeout,
             std::function<void(std::vector<Answer>&, caf::response_promise&)> done, Ts... question) {
   const auto& owned = self->state.owned;
@@ -36,7 +37,7 @@ void gather(self_ptr self, caf::response_promise rp, caf::timespan timeout,
   if (owned.empty()) return finish();
   std::size_t slot = 0;
   for (const auto& [id, handle] : owned) {
-    self->request(handle, timeout, question...)
+    self->template request<Priority>(handle, timeout, question...)
       .then(
         [=](Answer& a) mutable {
           (*results)[slot] = std::move(a);
@@ -49,7 +50,8 @@ void gather(self_ptr self, caf::response_promise rp, caf::timespan timeout,
 
 template <class T>
 void with_statuses(self_ptr self, caf::response_promise rp, std::function<void(statuses&, caf::response_promise&)> done) {
-  gather<partition_status>(self, std::move(rp), std::chrono::seconds(5), std::move(done), status_atom_v);
+  gather<partition_status, caf::message_priority::high>(self, std::move(rp), std::chrono::seconds(5), std::move(done),
+                                                        status_atom_v);
 }
 
 /// The partition actor that owns `ad_id`, or errc::not_owned if this node does not.
