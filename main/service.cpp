@@ -76,9 +76,11 @@ void final_checkpoint(caf::actor_system& sys, caf::actor gateway, const std::vec
     self->request(gateway, 5s, status_atom_v)
       .receive(
         [&](std::vector<partition_status>& xs) {
+          // (Status is answered ahead of queued batches: `mailbox`, counted from the
+          // cursor, says whether any batch the ingress sent is still waiting.)
           done = std::all_of(xs.begin(), xs.end(), [](auto& s) {
-            return s.durable_seq == s.dispatched_seq && s.outbox_pending == 0 && s.carried == 0 &&
-                   s.in_flight_since_ms == 0;
+            return s.mailbox == 0 && s.durable_seq == s.dispatched_seq && s.outbox_pending == 0 &&
+                   s.carried == 0 && s.in_flight_since_ms == 0;
           });
         },
         [&](caf::error&) {});

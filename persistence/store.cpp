@@ -109,9 +109,10 @@ class store_env final : public leveldb::EnvWrapper {
   leveldb::Status NewRandomAccessFile(const std::string& f, leveldb::RandomAccessFile** r) override {
     const int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
+      // IOError even for a missing file: NotFound from a read would make the store take
+      // a row as absent (a bucket at zero) when a table it needs has vanished.
       *r = nullptr;
-      return errno == ENOENT ? leveldb::Status::NotFound(f, std::strerror(errno))
-                             : leveldb::Status::IOError(f, std::strerror(errno));
+      return leveldb::Status::IOError(f, std::strerror(errno));
     }
     *r = new pread_file(f, fd);
     return leveldb::Status::OK();

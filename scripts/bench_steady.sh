@@ -64,10 +64,11 @@ while kill -0 "$loader_pid" 2>/dev/null; do
 import json, sys
 t, rss_kb, status_ms = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 raw = sys.stdin.read()
-if not raw.strip():
+try:
+    s = json.loads(raw)
+except ValueError:  # no answer, or a partial one (curl keeps what came before its timeout)
     print(json.dumps({"t": t, "rss_kb": rss_kb, "status_ms": status_ms, "status_failed": True}))
     sys.exit()
-s = json.loads(raw)
 m = s.get("memory", {})
 print(json.dumps({"t": t, "rss_kb": rss_kb, "status_ms": status_ms, "dedup_bytes": s.get("dedup_bytes", 0),
   "dedup_ids": s.get("dedup_ids_in_memory", 0), "open_clicks": s.get("open_clicks", 0),

@@ -46,8 +46,13 @@ const recent_ids::minute_set* recent_ids::find(std::int64_t minute) const {
 bool recent_ids::has(std::int64_t minute) const { return find(minute) != nullptr || runs_.has(minute); }
 
 void recent_ids::stored_minute::add(const click_id& id) {
-  if (auto s = as_sequenced(id)) runs.insert(0, *s);
-  else filter.add(id);
+  const auto s = as_sequenced(id);
+  if (s && (runs.knows(s->minter) || runs.minters() < max_minters)) {
+    runs.insert(0, *s);
+  } else {
+    if (s) runs_complete = false;  // (past the cap, as record() does: see max_minters)
+    filter.add(id);
+  }
 }
 
 void recent_ids::load(std::int64_t minute, const std::vector<click_id>& ids) {
@@ -58,7 +63,14 @@ void recent_ids::load(std::int64_t minute, const std::vector<click_id>& ids) {
 
 void recent_ids::load_stored(std::int64_t minute, stored_minute stored) {
   runs_.touch(minute);
-  for (const auto& r : stored.runs.spans(0)) runs_.insert_span(minute, r);
+  for (const auto& r : stored.runs.spans(0)) {
+    if (runs_.knows(r.minter) || runs_.minters() < max_minters) {
+      runs_.insert_span(minute, r);
+    } else {  // past the cap: on the general path, as record() would have put them
+      for (std::uint64_t q = r.first; q <= r.last; ++q) stored.filter.add(to_click_id({r.minter, static_cast<std::uint32_t>(q)}));
+      stored.runs_complete = false;
+    }
+  }
   if (stored.filter.size() == 0 && stored.runs_complete) return;
   auto& m = at(minute);
   m.filter.absorb(std::move(stored.filter));  // (ids recorded here already, if any, stay in it)

@@ -371,7 +371,7 @@ TEST_CASE("ids that only look sequenced (64 bits padded with zeros) stay exact a
     }
   }
   CHECK(r.sequenced_ids() == recent_ids::max_minters);
-  CHECK(r.memory_bytes() < n * 24);  // ~36 bytes for each of the first 4096, then a few (no cap: ~36 each)
+  CHECK(r.memory_bytes() < n * 24);  // ~36 bytes for each of the first 4096, then a few (with no cap, all ~36)
   // Every one is still a duplicate, whichever path it took: from the runs, the
   // generations, or the filter and a lookup.
   for (std::size_t i = 0; i < n; i += 7) REQUIRE(insert(r, padded(i)) == recent_ids::insert_result::duplicate);
@@ -387,4 +387,25 @@ TEST_CASE("ids that only look sequenced (64 bits padded with zeros) stay exact a
   for (std::size_t i = 0; i < n; i += 5) REQUIRE(insert(back, padded(i)) == recent_ids::insert_result::duplicate);
   auto fresh = insert(back, padded(n + 1));
   CHECK(fresh == recent_ids::insert_result::added);
+
+  // Reloaded from its ids (a restart): the cap holds there too (gathering them, where a
+  // minter per id would cost a sorted insert each: hours for a hot minute), and so does
+  // exactness.
+  recent_ids::stored_minute gathered;
+  for (const auto& id : stored) gathered.add(id);
+  CHECK(gathered.runs.minters() == recent_ids::max_minters);
+  CHECK_FALSE(gathered.runs_complete);
+  CHECK(gathered.size() == n);
+  recent_ids reloaded;
+  reloaded.load(60'000, stored);
+  CHECK(reloaded.sequenced_ids() == recent_ids::max_minters);
+  for (std::size_t i = 0; i < n; i += 3) REQUIRE(insert(reloaded, padded(i)) == recent_ids::insert_result::duplicate);
+  // And from a summary with more minters than the cap (written by another ad's state).
+  recent_ids crowded;
+  crowded.insert(60'000, padded(n + 7));  // one minter of its own first
+  auto again = recent_ids::parse_stored(r.stored(60'000).value());
+  REQUIRE(again);
+  crowded.load_stored(60'000, std::move(*again));
+  CHECK(crowded.sequenced_ids() <= recent_ids::max_minters);
+  for (std::size_t i = 0; i < n; i += 3) REQUIRE(insert(crowded, padded(i)) == recent_ids::insert_result::duplicate);
 }
