@@ -123,35 +123,8 @@ void id_runs::insert_span(std::int64_t minute, const span& s) {
 }
 
 bool id_runs::insert(std::int64_t minute, const sequenced_id& id) {
-  const auto m = at(minute);
-  const auto minter = intern(id.minter);
-  const auto b = runs_.begin() + begin_of(m), e = runs_.begin() + minutes_[m].end;
-  auto next = std::upper_bound(b, e, std::pair{minter, id.sequence}, [](const auto& v, const run& r) {
-    return v.first < r.minter || (v.first == r.minter && v.second < r.first);
-  });
-  const bool has_prev = next != b && std::prev(next)->minter == minter;
-  if (has_prev && id.sequence <= std::prev(next)->last) return false;
-  const bool joins_prev = has_prev && std::uint64_t{std::prev(next)->last} + 1 == id.sequence;
-  const bool joins_next = next != e && next->minter == minter && next->first == std::uint64_t{id.sequence} + 1;
-  if (joins_prev && joins_next) {  // fills the gap between two runs: one run
-    std::prev(next)->last = next->last;
-    runs_.erase(next);
-    shift_ends(m, -1);
-  } else if (joins_prev) {
-    std::prev(next)->last = id.sequence;
-  } else if (joins_next) {
-    next->first = id.sequence;
-  } else {
-    if (runs_.size() == runs_.capacity()) {
-      // Grown by a quarter, not doubled: an ad's runs are most of its dedup memory, and
-      // its count moves little at steady state (bench_dedup_model).
-      const auto at = next - runs_.begin();
-      runs_.reserve(runs_.size() + runs_.size() / 4 + 4);
-      next = runs_.begin() + at;
-    }
-    runs_.insert(next, run{minter, id.sequence, id.sequence});
-    shift_ends(m, +1);
-  }
+  if (contains(minute, id)) return false;
+  insert_span(minute, {id.minter, id.sequence, id.sequence});  // (joins a neighbour, or a run of its own)
   return true;
 }
 
