@@ -39,10 +39,11 @@ click click_generator::next() {
   std::uint64_t a = rng_(), b = rng_();
   c.ad_id = draw_ad();
   if (opts_.sequenced) {
-    // The minter: one of `minters` servers, named apart per seed (another seed is another
-    // fleet, or a reboot); its sequence for this ad counts on.
+    // One of `minters` servers serves the click. Its minter for this ad names the fleet
+    // (the seed: another seed is another fleet, or a reboot), the server and the ad, so
+    // that ids are unique across ads too (README "Click ids"); its sequence counts on.
     const auto m = a % opts_.minters;
-    const auto minter = (opts_.seed * 0x9e3779b97f4a7c15ULL) ^ (m + 1);
+    const auto minter = (opts_.seed & 0xffff) << 48 | ((m + 1) & 0xffff) << 32 | (c.ad_id & 0xffff'ffff);
     c.id = to_click_id({minter, next_sequence_[(c.ad_id - 1) * opts_.minters + m]++});
   } else {
     std::memcpy(c.id.data(), &a, 8);

@@ -17,8 +17,10 @@ struct generator_options {
   std::uint64_t seed = 1;
   std::int64_t start_ms = 0;       ///< event time of the first click
   double event_rate = 10000;       ///< clicks per second of event time (may be below 1)
-  /// Ids in the sequenced layout (README "Click ids"): `minters` ad servers, each counting
-  /// its clicks per ad; a click comes from one of them at random. Else random 16 bytes.
+  /// Ids in the sequenced layout (README "Click ids"): `minters` ad servers, each with a
+  /// minter per ad (named by the seed's low 16 bits, the server and the ad's low 32 bits,
+  /// so ids are unique across ads and seeds) counting its clicks; a click comes from one of
+  /// them at random. Else random 16 bytes.
   bool sequenced = false;
   std::uint32_t minters = 4;
 };
