@@ -15,20 +15,37 @@ namespace adclick {
 
 namespace {
 
-/// Puts a minute's stored ids in memory, a chunk at a time: sequenced ones into its runs,
-/// the others into its filter (not into memory: the minute may hold millions). `count` is
-/// its stored bucket: the filter is sized for it. All or nothing: a failed read leaves the
-/// minute out of memory.
+/// Adds a minute's runs row (its sequenced ids), if it has one, to what is loaded of it.
+/// The row is their only copy: one that does not parse is an error, not an empty set.
+caf::error add_runs_row(ad_state& st, std::int64_t minute, recent_ids::stored_minute& into) {
+  auto row = st.db->read_runs(st.ad_id, minute);
+  if (!row) return row.error();
+  if (row->empty()) return {};
+  auto spans = recent_ids::parse_runs(*row);
+  if (!spans)
+    return make_error(errc::storage, "corrupt runs row of ad " + std::to_string(st.ad_id) + " minute " +
+                                       std::to_string(minute));
+  into.add_runs(*spans);
+  return {};
+}
+
+/// Puts a minute's stored ids in memory: its chunks a chunk at a time, sequenced ones
+/// (written before runs rows) into its runs and the others into its filter (not into
+/// memory: the minute may hold millions), then its runs row. `count` is its stored bucket:
+/// the filter is sized for it. All or nothing: a failed read leaves the minute out of
+/// memory.
 caf::error load_ids(ad_state& st, std::int64_t minute, std::uint64_t count) {
   recent_ids::stored_minute ids{id_filter{count + count / 4}, {}, true};
   if (auto err = st.db->visit_ids(st.ad_id, minute, [&](const click_id& id) { ids.add(id); })) return err;
+  if (auto err = add_runs_row(st, minute, ids)) return err;
   st.ids.load_stored(minute, std::move(ids));
   return {};
 }
 
 /// Loads a minute's durable bucket and what dedup needs: nothing if it has no clicks (a Get
-/// that LevelDB's own Bloom filter usually answers without a disk read), the id filter if
-/// it is final (late clicks with new ids then need no read of the ids), else the ids.
+/// that LevelDB's own Bloom filter usually answers without a disk read), the filter row and
+/// the runs row if it is final (late clicks with new ids then need no read of the ids),
+/// else the ids and the runs row.
 caf::error seed_minute(ad_state& st, std::int64_t minute) {
   if (st.fresh && !st.counts.dropped_any()) {
     st.counts.seed({minute, 0, bucket_state::open, 0});
@@ -56,6 +73,8 @@ caf::error seed_minute(ad_state& st, std::int64_t minute) {
     // The filter's "no" is trusted, so it must hold every id the bucket counted: one that
     // holds fewer, or none, or one that does not parse, is not used; the ids decide.
     auto parsed = recent_ids::parse_stored(*filter);
+    if (parsed)
+      if (auto err = add_runs_row(st, minute, *parsed)) return err;
     if (parsed && parsed->size() >= stored->count) {
       st.ids.load_stored(minute, std::move(*parsed));
       return {};
@@ -204,6 +223,7 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
       d.ad_id = st.ad_id;
       d.minutes = st.counts.take_changes();
       d.ids = st.ids.take_changes();
+      d.runs = st.ids.take_runs_changes();
       d.counted = st.counted;
       d.duplicates = st.duplicates;
       d.amended = st.amended;

@@ -17,6 +17,7 @@ store::batch checkpoint_batch(const checkpoint& cp) {
     // (an ad belongs to one partition), and a checkpoint holds one delta per ad with one
     // id list per minute, so no chunk is written twice.
     for (const auto& m : ad.ids) b.put_ids(ad.ad_id, m.minute_ms, m.ids, cp.number);
+    for (const auto& r : ad.runs) b.put_runs(ad.ad_id, r);
     for (const auto& f : ad.filters) b.put_filter(ad.ad_id, f);
     for (const auto& r : ad.rollups) b.put_rollup(ad.ad_id, r);
     if (ad.new_owner) b.put_owner(ad.ad_id, ad.campaign_id, ad.advertiser_id);

@@ -306,7 +306,7 @@ void start_checkpoint(self_ptr self, bool forced) {
               fail(self, make_error(errc::storage, "cannot read a campaign rollup"), "group_read_failed");
               return;
             }
-          if (!delta.minutes.empty() || !delta.ids.empty() || delta.new_owner) add_delta(st, std::move(delta));
+          if (!delta.minutes.empty() || !delta.ids.empty() || !delta.runs.empty() || delta.new_owner) add_delta(st, std::move(delta));
           if (--st.awaiting_flushes == 0) commit_checkpoint(self);
         },
         [=](caf::error& err) { fail(self, err, "flush_failed"); });

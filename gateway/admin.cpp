@@ -164,6 +164,7 @@ v1::StatusReply status_reply(const std::vector<partition_status>& partitions, co
   st->set_last_error(sg.last_error);
   st->set_ids_bytes(sg.ids_bytes);
   st->set_filters_bytes(sg.filters_bytes);
+  st->set_runs_bytes(sg.runs_bytes);
   st->set_counts_bytes(sg.counts_bytes);
   st->set_total_bytes(sg.total_bytes);
   return out;

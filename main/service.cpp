@@ -276,6 +276,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     const auto disk = store->approximate_disk_usage();
     out.storage.ids_bytes = disk.ids;
     out.storage.filters_bytes = disk.filters;
+    out.storage.runs_bytes = disk.runs;
     out.storage.counts_bytes = disk.counts;
     out.storage.total_bytes = disk.total;
     out.memory = read_process_memory();

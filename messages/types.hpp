@@ -17,6 +17,16 @@ namespace adclick {
 constexpr std::size_t click_id_size = 16;
 using click_id = std::array<std::uint8_t, click_id_size>;
 
+/// Sequenced click ids (actors/core/id_runs): the sequences first to last of one minter.
+struct id_span {
+  std::uint64_t minter = 0;
+  std::uint32_t first = 0, last = 0;
+  std::uint64_t ids() const { return std::uint64_t{last} - first + 1; }
+  friend bool operator==(const id_span& a, const id_span& b) {
+    return a.minter == b.minter && a.first == b.first && a.last == b.last;
+  }
+};
+
 /// A 64-bit hash of all 16 bytes of an id, for filters and shards, never for equality
 /// (DESIGN 3.1). Mixed in full because ids need not be random: a sequenced id is a minter
 /// and a counter. splitmix64's finalizer over both halves.
@@ -229,6 +239,14 @@ struct minute_filter {
   std::string bytes;
 };
 
+/// The sequenced click ids of an open (ad, minute) as runs (recent_ids::runs_row), whole:
+/// each write replaces the last. Empty: delete the row (the minute is final, and its
+/// filter row holds the runs now).
+struct minute_runs {
+  std::int64_t minute_ms = 0;
+  std::string bytes;
+};
+
 /// ad actor -> partition actor (reply to a flush): what changed since the last flush.
 /// What an ad's dedup state holds in memory (status, the steady benchmark's bytes per id):
 /// the ids kept exactly, the bytes of everything it keeps (id sets, filters), and the
@@ -254,7 +272,8 @@ struct dedup_memory {
 struct ad_delta {
   std::uint64_t ad_id = 0;
   std::vector<minute_count> minutes;  ///< changed buckets, absolute counts
-  std::vector<minute_ids> ids;        ///< ids first seen since the last flush
+  std::vector<minute_ids> ids;        ///< ids first seen since the last flush (not sequenced)
+  std::vector<minute_runs> runs;      ///< the sequenced ids of minutes whose runs grew, whole
   std::uint64_t counted = 0;          ///< clicks counted since the last flush
   std::uint64_t duplicates = 0;       ///< clicks dropped as duplicates since the last flush
   std::uint64_t amended = 0;          ///< late clicks counted as amendments since the last flush
@@ -524,7 +543,7 @@ struct storage_status {
   /// partition's rows go by its own). no_watermark: no retention pass has found one yet.
   std::int64_t dedup_floor_ms = window_rules::no_watermark;
   std::uint32_t floor_held_by = 0;    ///< the partition with that lowest floor
-  std::uint64_t purged_keys = 0;      ///< id chunks and filters deleted since start
+  std::uint64_t purged_keys = 0;      ///< id chunks, runs and filters deleted since start
   std::uint64_t purged_bytes = 0;     ///< their keys and values
   std::uint64_t passes = 0;           ///< retention passes completed since start
   std::uint64_t failures = 0;         ///< passes that failed (retried at the next interval)
@@ -533,6 +552,7 @@ struct storage_status {
   std::string last_error;
   std::uint64_t ids_bytes = 0;        ///< on disk: id chunks
   std::uint64_t filters_bytes = 0;    ///< id filters
+  std::uint64_t runs_bytes = 0;       ///< the runs of sequenced ids of open minutes
   std::uint64_t counts_bytes = 0;     ///< minute, hour and day buckets
   std::uint64_t total_bytes = 0;      ///< every row
 };
@@ -577,6 +597,10 @@ typename Inspector::result_type inspect(Inspector& f, minute_filter& x) {
   return f(x.minute_ms, x.bytes);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, minute_runs& x) {
+  return f(x.minute_ms, x.bytes);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rollup_value& x) {
   return f(x.count, x.open_minutes, x.amendments);
 }
@@ -606,7 +630,7 @@ typename Inspector::result_type inspect(Inspector& f, dedup_memory& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ad_delta& x) {
-  return f(x.ad_id, x.minutes, x.ids, x.counted, x.duplicates, x.amended, x.filters, x.rollups, x.changes,
+  return f(x.ad_id, x.minutes, x.ids, x.runs, x.counted, x.duplicates, x.amended, x.filters, x.rollups, x.changes,
            x.campaign_id, x.advertiser_id, x.new_owner, x.owner_conflicts, x.memory);
 }
 template <class Inspector>

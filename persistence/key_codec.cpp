@@ -290,6 +290,92 @@ bool decode_ids(std::string_view bytes, std::vector<click_id>& out) {
 
 std::string filter_key(std::uint64_t ad_id, std::int64_t minute_ms) { return minute_ad_key('f', minute_ms, ad_id); }
 
+std::string runs_key(std::uint64_t ad_id, std::int64_t minute_ms) { return minute_ad_key('s', minute_ms, ad_id); }
+
+namespace {
+constexpr std::uint8_t filter_row_tag = 0xB2;  // (a bare filter, before runs, starts 0xB1)
+constexpr std::uint8_t runs_row_tag = 0xB3;
+constexpr std::uint8_t runs_complete_flag = 1;
+
+// n (u32 LE) · n × (minter u64 LE, first u32 LE, last u32 LE): the tail of both rows.
+void put_spans(std::string& out, const std::vector<id_span>& runs) {
+  bytes::put_le32(out, static_cast<std::uint32_t>(runs.size()));
+  for (const auto& r : runs) {
+    bytes::put_le64(out, r.minter);
+    bytes::put_le32(out, r.first);
+    bytes::put_le32(out, r.last);
+  }
+}
+
+// Reads the tail of a row (all of `in`); false unless the runs are sorted, disjoint and
+// apart, as put_spans is given them: anything else is not a row this code wrote, and a
+// reader that trusted it could miss an id.
+bool take_spans(std::string_view in, std::vector<id_span>& out) {
+  std::uint32_t n = 0;
+  if (!bytes::take_le32(in, n) || in.size() != std::size_t{n} * 16) return false;
+  const auto first = out.size();
+  out.reserve(first + n);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    id_span r;
+    bytes::take_le64(in, r.minter);
+    bytes::take_le32(in, r.first);
+    bytes::take_le32(in, r.last);
+    if (r.last < r.first) return false;
+    if (i > 0) {
+      const auto& p = out.back();
+      if (r.minter < p.minter || (r.minter == p.minter && r.first <= std::uint64_t{p.last} + 1)) return false;
+    }
+    out.push_back(r);
+  }
+  return true;
+}
+}  // namespace
+
+std::string encode_filter_row(bool runs_complete, std::string_view filter, const std::vector<id_span>& runs) {
+  std::string out;
+  out.reserve(10 + filter.size() + 16 * runs.size());
+  out.push_back(static_cast<char>(filter_row_tag));
+  out.push_back(static_cast<char>(runs_complete ? runs_complete_flag : 0));
+  bytes::put_le32(out, static_cast<std::uint32_t>(filter.size()));
+  out += filter;
+  put_spans(out, runs);
+  return out;
+}
+
+bool decode_filter_row(std::string_view in, filter_row& out) {
+  out = filter_row{};
+  if (in.empty()) return false;
+  if (static_cast<std::uint8_t>(in[0]) != filter_row_tag) {  // a bare filter: every id is in it
+    out.runs_complete = false;
+    out.filter = in;
+    return true;
+  }
+  in.remove_prefix(1);
+  if (in.empty()) return false;
+  const auto flags = static_cast<std::uint8_t>(in[0]);
+  in.remove_prefix(1);
+  std::uint32_t filter_bytes = 0;
+  if (flags & ~runs_complete_flag || !bytes::take_le32(in, filter_bytes) || in.size() < filter_bytes) return false;
+  out.runs_complete = (flags & runs_complete_flag) != 0;
+  out.filter = in.substr(0, filter_bytes);
+  in.remove_prefix(filter_bytes);
+  return take_spans(in, out.runs);
+}
+
+std::string encode_runs_row(const std::vector<id_span>& runs) {
+  std::string out;
+  out.reserve(5 + 16 * runs.size());
+  out.push_back(static_cast<char>(runs_row_tag));
+  put_spans(out, runs);
+  return out;
+}
+
+bool decode_runs_row(std::string_view in, std::vector<id_span>& out) {
+  if (in.empty() || static_cast<std::uint8_t>(in[0]) != runs_row_tag) return false;
+  in.remove_prefix(1);
+  return take_spans(in, out);
+}
+
 std::string open_prefix(std::uint32_t partition) {
   std::string key{"o"};
   put_be32(key, partition);

@@ -13,7 +13,9 @@
 namespace adclick::keys {
 
 /// Bumped on any incompatible change of this file; stored under meta_key().
-constexpr std::uint32_t format_version = 5;
+constexpr std::uint32_t format_version = 6;
+/// An older format this build opens as it is, and then marks as format_version.
+constexpr std::uint32_t upgradable_format_version = 5;
 
 /// Where a partition's consumer stands and what it has seen, as of its last checkpoint.
 struct position {
@@ -104,10 +106,10 @@ bool decode_ranking(std::string_view bytes, ranking& r);
 /// however hot the ad is.
 std::string id_chunk_key(std::int64_t minute_ms, std::uint64_t ad_id, std::uint8_t level, std::uint16_t shard,
                          std::uint64_t chunk);
-/// The first key after every per-(minute, ad) key of kind `tag` ('d' id chunks, 'f' id
-/// filters) whose minute starts before `before_ms`: retention deletes up to it.
+/// The first key after every per-(minute, ad) key of kind `tag` ('d' id chunks, 's' runs,
+/// 'f' id filters) whose minute starts before `before_ms`: retention deletes up to it.
 std::string minute_range_end(char tag, std::int64_t before_ms);
-/// The minute and ad that lead a per-(minute, ad) key ('d', 'f'); false if it is too short.
+/// The minute and ad that lead a per-(minute, ad) key ('d', 's', 'f'); false if it is too short.
 bool parse_minute_ad(std::string_view key, std::int64_t& minute_ms, std::uint64_t& ad_id);
 /// The first 17 bytes of every id chunk key of (ad, minute).
 std::string id_minute_prefix(std::int64_t minute_ms, std::uint64_t ad_id);
@@ -130,6 +132,32 @@ bool decode_ids(std::string_view bytes, std::vector<click_id>& out);
 /// "f" minute(be64, sign bit flipped) ad_id(be64): the id filter (actors/core/id_filter)
 /// of all ids of a final (ad, minute), so a late click with a new id needs no read of ids.
 std::string filter_key(std::uint64_t ad_id, std::int64_t minute_ms);
+
+/// The value of an id filter row: what a final (ad, minute) keeps for late clicks. `filter`
+/// is the id filter (actors/core/id_filter) of its ids that are not sequenced, opaque here;
+/// `runs` its sequenced ids, sorted by (minter, first), disjoint and not touching.
+/// `runs_complete` is false if some sequenced ids are in the filter instead (a filter
+/// stored before runs existed, which is the bare filter: decode reads it so).
+struct filter_row {
+  bool runs_complete = true;
+  std::string_view filter;  ///< (a view into the decoded bytes)
+  std::vector<id_span> runs;
+};
+std::string encode_filter_row(bool runs_complete, std::string_view filter, const std::vector<id_span>& runs);
+/// False if `bytes` is not a filter row (a bare filter is taken as one; its own parse
+/// decides whether it is valid).
+bool decode_filter_row(std::string_view bytes, filter_row& out);
+
+/// "s" minute(be64, sign bit flipped) ad_id(be64): the sequenced click ids of an open (ad,
+/// minute) as runs (recent_ids::runs_row), rewritten whole by each checkpoint that adds
+/// one, deleted when the minute's filter row takes them over.
+std::string runs_key(std::uint64_t ad_id, std::int64_t minute_ms);
+/// The value of a runs row: the runs, sorted by (minter, first), disjoint and not touching.
+std::string encode_runs_row(const std::vector<id_span>& runs);
+/// Appends the runs of a runs row to `out`; false if `bytes` is not one.
+bool decode_runs_row(std::string_view bytes, std::vector<id_span>& out);
+/// The kinds of per-(minute, ad) rows of the dedup state, in key order.
+constexpr char dedup_tags[] = {'d', 'f', 's'};
 
 /// "o" partition(be32) minute(be64, sign bit flipped) ad_id(be64) -> empty: an open bucket,
 /// so that a restarted partition knows whom to finalize.

@@ -200,6 +200,11 @@ void store::batch::put_filter(std::uint64_t ad_id, const minute_filter& f) {
   ++impl_->puts;
 }
 
+void store::batch::put_runs(std::uint64_t ad_id, const minute_runs& r) {
+  impl_->wb.Put(keys::runs_key(ad_id, r.minute_ms), r.bytes);
+  ++impl_->puts;
+}
+
 void store::batch::put_rollup(std::uint64_t ad_id, const rollup_count& r) {
   impl_->wb.Put(keys::count_key(ad_id, r.gran, r.start_ms), keys::encode_rollup(r.value));
   ++impl_->puts;
@@ -254,6 +259,7 @@ struct store::impl {
   std::atomic<std::uint64_t> id_reads{0};
   std::atomic<std::uint64_t> id_lookups{0};
   std::atomic<std::uint64_t> reopens{0};
+  std::uint32_t format = keys::format_version;
 
   leveldb::Env* file_env() { return env.get(); }
 
@@ -340,13 +346,17 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir, const 
   if (s.IsNotFound()) {
     leveldb::WriteOptions w;
     w.sync = true;
-    if (auto err = to_error(p->db->Put(w, keys::meta_key(), keys::encode_meta(wanted)), "cannot write meta"))
+    auto created = wanted;
+    if (opts.create_format != 0) created.format = p->format = opts.create_format;
+    if (auto err = to_error(p->db->Put(w, keys::meta_key(), keys::encode_meta(created)), "cannot write meta"))
       return err;
     return std::unique_ptr<store>{new store(std::move(p))};
   }
   if (!s.ok()) return to_error(s, "cannot read meta");
   keys::meta stored;
-  if (!keys::decode_meta(value, stored) || stored.format != keys::format_version)
+  const bool readable = keys::decode_meta(value, stored) &&
+                        (stored.format == keys::format_version || stored.format == keys::upgradable_format_version);
+  if (!readable)
     return make_error(errc::format_mismatch,
                       dir + " holds storage format " + std::to_string(stored.format) + ", this build reads format " +
                         std::to_string(keys::format_version) +
@@ -366,6 +376,14 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir, const 
                         describe_rules(opts.rules) +
                         ": a change would make billed counts depend on when it was made; start with the stored "
                         "values, or on an empty storage.dir");
+  }
+  if (stored.format != keys::format_version) {
+    // Format 5 is format 6 without runs rows (its chunks hold every id): this build reads
+    // it as it is. The meta says 6 from now on, so that a format-5 build, which would not
+    // see the runs rows, refuses the directory.
+    leveldb::WriteOptions w;
+    w.sync = true;
+    if (auto err = to_error(p->db->Put(w, keys::meta_key(), keys::encode_meta(wanted)), "cannot write meta")) return err;
   }
   return std::unique_ptr<store>{new store(std::move(p))};
 }
@@ -469,10 +487,10 @@ caf::expected<store::purge_result> store::purge_expired_ids(scan_step& at, std::
       }
       if (!highest || *floors[p] > *highest) highest = floors[p];
     }
-    // The id chunks, then the filters: `at.next` says where this pass stands.
+    // The id chunks, the filters, then the runs: `at.next` says where this pass stands.
     std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(ro)};
     std::size_t visited = 0;
-    for (char tag : {'d', 'f'}) {
+    for (char tag : keys::dedup_tags) {
       if (!highest) break;
       if (!at.next.empty() && at.next[0] > tag) continue;  // done with this kind
       const auto end = keys::minute_range_end(tag, *highest);
@@ -513,7 +531,7 @@ caf::expected<store::purge_result> store::purge_expired_ids(scan_step& at, std::
 caf::error store::compact_ids(std::int64_t from_ms, std::int64_t to_ms) {
   std::shared_lock<std::shared_mutex> lock{impl_->mutex};
   if (!impl_->db) return closed_error(impl_->dir);
-  for (char tag : {'d', 'f'}) {
+  for (char tag : keys::dedup_tags) {
     const auto from = keys::minute_range_end(tag, from_ms);  // (minute, ad 0): the minute's first key
     const auto to = keys::minute_range_end(tag, to_ms + 60'000);
     leveldb::Slice a{from}, z{to};
@@ -526,30 +544,42 @@ store::disk_usage store::approximate_disk_usage() {
   std::shared_lock<std::shared_mutex> lock{impl_->mutex};
   disk_usage out;
   if (!impl_->db) return out;
-  const std::string bounds[][2] = {{"d", "e"}, {"f", "g"}, {"c", "d"}, {std::string(1, '\0'), std::string(1, '\x7f')}};
-  leveldb::Range ranges[4];
-  for (int i = 0; i < 4; ++i) ranges[i] = leveldb::Range{bounds[i][0], bounds[i][1]};
-  std::uint64_t sizes[4] = {};
-  impl_->db->GetApproximateSizes(ranges, 4, sizes);
+  const std::string bounds[][2] = {
+    {"d", "e"}, {"f", "g"}, {"s", "t"}, {"c", "d"}, {std::string(1, '\0'), std::string(1, '\x7f')}};
+  constexpr int n = 5;
+  leveldb::Range ranges[n];
+  for (int i = 0; i < n; ++i) ranges[i] = leveldb::Range{bounds[i][0], bounds[i][1]};
+  std::uint64_t sizes[n] = {};
+  impl_->db->GetApproximateSizes(ranges, n, sizes);
   out.ids = sizes[0];
   out.filters = sizes[1];
-  out.counts = sizes[2];
-  out.total = sizes[3];
+  out.runs = sizes[2];
+  out.counts = sizes[3];
+  out.total = sizes[4];
   return out;
 }
 
 std::uint64_t store::id_reads() const { return impl_->id_reads.load(std::memory_order_relaxed); }
 std::uint64_t store::id_lookups() const { return impl_->id_lookups.load(std::memory_order_relaxed); }
 std::uint64_t store::reopens() const { return impl_->reopens.load(std::memory_order_relaxed); }
+std::uint32_t store::format() const { return impl_->format; }
 
-caf::expected<std::string> store::read_filter(std::uint64_t ad_id, std::int64_t minute_ms) {
+caf::expected<std::string> store::read_value(const std::string& key, const char* what) {
   std::shared_lock<std::shared_mutex> lock{impl_->mutex};
   if (!impl_->db) return closed_error(impl_->dir);
   std::string value;
-  auto s = impl_->db->Get(leveldb::ReadOptions{}, keys::filter_key(ad_id, minute_ms), &value);
+  auto s = impl_->db->Get(leveldb::ReadOptions{}, key, &value);
   if (s.IsNotFound()) return std::string{};
-  if (!s.ok()) return to_error(s, "cannot read id filter");
+  if (!s.ok()) return to_error(s, std::string{"cannot read "} + what);
   return value;
+}
+
+caf::expected<std::string> store::read_filter(std::uint64_t ad_id, std::int64_t minute_ms) {
+  return read_value(keys::filter_key(ad_id, minute_ms), "id filter");
+}
+
+caf::expected<std::string> store::read_runs(std::uint64_t ad_id, std::int64_t minute_ms) {
+  return read_value(keys::runs_key(ad_id, minute_ms), "runs");
 }
 
 caf::error store::read_ids(std::uint64_t ad_id, std::int64_t minute_ms, std::vector<click_id>& out) {
@@ -622,6 +652,15 @@ caf::expected<store::id_totals> store::count_ids(std::uint64_t ad_id, std::uint6
       any = true;
     }
     if (auto err = to_error(it->status(), "id scan failed")) return err;
+    std::string runs;
+    auto s = impl_->db->Get(leveldb::ReadOptions{}, keys::runs_key(ad_id, parts->bucket_start_ms), &runs);
+    if (!s.IsNotFound()) {
+      if (!s.ok()) return to_error(s, "cannot read runs");
+      std::vector<id_span> spans;
+      if (!keys::decode_runs_row(runs, spans)) return make_error(errc::storage, "corrupt runs of ad " + std::to_string(ad_id));
+      for (const auto& r : spans) out.ids += r.ids();
+      any = any || !spans.empty();
+    }
     if (any) ++out.minutes;
   }
   if (auto err = to_error(m->status(), "id scan failed")) return err;

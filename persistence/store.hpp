@@ -46,6 +46,8 @@ class store {
     bool sync = true;               ///< fsync each write()
     /// Testing: faults injected into the database's file I/O (storage-*), or null.
     std::shared_ptr<fault_switch> faults;
+    /// Testing: the format a new directory is marked with (0: keys::format_version).
+    std::uint32_t create_format = 0;
   };
 
   /// Rows to write atomically (one LevelDB WriteBatch).
@@ -62,6 +64,8 @@ class store {
     /// The click ids an (ad, minute) gained, as chunk `chunk` (unique per (ad, minute)).
     void put_ids(std::uint64_t ad_id, std::int64_t minute_ms, const std::vector<click_id>& ids, std::uint64_t chunk);
     void put_filter(std::uint64_t ad_id, const minute_filter& f);
+    /// The runs row of (ad, minute): the sequenced ids it holds, whole (replacing the last).
+    void put_runs(std::uint64_t ad_id, const minute_runs& r);
     /// An ad's hour or day bucket (absolute).
     void put_rollup(std::uint64_t ad_id, const rollup_count& r);
     /// The campaign and advertiser an ad's counts roll up into.
@@ -128,17 +132,20 @@ class store {
 
   /// The stored Bloom filter of (ad, minute)'s ids; empty if there is none.
   caf::expected<std::string> read_filter(std::uint64_t ad_id, std::int64_t minute_ms);
+  /// The stored runs row of (ad, minute); empty if there is none.
+  caf::expected<std::string> read_runs(std::uint64_t ad_id, std::int64_t minute_ms);
 
-  /// Every stored id of an ad: how many, in how many minutes (admin inspect; one range
-  /// scan over the ad's id chunks, without decoding them). Stops once `limit` ids are
-  /// counted (complete is then false): an ad's ids can be billions.
+  /// Every stored id of an ad: how many, in how many minutes (admin inspect; per minute of
+  /// the ad, a range scan over its id chunks, without decoding them, and its runs row).
+  /// Stops once `limit` ids are counted (complete is then false): an ad's ids can be
+  /// billions.
   struct id_totals {
     std::uint64_t ids = 0;
     std::uint64_t minutes = 0;
     bool complete = true;
   };
   caf::expected<id_totals> count_ids(std::uint64_t ad_id, std::uint64_t limit);
-  /// Retention of the dedup state: deletes the id chunks and id filters of every (minute,
+  /// Retention of the dedup state: deletes the id chunks, runs and filters of every (minute,
   /// ad) whose partition cannot count a click of that minute any more: the minute is below
   /// window_rules::first_open_dedup_minute of that partition's stored watermark (its clicks
   /// are rejected as too old, and watermarks never go back). Up to `limit` keys per call,
@@ -162,7 +169,7 @@ class store {
     std::set<std::int64_t> deleted_minutes;
   };
   caf::expected<purge_result> purge_expired_ids(scan_step& at, std::size_t limit);
-  /// Compacts the id chunks and filters of minutes in [from_ms, to_ms], so that the files
+  /// Compacts the id chunks, runs and filters of minutes in [from_ms, to_ms], so that the files
   /// of rows purge_expired_ids deleted leave the disk (LevelDB keeps deleted rows until a
   /// compaction reaches them). Blocks while it runs: callers compact a slice at a time.
   caf::error compact_ids(std::int64_t from_ms, std::int64_t to_ms);
@@ -171,6 +178,7 @@ class store {
   struct disk_usage {
     std::uint64_t ids = 0;      ///< id chunks
     std::uint64_t filters = 0;  ///< id filters
+    std::uint64_t runs = 0;     ///< runs rows
     std::uint64_t counts = 0;   ///< minute, hour and day buckets
     std::uint64_t total = 0;    ///< every row
   };
@@ -182,6 +190,8 @@ class store {
   std::uint64_t id_lookups() const;
   /// How many times the database was reopened after a failed write.
   std::uint64_t reopens() const;
+  /// The format the directory is marked with (keys::format_version once open).
+  std::uint32_t format() const;
 
   /// A consistent view of the database as of one moment, for reads that must agree with
   /// each other (a top-K: rankings and the totals that prove them). Reads given one see no
@@ -249,6 +259,8 @@ class store {
   struct impl;
   explicit store(std::unique_ptr<impl> p);
   caf::error apply(batch& b, bool sync);
+  /// The value of `key`; empty if there is none.
+  caf::expected<std::string> read_value(const std::string& key, const char* what);
   std::unique_ptr<impl> impl_;
 };
 

@@ -140,7 +140,7 @@ result = {
   "store_bytes_per_click": round($store_bytes / clicks, 1),
   # The store's own estimate by kind (status.storage), at the end of the run: the ids'
   # chunks and the final minutes' filters and runs, per click.
-  "store_id_bytes_per_click": round((final.get("ids_bytes", 0) + final.get("filters_bytes", 0)) / clicks, 2),
+  "store_id_bytes_per_click": round((final.get("ids_bytes", 0) + final.get("runs_bytes", 0) + final.get("filters_bytes", 0)) / clicks, 2),
   "store_by_kind": final,
   "rss_at_1m_per_s_gib": round(((rss - dedup_bytes) + (hot_bytes_per_id or 0) * 1e6 * default_hot_s) / 2**30, 2),
   "model": "rss_at_1m_per_s = (steady RSS - dedup bytes) + hot_bytes_per_id x 1e6 x (hot_horizon_s - lateness + 600 s)",

@@ -26,6 +26,7 @@ void merge_delta(ad_delta& older, ad_delta&& newer) {
   auto newer_wins = [](auto& mine, auto&& theirs) { mine = std::move(theirs); };
   merge_by_minute(older.minutes, std::move(newer.minutes), newer_wins);
   merge_by_minute(older.filters, std::move(newer.filters), newer_wins);
+  merge_by_minute(older.runs, std::move(newer.runs), newer_wins);  // (a runs row is whole)
   merge_by_minute(older.ids, std::move(newer.ids), [](minute_ids& mine, minute_ids&& theirs) {
     mine.ids.insert(mine.ids.end(), theirs.ids.begin(), theirs.ids.end());
     std::sort(mine.ids.begin(), mine.ids.end());

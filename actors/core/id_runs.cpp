@@ -22,7 +22,7 @@ click_id to_click_id(const sequenced_id& s) {
 std::size_t id_runs::find(std::int64_t minute_ms) const {
   const auto minute = key(minute_ms);
   auto it = std::lower_bound(minutes_.begin(), minutes_.end(), minute,
-                             [](const minute_runs& m, std::int32_t v) { return m.minute < v; });
+                             [](const minute_end& m, std::int32_t v) { return m.minute < v; });
   return it != minutes_.end() && it->minute == minute ? static_cast<std::size_t>(it - minutes_.begin())
                                                       : minutes_.size();
 }
@@ -86,7 +86,7 @@ std::size_t id_runs::at(std::int64_t minute_ms) {
   if (m != minutes_.size()) return m;
   const auto minute = key(minute_ms);
   auto it = std::lower_bound(minutes_.begin(), minutes_.end(), minute,
-                             [](const minute_runs& x, std::int32_t v) { return x.minute < v; });
+                             [](const minute_end& x, std::int32_t v) { return x.minute < v; });
   m = static_cast<std::size_t>(it - minutes_.begin());
   minutes_.insert(it, {minute, begin_of(m)});
   return m;
@@ -165,7 +165,7 @@ std::size_t id_runs::size() const {
 }
 
 std::size_t id_runs::memory_bytes() const {
-  return minters_.capacity() * sizeof(minter_entry) + minutes_.capacity() * sizeof(minute_runs) +
+  return minters_.capacity() * sizeof(minter_entry) + minutes_.capacity() * sizeof(minute_end) +
          runs_.capacity() * sizeof(run);
 }
 

@@ -1,13 +1,13 @@
 // The sequenced click ids of one ad, per minute, as runs of consecutive sequences: the
 // exact and compact path of the recent-id set (DESIGN 4.2, README "Click ids").
 //
-// The recommended layout: the first 8 bytes name the minter (an ad server and its boot),
-// the last 8 are a big-endian counter the minter keeps per ad, below 2^32 (a minter that
-// would pass it takes a new boot). Such an id is sequenced by its bytes alone, so one id
+// The recommended layout: the first 8 bytes name the minter (an ad server, its boot and
+// the ad: ids stay unique across ads), the last 8 are the minter's big-endian count of its
+// clicks, below 2^32 (a minter that would pass it takes a new boot). Such an id is sequenced by its bytes alone, so one id
 // always takes the same path; a random id is sequenced by chance once in 2^32, which costs
 // it a run of its own, never exactness, and a UUIDv4 never is (its byte 8 is >= 0x80).
 //
-// A minter numbers its clicks of one ad 0, 1, 2, ..., so the clicks of an (ad, minute,
+// A minter numbers the clicks of its ad 0, 1, 2, ..., so the clicks of an (ad, minute,
 // minter) are a handful of intervals, most often one: 12 bytes each, however many clicks
 // it covers. Runs are kept sorted by (minute, minter index, first sequence), disjoint and
 // never touching (a filled gap merges its two neighbours). Minters are interned per ad in
@@ -41,13 +41,7 @@ click_id to_click_id(const sequenced_id& s);
 class id_runs {
  public:
   /// The sequences first to last of one minter.
-  struct span {
-    std::uint64_t minter = 0;
-    std::uint32_t first = 0, last = 0;
-    friend bool operator==(const span& a, const span& b) {
-      return a.minter == b.minter && a.first == b.first && a.last == b.last;
-    }
-  };
+  using span = id_span;
 
   /// Inserts; false if it was there.
   bool insert(std::int64_t minute, const sequenced_id& id);
@@ -80,7 +74,7 @@ class id_runs {
     std::uint32_t minter;  ///< index into minters_
     std::uint32_t first, last;
   };
-  struct minute_runs {  // 8 bytes: an ad has one per minute in memory (11 or more)
+  struct minute_end {  // 8 bytes: an ad has one per minute in memory (11 or more)
     std::int32_t minute;  ///< minutes since the epoch (key()): 4083 years either side of 1970
     std::uint32_t end;    ///< its runs are runs_[end of the minute before, end)
   };
@@ -109,7 +103,7 @@ class id_runs {
   void shift_ends(std::size_t from_minute_index, int by);
 
   std::vector<minter_entry> minters_;  ///< sorted by minter
-  std::vector<minute_runs> minutes_;    ///< by minute
+  std::vector<minute_end> minutes_;    ///< by minute
   std::vector<run> runs_;
 };
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <utility>
 
-#include "persistence/bytes.hpp"
+#include "persistence/key_codec.hpp"
 
 namespace adclick {
 
@@ -13,10 +13,6 @@ static_assert(sizeof(id_filter) <= 24, "an id filter is in every minute record: 
 namespace {
 auto by_minute = [](const auto& m, std::int64_t minute) { return m.minute < minute; };
 
-// What stored() writes for a minute with sequenced ids (persistence/FORMAT.md, id
-// filter); one without them stores its bare filter (tag 0xB1), as before runs.
-constexpr std::uint8_t stored_tag = 0xB2;
-constexpr std::uint8_t runs_complete_flag = 1;
 }  // namespace
 
 recent_ids::minute_set& recent_ids::at(std::int64_t minute) {
@@ -55,6 +51,10 @@ void recent_ids::stored_minute::add(const click_id& id) {
   }
 }
 
+void recent_ids::stored_minute::add_runs(const std::vector<id_span>& spans) {
+  for (const auto& r : spans) runs.insert_span(0, r);
+}
+
 void recent_ids::load(std::int64_t minute, const std::vector<click_id>& ids) {
   stored_minute m{id_filter{ids.size() + ids.size() / 4}, {}, true};
   for (const auto& id : ids) m.add(id);
@@ -66,9 +66,13 @@ void recent_ids::load_stored(std::int64_t minute, stored_minute stored) {
   for (const auto& r : stored.runs.spans(0)) {
     if (runs_.knows(r.minter) || runs_.minters() < max_minters) {
       runs_.insert_span(minute, r);
-    } else {  // past the cap: on the general path, as record() would have put them
-      for (std::uint64_t q = r.first; q <= r.last; ++q) stored.filter.add(to_click_id({r.minter, static_cast<std::uint32_t>(q)}));
-      stored.runs_complete = false;
+    } else {
+      // Past the cap: recorded again on the general path, as record() would have put them.
+      // They may be stored only in a runs row, which this minute's next one, written from
+      // memory, will not hold: the next checkpoint writes them as ids, and until it is
+      // durable the generations answer for them.
+      for (std::uint64_t q = r.first; q <= r.last; ++q)
+        record_general(minute, to_click_id({r.minter, static_cast<std::uint32_t>(q)}), true);
     }
   }
   if (stored.filter.size() == 0 && stored.runs_complete) return;
@@ -116,20 +120,26 @@ void recent_ids::record(std::int64_t minute, const click_id& id) {
   const auto s = as_sequenced(id);
   if (s && (runs_.knows(s->minter) || runs_.minters() < max_minters)) {
     runs_.insert(minute, *s);
+    if (runs_changed_.empty() || runs_changed_.back() != minute) runs_changed_.push_back(minute);
   } else {
     // Not sequenced; or of one minter too many: ids that only look sequenced (a 64-bit id
     // padded with zeros names a new minter per click) stay as cheap as any other id.
-    auto& m = at(minute);
-    if (s) m.runs_complete = false;
-    m.filter.add(id);
-    if (!m.recent) m.recent = std::make_unique<generations>();
-    m.recent->young.insert(id);
+    record_general(minute, id, s.has_value());
   }
+}
+
+void recent_ids::record_general(std::int64_t minute, const click_id& id, bool sequenced) {
+  auto& m = at(minute);
+  if (sequenced) m.runs_complete = false;
+  m.filter.add(id);
+  if (!m.recent) m.recent = std::make_unique<generations>();
+  m.recent->young.insert(id);
   fresh_.emplace_back(minute, id);
 }
 
 bool recent_ids::untaken(std::int64_t minute) const {
-  return std::any_of(fresh_.begin(), fresh_.end(), [&](const auto& f) { return f.first == minute; });
+  return std::any_of(fresh_.begin(), fresh_.end(), [&](const auto& f) { return f.first == minute; }) ||
+         std::find(runs_changed_.begin(), runs_changed_.end(), minute) != runs_changed_.end();
 }
 
 void recent_ids::rotate() {
@@ -147,57 +157,25 @@ void recent_ids::rotate() {
 std::optional<std::string> recent_ids::stored(std::int64_t minute) const {
   const auto* m = find(minute);
   if (!m && !runs_.has(minute)) return std::nullopt;
-  const auto filter = m ? m->filter.serialize() : id_filter{}.serialize();
-  const auto runs = runs_.spans(minute);
-  // (Never a bare 0xB1 filter: read back, that means "stored before runs", whose
-  // sequenced ids take the looked-up path.)
-  std::string out;
-  out.reserve(10 + filter.size() + 16 * runs.size());
-  out.push_back(static_cast<char>(stored_tag));
-  out.push_back(static_cast<char>(!m || m->runs_complete ? runs_complete_flag : 0));
-  bytes::put_le32(out, static_cast<std::uint32_t>(filter.size()));
-  out += filter;
-  bytes::put_le32(out, static_cast<std::uint32_t>(runs.size()));
-  for (const auto& r : runs) {
-    bytes::put_le64(out, r.minter);
-    bytes::put_le32(out, r.first);
-    bytes::put_le32(out, r.last);
-  }
-  return out;
+  // (The minute's runs stay in its runs row: a filter row of this format holds none. A
+  // minute of sequenced ids alone still gets one, a few bytes: a late click then reads it
+  // and the runs row, two Gets, instead of scanning for chunks it does not have.)
+  return keys::encode_filter_row(!m || m->runs_complete, m ? m->filter.serialize() : id_filter{}.serialize(), {});
 }
 
 std::optional<recent_ids::stored_minute> recent_ids::parse_stored(std::string_view in) {
-  if (in.empty()) return std::nullopt;
-  if (static_cast<std::uint8_t>(in[0]) != stored_tag) {
-    auto filter = id_filter::parse(in);
-    if (!filter) return std::nullopt;
-    return stored_minute{std::move(*filter), {}, false};
-  }
-  in.remove_prefix(1);
-  if (in.empty()) return std::nullopt;
-  const auto flags = static_cast<std::uint8_t>(in[0]);
-  in.remove_prefix(1);
-  std::uint32_t filter_bytes = 0, n = 0;
-  if (flags & ~runs_complete_flag || !bytes::take_le32(in, filter_bytes) || in.size() < filter_bytes)
-    return std::nullopt;
-  auto filter = id_filter::parse(in.substr(0, filter_bytes));
-  in.remove_prefix(filter_bytes);
-  if (!filter || !bytes::take_le32(in, n) || in.size() != std::size_t{n} * 16) return std::nullopt;
-  stored_minute out{std::move(*filter), {}, (flags & runs_complete_flag) != 0};
-  id_runs::span previous;
-  for (std::uint32_t i = 0; i < n; ++i) {
-    id_runs::span r;
-    bytes::take_le64(in, r.minter);
-    bytes::take_le32(in, r.first);
-    bytes::take_le32(in, r.last);
-    // Sorted, disjoint and apart, as stored() writes them: anything else is not its.
-    if (r.last < r.first) return std::nullopt;
-    if (i > 0 && (r.minter < previous.minter ||
-                  (r.minter == previous.minter && r.first <= std::uint64_t{previous.last} + 1)))
-      return std::nullopt;
-    out.runs.insert_span(0, r);
-    previous = r;
-  }
+  keys::filter_row row;
+  if (!keys::decode_filter_row(in, row)) return std::nullopt;
+  auto filter = id_filter::parse(row.filter);
+  if (!filter) return std::nullopt;
+  stored_minute out{std::move(*filter), {}, row.runs_complete};
+  out.add_runs(row.runs);
+  return out;
+}
+
+std::optional<std::vector<id_span>> recent_ids::parse_runs(std::string_view in) {
+  std::vector<id_span> out;
+  if (!keys::decode_runs_row(in, out)) return std::nullopt;
   return out;
 }
 
@@ -210,6 +188,16 @@ std::vector<minute_ids> recent_ids::take_changes() {
     out.back().ids.push_back(id);
   }
   decltype(fresh_){}.swap(fresh_);  // (`fresh_ = {}` would keep its capacity)
+  return out;
+}
+
+std::vector<minute_runs> recent_ids::take_runs_changes() {
+  std::sort(runs_changed_.begin(), runs_changed_.end());
+  runs_changed_.erase(std::unique(runs_changed_.begin(), runs_changed_.end()), runs_changed_.end());
+  std::vector<minute_runs> out;
+  out.reserve(runs_changed_.size());
+  for (auto minute : runs_changed_) out.push_back({minute, keys::encode_runs_row(runs_.spans(minute))});
+  decltype(runs_changed_){}.swap(runs_changed_);
   return out;
 }
 
@@ -232,7 +220,7 @@ std::size_t recent_ids::ids_in_memory() const {
 recent_ids::memory_use recent_ids::memory() const {
   memory_use u;
   u.records = minutes_.capacity() * sizeof(minute_set);
-  u.untaken = fresh_.capacity() * sizeof(fresh_[0]);
+  u.untaken = fresh_.capacity() * sizeof(fresh_[0]) + runs_changed_.capacity() * sizeof(runs_changed_[0]);
   for (const auto& m : minutes_) {
     if (m.recent) u.generations += sizeof(generations) + m.recent->young.memory_bytes() + m.recent->old.memory_bytes();
     u.filters += m.filter.memory_bytes();

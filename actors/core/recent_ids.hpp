@@ -19,10 +19,13 @@
 // the minute is still in the generations (a minute that neither lost a generation nor
 // came from the store). A false positive costs a lookup, never a click.
 //
+// What the store keeps (persistence/FORMAT.md): the general path's ids as chunks
+// (take_changes), the sequenced ids of each (ad, minute) as one runs row rewritten whole
+// when they grow (take_runs_changes), and for a final minute a filter row (stored()).
 // Minutes that leave the hot horizon are dropped whole once durable; they come back from
-// the store as their ids (load()) or as what a final minute stores (stored(): its filter
-// and its runs). A minute stored before runs existed has its sequenced ids in its filter:
-// those take the general path's filter and lookup too. Pure state.
+// the store as their ids (load(), load_stored()) or as a final minute's filter row and
+// runs row. A minute stored before runs existed has its sequenced ids in its filter (and
+// its chunks): those take the general path's filter and lookup too. Pure state.
 #pragma once
 
 #include <cstdint>
@@ -52,8 +55,8 @@ class recent_ids {
   /// into its filter only. Not a change. With no ids, marks the minute as in memory.
   void load(std::int64_t minute, const std::vector<click_id>& ids);
 
-  /// What a final minute leaves in the store for late clicks (persistence/FORMAT.md, id
-  /// filter): the filter of its ids that are not sequenced, and the runs of those that are.
+  /// What the store holds of a minute, to load it (persistence/FORMAT.md): the filter of
+  /// its ids that are not sequenced, and the runs of those that are.
   struct stored_minute {
     id_filter filter;
     id_runs runs;  ///< (under minute 0)
@@ -61,12 +64,18 @@ class recent_ids {
     bool runs_complete = true;
     /// Adds one id where it belongs: a sequenced one to the runs, any other to the filter.
     void add(const click_id& id);
+    void add_runs(const std::vector<id_span>& spans);
     std::size_t size() const { return filter.size() + runs.size(); }  ///< the ids it holds
   };
-  /// Parses what stored() wrote, or a bare id filter (format 5 before runs); nullopt for
-  /// anything else.
+  /// Parses a filter row: what stored() writes, what it wrote before runs rows (with the
+  /// minute's runs in it) or a bare id filter (format 5 before runs); nullopt for anything
+  /// else.
   static std::optional<stored_minute> parse_stored(std::string_view bytes);
-  /// Puts a stored minute in memory. Not a change.
+  /// Parses a runs row (take_runs_changes); nullopt if it is not one.
+  static std::optional<std::vector<id_span>> parse_runs(std::string_view bytes);
+  /// Puts a stored minute in memory. Not a change, unless some of its sequenced ids are
+  /// past max_minters: those are recorded again on the general path, so that the next
+  /// take_changes() stores them as ids (the minute's next runs row will not hold them).
   void load_stored(std::int64_t minute, stored_minute m);
   /// Same, from a bare filter (which may hold sequenced ids: they take the general path).
   void load_filter(std::int64_t minute, id_filter filter);
@@ -85,17 +94,21 @@ class recent_ids {
   /// generation was young at the previous rotate(), so the take after it has its ids.
   void rotate();
 
-  /// Every id of `minute`, serialized as its filter and its runs, to store when the minute
-  /// is final (parse_stored() reads it); nullopt if the minute is not in memory (what it
-  /// holds might miss some ids).
+  /// The filter row of `minute`, to store when the minute is final (parse_stored() reads
+  /// it): the filter of its ids on the general path, and whether its sequenced ids are all
+  /// in its runs (which stay in its runs row); nullopt if the minute is not in memory (what
+  /// it holds might miss some ids).
   std::optional<std::string> stored(std::int64_t minute) const;
 
-  /// The ids recorded since the last call, per minute, sorted: what the next checkpoint
-  /// must persist.
+  /// The ids recorded on the general path since the last call, per minute, sorted: what
+  /// the next checkpoint must persist as id chunks.
   std::vector<minute_ids> take_changes();
+  /// The runs row of every minute whose runs grew since the last call, whole (each
+  /// replaces the minute's last one), by minute. Call it with take_changes().
+  std::vector<minute_runs> take_runs_changes();
 
   /// Drops the given minutes from memory, each only if its ids are all durable (taken by
-  /// take_changes).
+  /// take_changes and take_runs_changes).
   void drop(const std::vector<std::int64_t>& minutes);
 
   std::size_t ids_in_memory() const;  ///< in the generations (exact ids of the general path)
@@ -137,6 +150,8 @@ class recent_ids {
   const minute_set* find(std::int64_t minute) const;
   /// Records a new id of `minute`.
   void record(std::int64_t minute, const click_id& id);
+  /// Records a new id of `minute` on the general path (`sequenced`: one past max_minters).
+  void record_general(std::int64_t minute, const click_id& id, bool sequenced);
   /// True if an id of `minute` is not yet taken.
   bool untaken(std::int64_t minute) const;
   static bool in_generations(const minute_set& m, const click_id& id);
@@ -144,6 +159,7 @@ class recent_ids {
   std::vector<minute_set> minutes_;                        ///< by minute
   id_runs runs_;                                           ///< the sequenced ids
   std::vector<std::pair<std::int64_t, click_id>> fresh_;  ///< (minute, id) not yet taken
+  std::vector<std::int64_t> runs_changed_;                 ///< minutes whose runs grew since the last take
 };
 
 }  // namespace adclick

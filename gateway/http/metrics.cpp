@@ -172,8 +172,9 @@ std::string render_metrics(const metrics_input& in) {
     auto disk = family("adclick_store_bytes", "The store's size on disk by kind of row (LevelDB's estimate of its files).",
                        MetricType::Gauge);
     const auto& st = s.storage();
-    const auto parts = st.ids_bytes() + st.filters_bytes() + st.counts_bytes();
+    const auto parts = st.ids_bytes() + st.runs_bytes() + st.filters_bytes() + st.counts_bytes();
     for (const auto& [kind, bytes] : {std::pair<const char*, std::uint64_t>{"ids", st.ids_bytes()},
+                                      {"runs", st.runs_bytes()},
                                       {"filters", st.filters_bytes()},
                                       {"counts", st.counts_bytes()},
                                       {"other", st.total_bytes() > parts ? st.total_bytes() - parts : 0}})

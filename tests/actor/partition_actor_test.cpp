@@ -440,50 +440,77 @@ void settled_minutes_leave_memory_and_dedup_stays_exact(fixture& f) {
 }
 }  // namespace
 
-TEST_CASE_METHOD(quick_windows, "sequenced ids are exact from memory: across a restart and a final minute, no lookup",
-                 "[actor][dedup][sequenced]") {
+namespace {
+/// Run at the quick windows and at the defaults: times follow the fixture's rules.
+void sequenced_ids_are_exact_from_memory(fixture& f) {
   // Id n: minter n / 1000, sequence n % 1000 (the recommended layout).
-  make_id = [](std::uint64_t n) { return to_click_id({n / 1000, static_cast<std::uint32_t>(n % 1000)}); };
-  start();
+  f.make_id = [](std::uint64_t n) { return to_click_id({n / 1000, static_cast<std::uint32_t>(n % 1000)}); };
+  f.start();
   auto clicks = [&](std::uint64_t from, std::uint64_t to, std::int64_t t) {
     std::vector<std::tuple<std::uint64_t, std::int64_t, std::uint64_t>> out;
     for (auto n = from; n < to; ++n) out.emplace_back(10, t, n);
     return out;
   };
+  auto stored_runs = [&] { return recent_ids::parse_runs(f.db->read_runs(10, t0).value()).value_or(std::vector<id_span>{}); };
   std::uint64_t seq = 1;
-  ingest_ids({{seq++, clicks(2000, 2100, t0 + 1)}});
-  for (int i = 0; i < 4; ++i) tick();  // durable, and the generations turned over
-  const auto lookups = db->id_lookups();
-  ingest_ids({{seq++, clicks(2000, 2050, t0 + 1)}});  // repeats: from the runs
-  CHECK(db->id_lookups() == lookups);
-  tick();
-  CHECK(status().outcomes[outcome::duplicate] == 50);
+  f.ingest_ids({{seq++, clicks(2000, 2100, t0 + 1)}});
+  for (int i = 0; i < 4; ++i) f.tick();  // durable, and the generations turned over
+  // Stored as one runs row, never as ids.
+  std::vector<click_id> chunk_ids;
+  REQUIRE_FALSE(f.db->read_ids(10, t0, chunk_ids));
+  CHECK(chunk_ids.empty());
+  CHECK(stored_runs() == std::vector<id_span>{{2, 0, 99}});
+  const auto lookups = f.db->id_lookups();
+  f.ingest_ids({{seq++, clicks(2000, 2050, t0 + 1)}});  // repeats: from the runs
+  CHECK(f.db->id_lookups() == lookups);
+  f.tick();
+  CHECK(f.status().outcomes[outcome::duplicate] == 50);
 
-  restart();  // the minute comes back from its chunks, as runs
-  ingest_ids({{seq++, clicks(2090, 2110, t0 + 1)}});  // 10 repeats, 10 new
-  tick();
-  CHECK(status().outcomes[outcome::duplicate] == 50 + 10);  // (outcomes count on across restarts)
-  CHECK(count_at(query(10), t0) == 110);
-  CHECK(db->id_lookups() == lookups);
+  f.restart();  // the minute comes back from its runs row
+  f.ingest_ids({{seq++, clicks(2090, 2110, t0 + 1)}});  // 10 repeats, 10 new
+  f.tick();
+  CHECK(f.status().outcomes[outcome::duplicate] == 50 + 10);  // (outcomes count on across restarts)
+  CHECK(count_at(f.query(10), t0) == 110);
+  CHECK(f.db->id_lookups() == lookups);
+  CHECK(stored_runs() == std::vector<id_span>{{2, 0, 109}});  // rewritten whole
 
-  // Final, then out of memory: a late click brings the minute back from what it stored
-  // (its runs), with no read of its ids.
-  const auto finalizing = t0 + minute_ms + rules.allowed_lateness_ms + rules.max_out_of_orderness_ms;
-  ingest_ids({{seq++, {{11, finalizing, 9000}}}});
-  tick();
-  ingest_ids({{seq++, {{10, finalizing + 1, 9001}}}});
-  tick();
-  REQUIRE(inspect(10).minutes.size() == 1);  // minute t0 left memory
-  const auto reads_before_late = db->id_reads();
-  ingest_ids({{seq++, clicks(2105, 2115, t0 + 2)}});  // 5 repeats, 5 new: amended
-  tick();
-  CHECK(status().outcomes[outcome::duplicate] == 60 + 5);
-  CHECK(status().outcomes[outcome::late_amended] == 5);
-  auto p = point_at(query(10), t0);
+  // Final, then out of memory: a late click brings the minute back from its filter row
+  // and its runs row, with no read of its ids.
+  const auto finalizing = t0 + minute_ms + f.rules.allowed_lateness_ms + f.rules.max_out_of_orderness_ms;
+  f.ingest_ids({{seq++, {{11, finalizing, 9000}}}});
+  f.tick();
+  f.ingest_ids({{seq++, {{10, finalizing + 1, 9001}}}});
+  f.tick();
+  REQUIRE(f.inspect(10).minutes.size() == 1);  // minute t0 left memory
+  const auto reads_before_late = f.db->id_reads();
+  f.ingest_ids({{seq++, clicks(2105, 2115, t0 + 2)}});  // 5 repeats, 5 new: amended
+  f.tick();
+  CHECK(f.status().outcomes[outcome::duplicate] == 60 + 5);
+  CHECK(f.status().outcomes[outcome::late_amended] == 5);
+  auto p = point_at(f.query(10), t0);
   CHECK(p.count == 115);
   CHECK(p.state == bucket_state::amended);
-  CHECK(db->id_lookups() == lookups);
-  CHECK(db->id_reads() == reads_before_late);
+  CHECK(f.db->id_lookups() == lookups);
+  CHECK(f.db->id_reads() == reads_before_late);
+  CHECK(stored_runs() == std::vector<id_span>{{2, 0, 114}});
+
+  // After a restart too (the amended minute from its rows again).
+  f.restart();
+  f.ingest_ids({{seq++, clicks(2110, 2116, t0 + 2)}});  // 5 repeats, 1 new
+  f.tick();
+  CHECK(f.status().outcomes[outcome::duplicate] == 65 + 5);
+  CHECK(count_at(f.query(10), t0) == 116);
+}
+}  // namespace
+
+TEST_CASE_METHOD(quick_windows, "sequenced ids are exact from memory: across a restart and a final minute, no lookup",
+                 "[actor][dedup][sequenced]") {
+  sequenced_ids_are_exact_from_memory(*this);
+}
+
+TEST_CASE_METHOD(fixture, "sequenced ids are exact from memory at the default windows",
+                 "[actor][dedup][sequenced]") {
+  sequenced_ids_are_exact_from_memory(*this);
 }
 
 TEST_CASE_METHOD(quick_windows, "settled final buckets leave memory once durable, and dedup stays exact for them",
@@ -522,26 +549,47 @@ TEST_CASE_METHOD(quick_windows, "a stored id filter that misses ids of its bucke
   CHECK(status().outcomes[outcome::duplicate] == 3);
 }
 
-TEST_CASE_METHOD(quick_windows, "a stored summary whose runs miss ids of its bucket is not trusted",
+TEST_CASE_METHOD(quick_windows, "a final minute whose filter row is unusable stays exact for sequenced ids",
                  "[actor][dedup][sequenced]") {
-  // The runs answer "new" without a lookup too: a summary with fewer ids than the bucket
-  // counted is not used; the stored ids decide.
+  // The filter row is not their only copy: the runs row is, and the fallback (the chunks
+  // and the runs row) reads it.
   make_id = [](std::uint64_t n) { return to_click_id({5, static_cast<std::uint32_t>(n)}); };
   start();
   ingest_ids({{1, {{10, t0 + 1, 0}, {10, t0 + 2, 1}}}});
   ingest_ids({{2, {{11, t0 + 2 * minute_ms, 900}}}});  // minute t0 final
   tick();
   stop();
-  recent_ids short_of_one;
-  short_of_one.insert(t0, to_click_id({5, 0}));  // the run 0..0: sequence 1 is missing
+  std::uint64_t seq = 3;
+  for (const auto& bytes : {id_filter{}.serialize(), std::string("\xB1junk"), std::string()}) {
+    store::batch b;
+    b.put_filter(10, {t0, bytes});
+    REQUIRE_FALSE(db->write(b));
+    restart();
+    ingest_ids({{seq++, {{10, t0 + 3, 1}}}});  // a late repeat
+    CHECK(count_at(query(10), t0) == 2);
+    tick();
+    stop();
+  }
+  start();
+  CHECK(status().outcomes[outcome::duplicate] == 3);
+}
+
+TEST_CASE_METHOD(quick_windows, "a runs row that does not parse stops the ad rather than count on a guess",
+                 "[actor][dedup][sequenced]") {
+  make_id = [](std::uint64_t n) { return to_click_id({5, static_cast<std::uint32_t>(n)}); };
+  start();
+  ingest_ids({{1, {{10, t0 + 1, 0}, {10, t0 + 2, 1}}}});
+  tick();
+  stop();
   store::batch b;
-  b.put_filter(10, {t0, short_of_one.stored(t0).value()});
+  b.put_runs(10, {t0, "\xB3junk"});
   REQUIRE_FALSE(db->write(b));
   restart();
-  ingest_ids({{3, {{10, t0 + 3, 1}}}});  // a late repeat of the id the runs miss
-  CHECK(count_at(query(10), t0) == 2);
+  ingest_ids({{2, {{10, t0 + 3, 1}}}});  // a repeat: its minute must come back first
   tick();
-  CHECK(status().outcomes[outcome::duplicate] == 1);
+  tick();
+  CHECK(db->read_minute(10, t0).value().count == 2);  // never counted twice
+  CHECK(cursor->durable_seq.load() < 2);               // nor acked: a restart sees it again
 }
 
 namespace {

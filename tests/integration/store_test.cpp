@@ -13,6 +13,7 @@
 #include "actors/core/id_filter.hpp"
 #include "common/errc.hpp"
 #include "common/fault_switch.hpp"
+#include "persistence/key_codec.hpp"
 #include "persistence/store.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -229,6 +230,58 @@ TEST_CASE("a second open of the same directory is refused with a clear error", "
   REQUIRE_FALSE(second);
   CHECK(second.error().code() == static_cast<std::uint8_t>(errc::storage_locked));
   CHECK(describe(second.error()).find("in use by another process") != std::string::npos);
+}
+
+TEST_CASE("a format-5 directory opens as it is and is marked format 6, and older ones are refused", "[store]") {
+  test::temp_dir dir;
+  {
+    auto o = opts(16, false);
+    o.create_format = 5;  // before runs rows: its chunks hold every id, sequenced ones too
+    auto db = store::open(dir.str("db"), o);
+    REQUIRE(db);
+    CHECK((*db)->format() == 5);
+    auto cp = make_checkpoint(0, 1, {{7, 60'000, 1}});
+    cp.ads[0].ids.push_back({60'000, {click_id{}}});
+    REQUIRE_FALSE(write(**db, cp));
+  }
+  {
+    auto db = store::open(dir.str("db"), opts(16, false));
+    REQUIRE(db);
+    CHECK((*db)->format() == keys::format_version);
+    std::vector<click_id> ids;
+    REQUIRE_FALSE((*db)->read_ids(7, 60'000, ids));
+    CHECK(ids.size() == 1);
+  }
+  auto db = store::open(dir.str("db"), opts(16, false));  // marked 6 now: a format-5 build refuses it
+  REQUIRE(db);
+  CHECK((*db)->format() == keys::format_version);
+
+  test::temp_dir old;
+  auto o = opts(16, false);
+  o.create_format = 4;
+  REQUIRE(store::open(old.str("db"), o));
+  auto refused = store::open(old.str("db"), opts(16, false));
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code() == static_cast<std::uint8_t>(errc::format_mismatch));
+}
+
+TEST_CASE("a runs row is written whole, read back, and counted by count_ids", "[store]") {
+  test::temp_dir dir;
+  auto db = store::open(dir.str("db"), opts(16, false));
+  REQUIRE(db);
+  CHECK(test::must((*db)->read_runs(7, 60'000)).empty());
+  auto cp = make_checkpoint(0, 1, {{7, 60'000, 4}});
+  cp.ads[0].runs.push_back({60'000, keys::encode_runs_row({{1, 0, 1}})});
+  REQUIRE_FALSE(write(**db, cp));
+  cp = make_checkpoint(0, 2, {{7, 60'000, 5}});
+  cp.ads[0].runs.push_back({60'000, keys::encode_runs_row({{1, 0, 2}, {9, 5, 6}})});  // the whole row again
+  REQUIRE_FALSE(write(**db, cp));
+  std::vector<id_span> spans;
+  REQUIRE(keys::decode_runs_row(test::must((*db)->read_runs(7, 60'000)), spans));
+  CHECK(spans == std::vector<id_span>{{1, 0, 2}, {9, 5, 6}});
+  auto totals = test::must((*db)->count_ids(7, 1000));
+  CHECK(totals.ids == 5);
+  CHECK(totals.minutes == 1);
 }
 
 TEST_CASE("a directory created with another partition count is refused", "[store]") {
@@ -488,6 +541,9 @@ TEST_CASE("retention deletes the ids and filters of the minutes every partition 
       for (const auto& id : ids) f.add(id);
       d.filters.push_back({minute, f.serialize()});
       d.ids.push_back({minute, std::move(ids)});
+      std::vector<id_span> runs;  // and sequenced ids: 1000 runs of 4 (a row of 16 KB)
+      for (std::uint64_t minter = 0; minter < 1000; ++minter) runs.push_back({minter, 0, 3});
+      d.runs.push_back({minute, keys::encode_runs_row(runs)});
     }
     cp.ads.push_back(std::move(d));
     return cp;
@@ -503,6 +559,7 @@ TEST_CASE("retention deletes the ids and filters of the minutes every partition 
   const auto before = (*db)->approximate_disk_usage();
   CHECK(before.ids > 12 * 2 * 2000 * 16 / 2);
   CHECK(before.filters > 0);
+  CHECK(before.runs > 0);
 
   auto run_pass = [&](std::size_t limit, int& steps) {
     store::scan_step at;
@@ -525,7 +582,9 @@ TEST_CASE("retention deletes the ids and filters of the minutes every partition 
       std::vector<click_id> ids;
       REQUIRE_FALSE((*db)->read_ids(ad, t0 + m * 60'000, ids));
       const bool has_filter = !test::must((*db)->read_filter(ad, t0 + m * 60'000)).empty();
-      REQUIRE(has_filter == !ids.empty());  // a minute's ids and filter go together
+      const bool has_runs = !test::must((*db)->read_runs(ad, t0 + m * 60'000)).empty();
+      REQUIRE(has_filter == !ids.empty());  // a minute's ids, runs and filter go together
+      REQUIRE(has_runs == !ids.empty());
       n += ids.empty() ? 0 : 1;
     }
     return n;
@@ -547,6 +606,7 @@ TEST_CASE("retention deletes the ids and filters of the minutes every partition 
   REQUIRE_FALSE((*db)->compact_ids(*pass.deleted_minutes.begin(), *pass.deleted_minutes.rbegin()));
   const auto after = (*db)->approximate_disk_usage();
   CHECK(after.ids < before.ids * 3 / 4);
+  CHECK(after.runs < before.runs);
   CHECK(after.total < before.total);
 
   CHECK(run_pass(1000, steps).keys == 0);  // nothing more until a watermark moves

@@ -44,7 +44,7 @@ TEST_CASE("merging deltas equals the state a single delta would have shown", "[m
     // A reference: the latest bucket per minute, every id per minute, summed counters.
     std::map<std::int64_t, minute_count> buckets;
     std::map<std::int64_t, std::set<click_id>> ids;
-    std::map<std::int64_t, std::string> filters;
+    std::map<std::int64_t, std::string> filters, runs;
     std::uint64_t counted = 0, dups = 0, amended = 0, next_id = 1;
     ad_delta merged = delta_of(5, {}, {}, 0, 0, 0);
     const int deltas = 1 + static_cast<int>(rng() % 4);
@@ -71,6 +71,11 @@ TEST_CASE("merging deltas equals the state a single delta would have shown", "[m
           filters[f.minute_ms] = f.bytes;
           x.filters.push_back(f);
         }
+        if (rng() % 3 == 0) {  // a runs row is whole: the newer one wins
+          minute_runs r{minute * 60'000, std::to_string(rng())};
+          runs[r.minute_ms] = r.bytes;
+          x.runs.push_back(r);
+        }
       }
       merge_delta(merged, std::move(x));
     }
@@ -91,5 +96,7 @@ TEST_CASE("merging deltas equals the state a single delta would have shown", "[m
     }
     REQUIRE(merged.filters.size() == filters.size());
     for (const auto& f : merged.filters) CHECK(f.bytes == filters[f.minute_ms]);
+    REQUIRE(merged.runs.size() == runs.size());
+    for (const auto& r : merged.runs) CHECK(r.bytes == runs[r.minute_ms]);
   }
 }

@@ -8,6 +8,7 @@
 
 #include "actors/core/recent_ids.hpp"
 #include "actors/core/id_runs.hpp"
+#include "persistence/key_codec.hpp"
 
 using namespace adclick;
 
@@ -22,6 +23,33 @@ click_id id_of(std::uint64_t a, std::uint64_t b = 0) {
   }
   id[11] ^= 0x80;
   return id;
+}
+
+/// A minute as the store holds it: the ids of its chunks, and its runs row (if any).
+struct stored_rows {
+  std::vector<click_id> chunks;
+  std::string runs;
+};
+/// What the store holds of a minute, read back as the ad actor reads an open minute: its
+/// chunks, then its runs row.
+recent_ids::stored_minute read_back(const stored_rows& rows) {
+  recent_ids::stored_minute m{id_filter{rows.chunks.size()}, {}, true};
+  for (const auto& id : rows.chunks) m.add(id);
+  if (!rows.runs.empty()) m.add_runs(recent_ids::parse_runs(rows.runs).value());
+  return m;
+}
+/// A checkpoint: what `r` changed goes to `storage`, chunks appended, runs rows replaced.
+void take_to(recent_ids& r, std::map<std::int64_t, stored_rows>& storage) {
+  for (auto& c : r.take_changes()) {
+    auto& chunks = storage[c.minute_ms].chunks;
+    chunks.insert(chunks.end(), c.ids.begin(), c.ids.end());
+  }
+  for (auto& row : r.take_runs_changes()) storage[row.minute_ms].runs = std::move(row.bytes);
+}
+/// Every id `rows` hold (a lookup's answer).
+bool holds(const stored_rows& rows, const click_id& id) {
+  if (std::find(rows.chunks.begin(), rows.chunks.end(), id) != rows.chunks.end()) return true;
+  return read_back(rows).runs.contains(0, as_sequenced(id).value_or(sequenced_id{~0ULL, 0}));
 }
 
 /// The filter of what stored() wrote (its ids of the general path).
@@ -170,14 +198,13 @@ TEST_CASE("recent_ids with trimming and reloads equals a set of everything, on r
   for (int stream = 0; stream < 1000; ++stream) {
     recent_ids r;
     std::set<std::pair<std::int64_t, click_id>> model;
-    std::map<std::int64_t, std::vector<click_id>> storage;
+    std::map<std::int64_t, stored_rows> storage;
     std::int64_t now_minute = 10;
     for (int i = 0; i < 300; ++i) {
       switch (rng() % 20) {
         case 0:  // checkpoint (everything earlier is durable here: sometimes rotate first)
           if (rng() % 2) r.rotate();
-          for (auto& c : r.take_changes())
-            storage[c.minute_ms].insert(storage[c.minute_ms].end(), c.ids.begin(), c.ids.end());
+          take_to(r, storage);
           break;
         case 1: {  // time passes; trim the old minutes (those not yet durable stay)
           ++now_minute;
@@ -191,34 +218,36 @@ TEST_CASE("recent_ids with trimming and reloads equals a set of everything, on r
           // Both paths, mixed: general ids, and sequenced ones of 3 minters.
           auto id = rng() % 2 ? id_of(rng() % 40) : to_click_id({rng() % 3, static_cast<std::uint32_t>(rng() % 15)});
           if (!r.has(minute) && storage.count(minute)) {
-            // Back from storage: all its ids; or what a final minute stores (its filter and
-            // runs, written by stored() and read back); or a bare filter of every id, as
-            // stored before runs existed.
+            // Back from storage: its chunks and runs row (an open minute); or a final
+            // minute's filter row (written by stored() and read back) and runs row; or a
+            // bare filter of every id, as stored before runs existed, and the runs row.
+            const auto& rows = storage[minute];
             switch (rng() % 3) {
               case 0:
-                r.load(minute, storage[minute]);
+                r.load_stored(minute, read_back(rows));
                 break;
               case 1: {
                 recent_ids writer;
-                writer.load(minute, storage[minute]);
+                writer.load_stored(minute, read_back(rows));
                 auto parsed = recent_ids::parse_stored(writer.stored(minute).value());
                 REQUIRE(parsed);
-                REQUIRE(parsed->size() == storage[minute].size());
+                if (!rows.runs.empty()) parsed->add_runs(recent_ids::parse_runs(rows.runs).value());
+                REQUIRE(parsed->size() == read_back(rows).size());
                 r.load_stored(minute, std::move(*parsed));
                 break;
               }
               default: {
+                auto every = read_back(rows);
                 id_filter f;
-                for (const auto& x : storage[minute]) f.add(x);
-                r.load_filter(minute, std::move(f));
+                for (const auto& x : rows.chunks) f.add(x);
+                for (const auto& x : every.runs.ids(0)) f.add(to_click_id(x));
+                recent_ids::stored_minute legacy{std::move(f), std::move(every.runs), false};
+                r.load_stored(minute, std::move(legacy));
               }
             }
           }
           auto got = r.insert(minute, id);
-          if (got == recent_ids::insert_result::need_lookup) {
-            const auto& s = storage[minute];
-            got = r.resolve(minute, id, std::find(s.begin(), s.end(), id) != s.end());
-          }
+          if (got == recent_ids::insert_result::need_lookup) got = r.resolve(minute, id, holds(storage[minute], id));
           REQUIRE(got != recent_ids::insert_result::need_lookup);
           REQUIRE((got == recent_ids::insert_result::added) == model.insert({minute, id}).second);
         }
@@ -292,24 +321,63 @@ TEST_CASE("recent_ids keeps sequenced ids exactly, as runs, with no lookup ever"
   CHECK(r.memory().records == 0);
 }
 
-TEST_CASE("a final minute stores its runs, and one stored before runs keeps its ids exact", "[dedup][filter]") {
+TEST_CASE("sequenced ids are stored as a runs row per minute, rewritten whole, never as ids", "[dedup]") {
+  const auto seq = [](std::uint32_t q) { return to_click_id({42, q}); };
+  recent_ids r;
+  std::map<std::int64_t, stored_rows> storage;
+  for (std::uint32_t q = 0; q < 100; ++q) REQUIRE(r.insert(60'000, seq(q)) == recent_ids::insert_result::added);
+  r.insert(60'000, id_of(7));
+  take_to(r, storage);
+  CHECK(storage[60'000].chunks == std::vector<click_id>{id_of(7)});  // the general path only
+  auto first = recent_ids::parse_runs(storage[60'000].runs);
+  REQUIRE(first);
+  CHECK(*first == std::vector<id_span>{{42, 0, 99}});
+  // Nothing new: no row. A new id: the minute's whole row again, not a delta.
+  CHECK(r.take_runs_changes().empty());
+  REQUIRE(r.insert(60'000, seq(100)) == recent_ids::insert_result::added);
+  REQUIRE(r.insert(60'000, seq(100)) == recent_ids::insert_result::duplicate);
+  REQUIRE(r.insert(60'000, to_click_id({43, 5})) == recent_ids::insert_result::added);
+  auto rows = r.take_runs_changes();
+  REQUIRE(rows.size() == 1);
+  CHECK(recent_ids::parse_runs(rows[0].bytes).value() == std::vector<id_span>{{42, 0, 100}, {43, 5, 5}});
+  // A minute is not dropped while its runs row is not taken (it is not durable yet).
+  REQUIRE(r.insert(120'000, seq(7)) == recent_ids::insert_result::added);
+  r.drop({120'000});
+  CHECK(r.has(120'000));
+  r.take_runs_changes();
+  r.drop({120'000});
+  CHECK_FALSE(r.has(120'000));
+}
+
+TEST_CASE("a final minute's filter row and runs row hold every id, and one stored before runs stays exact",
+          "[dedup][filter]") {
   const auto seq = [](std::uint32_t q) { return to_click_id({42, q}); };
   recent_ids r;
   for (std::uint32_t q = 0; q < 100; ++q) r.insert(60'000, seq(q));
   r.insert(60'000, id_of(7));
+  const auto runs_row = r.take_runs_changes().at(0).bytes;
   auto parsed = recent_ids::parse_stored(r.stored(60'000).value());
   REQUIRE(parsed);
-  CHECK(parsed->size() == 101);
-  CHECK(parsed->runs.runs() == 1);
+  CHECK(parsed->size() == 1);  // the filter row: the general path's filter, no runs
   CHECK(parsed->runs_complete);
+  parsed->add_runs(recent_ids::parse_runs(runs_row).value());  // as the ad actor loads a final minute
+  CHECK(parsed->size() == 101);
   recent_ids back;
   back.load_stored(60'000, std::move(*parsed));
   CHECK(back.insert(60'000, seq(50)) == recent_ids::insert_result::duplicate);  // from the runs, exactly
   CHECK(back.insert(60'000, seq(100)) == recent_ids::insert_result::added);
   CHECK(back.insert(60'000, id_of(7)) == recent_ids::insert_result::need_lookup);  // the filter's maybe
 
+  // A filter row written before runs rows (2026-11-29, tag 0xB2 with the runs in it) is
+  // still read whole.
+  id_filter general;
+  general.add(id_of(7));
+  auto older = recent_ids::parse_stored(keys::encode_filter_row(true, general.serialize(), {{42, 0, 99}}));
+  REQUIRE(older);
+  CHECK(older->size() == 101);
+
   // Stored before runs: a bare filter of every id, sequenced ones included. A sequenced id
-  // it may hold is looked up; and so it stays after the minute is stored again with runs.
+  // it may hold is looked up; and so it stays after the minute is stored again.
   id_filter old;
   for (std::uint32_t q = 0; q < 100; ++q) old.add(seq(q));
   recent_ids legacy;
@@ -322,15 +390,16 @@ TEST_CASE("a final minute stores its runs, and one stored before runs keeps its 
   auto again = recent_ids::parse_stored(legacy.stored(60'000).value());
   REQUIRE(again);
   CHECK_FALSE(again->runs_complete);
+  again->add_runs(recent_ids::parse_runs(legacy.take_runs_changes().at(0).bytes).value());
   recent_ids reloaded;
   reloaded.load_stored(60'000, std::move(*again));
   CHECK(reloaded.insert(60'000, seq(5)) == recent_ids::insert_result::need_lookup);  // not "added"
   CHECK(reloaded.insert(60'000, seq(1000)) == recent_ids::insert_result::duplicate);
 }
 
-TEST_CASE("parse_stored refuses what stored() did not write", "[dedup][filter]") {
+TEST_CASE("parse_stored and parse_runs refuse what was not written by this code", "[dedup][filter]") {
   recent_ids r;
-  r.insert(60'000, to_click_id({1, 1}));
+  r.insert(60'000, id_of(1));
   const auto good = r.stored(60'000).value();
   REQUIRE(recent_ids::parse_stored(good));
   CHECK_FALSE(recent_ids::parse_stored(""));
@@ -339,10 +408,24 @@ TEST_CASE("parse_stored refuses what stored() did not write", "[dedup][filter]")
   auto flags = good;
   flags[1] = 0x7f;  // unknown flags
   CHECK_FALSE(recent_ids::parse_stored(flags));
-  auto backwards = good;
-  backwards[backwards.size() - 8] = 2;  // first 2 > last 1
-  CHECK_FALSE(recent_ids::parse_stored(backwards));
   CHECK_FALSE(recent_ids::parse_stored(std::string("\xB1junk")));
+  // Runs, in a runs row or in an older filter row, must be sorted, disjoint and apart.
+  const std::vector<std::vector<id_span>> bad = {
+    {{1, 2, 1}},              // first after last
+    {{2, 0, 5}, {1, 0, 5}},   // minters out of order
+    {{1, 0, 5}, {1, 3, 9}},   // overlapping
+    {{1, 0, 5}, {1, 6, 9}},   // touching: one run
+  };
+  for (const auto& runs : bad) {
+    CHECK_FALSE(recent_ids::parse_runs(keys::encode_runs_row(runs)));
+    CHECK_FALSE(recent_ids::parse_stored(keys::encode_filter_row(true, id_filter{}.serialize(), runs)));
+  }
+  const auto row = keys::encode_runs_row({{1, 0, 5}, {1, 7, 9}, {2, 0, 0}});
+  CHECK(recent_ids::parse_runs(row));
+  CHECK_FALSE(recent_ids::parse_runs(row.substr(0, row.size() - 1)));
+  CHECK_FALSE(recent_ids::parse_runs(row + "x"));
+  CHECK_FALSE(recent_ids::parse_runs(""));
+  CHECK_FALSE(recent_ids::parse_runs(good));  // a filter row is not a runs row
 }
 
 TEST_CASE("ids that only look sequenced (64 bits padded with zeros) stay exact and cheap", "[dedup]") {
@@ -354,12 +437,11 @@ TEST_CASE("ids that only look sequenced (64 bits padded with zeros) stay exact a
     return id;
   };
   const std::size_t n = 3 * recent_ids::max_minters;
-  std::map<std::int64_t, std::vector<click_id>> storage;
+  std::map<std::int64_t, stored_rows> storage;
   const auto& stored = storage[60'000];
   auto insert = [&](recent_ids& ids, const click_id& id) {
     auto got = ids.insert(60'000, id);
-    if (got == recent_ids::insert_result::need_lookup)
-      got = ids.resolve(60'000, id, std::find(stored.begin(), stored.end(), id) != stored.end());
+    if (got == recent_ids::insert_result::need_lookup) got = ids.resolve(60'000, id, holds(stored, id));
     return got;
   };
   recent_ids r;
@@ -367,7 +449,7 @@ TEST_CASE("ids that only look sequenced (64 bits padded with zeros) stay exact a
     REQUIRE(insert(r, padded(i)) == recent_ids::insert_result::added);
     if (i % 1000 == 999) {  // checkpoints: the general path's generations turn over
       r.rotate();
-      for (auto& c : r.take_changes()) storage[c.minute_ms].insert(storage[c.minute_ms].end(), c.ids.begin(), c.ids.end());
+      take_to(r, storage);
     }
   }
   CHECK(r.sequenced_ids() == recent_ids::max_minters);
@@ -376,11 +458,14 @@ TEST_CASE("ids that only look sequenced (64 bits padded with zeros) stay exact a
   // generations, or the filter and a lookup.
   for (std::size_t i = 0; i < n; i += 7) REQUIRE(insert(r, padded(i)) == recent_ids::insert_result::duplicate);
   r.rotate();
-  for (auto& c : r.take_changes()) storage[c.minute_ms].insert(storage[c.minute_ms].end(), c.ids.begin(), c.ids.end());
-  // Stored and read back, the minute keeps both paths.
+  take_to(r, storage);
+  CHECK(stored.chunks.size() == n - recent_ids::max_minters);  // past the cap: ids
+  // Stored and read back (a final minute: its filter row and its runs row), the minute
+  // keeps both paths.
   auto parsed = recent_ids::parse_stored(r.stored(60'000).value());
   REQUIRE(parsed);
   CHECK_FALSE(parsed->runs_complete);
+  parsed->add_runs(recent_ids::parse_runs(stored.runs).value());
   CHECK(parsed->size() == n);
   recent_ids back;
   back.load_stored(60'000, std::move(*parsed));
@@ -388,24 +473,41 @@ TEST_CASE("ids that only look sequenced (64 bits padded with zeros) stay exact a
   auto fresh = insert(back, padded(n + 1));
   CHECK(fresh == recent_ids::insert_result::added);
 
-  // Reloaded from its ids (a restart): the cap holds there too (gathering them, where a
-  // minter per id would cost a sorted insert each: hours for a hot minute), and so does
-  // exactness.
+  // Reloaded from its chunks and runs row (a restart): exact, and within the cap.
+  recent_ids reloaded;
+  reloaded.load_stored(60'000, read_back(stored));
+  CHECK(reloaded.sequenced_ids() == recent_ids::max_minters);
+  for (std::size_t i = 0; i < n; i += 3) REQUIRE(insert(reloaded, padded(i)) == recent_ids::insert_result::duplicate);
+
+  // Gathering ids from chunks keeps the cap too (where a minter per id would cost a sorted
+  // insert each: hours for a hot minute), and so does exactness: chunks written before
+  // runs rows hold sequenced ids.
   recent_ids::stored_minute gathered;
-  for (const auto& id : stored) gathered.add(id);
+  for (std::size_t i = 0; i < n; ++i) gathered.add(padded(i));
   CHECK(gathered.runs.minters() == recent_ids::max_minters);
   CHECK_FALSE(gathered.runs_complete);
   CHECK(gathered.size() == n);
-  recent_ids reloaded;
-  reloaded.load(60'000, stored);
-  CHECK(reloaded.sequenced_ids() == recent_ids::max_minters);
-  for (std::size_t i = 0; i < n; i += 3) REQUIRE(insert(reloaded, padded(i)) == recent_ids::insert_result::duplicate);
-  // And from a summary with more minters than the cap (written by another ad's state).
+
+  // Loaded where another minute already holds max_minters minters (a late click after
+  // the ad moved on): the runs row's minters past the cap go to the general path, and
+  // since the minute's next runs row will not hold them, they are recorded again, to be
+  // stored as ids by the next checkpoint.
   recent_ids crowded;
-  crowded.insert(60'000, padded(n + 7));  // one minter of its own first
-  auto again = recent_ids::parse_stored(r.stored(60'000).value());
-  REQUIRE(again);
-  crowded.load_stored(60'000, std::move(*again));
-  CHECK(crowded.sequenced_ids() <= recent_ids::max_minters);
-  for (std::size_t i = 0; i < n; i += 3) REQUIRE(insert(crowded, padded(i)) == recent_ids::insert_result::duplicate);
+  for (std::size_t i = 0; i < recent_ids::max_minters; ++i) crowded.insert(120'000, padded(n + 10 + i));
+  crowded.take_changes();
+  crowded.take_runs_changes();
+  crowded.load_stored(60'000, read_back(stored));
+  CHECK(crowded.sequenced_ids() == recent_ids::max_minters);  // none of the minute's runs fit
+  auto again = crowded.take_changes();
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].minute_ms == 60'000);
+  // The runs row's ids, to store as ids; and as many gathered from chunks into runs (which
+  // are stored as ids already: writing them again costs a chunk, never a click).
+  CHECK(again[0].ids.size() == 2 * recent_ids::max_minters);
+  CHECK(crowded.take_runs_changes().empty());
+  for (std::size_t i = 0; i < n; i += 3) {
+    auto got = crowded.insert(60'000, padded(i));
+    if (got == recent_ids::insert_result::need_lookup) got = crowded.resolve(60'000, padded(i), holds(stored, padded(i)));
+    REQUIRE(got == recent_ids::insert_result::duplicate);
+  }
 }
