@@ -16,16 +16,19 @@ namespace adclick {
 namespace {
 
 /// Adds a minute's runs row (its sequenced ids), if it has one, to what is loaded of it.
-/// The row is their only copy: one that does not parse is an error, not an empty set.
+/// A row that does not parse is an error, not an empty set: it may be their only copy.
 caf::error add_runs_row(ad_state& st, std::int64_t minute, recent_ids::stored_minute& into) {
   auto row = st.db->read_runs(st.ad_id, minute);
   if (!row) return row.error();
-  if (row->empty()) return {};
-  auto spans = recent_ids::parse_runs(*row);
-  if (!spans)
-    return make_error(errc::storage, "corrupt runs row of ad " + std::to_string(st.ad_id) + " minute " +
-                                       std::to_string(minute));
-  into.add_runs(*spans);
+  std::vector<id_span> spans;
+  if (!row->empty()) {
+    auto parsed = recent_ids::parse_runs(*row);
+    if (!parsed)
+      return make_error(errc::storage, "corrupt runs row of ad " + std::to_string(st.ad_id) + " minute " +
+                                         std::to_string(minute));
+    spans = std::move(*parsed);
+  }
+  into.add_row(spans);
   return {};
 }
 

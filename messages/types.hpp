@@ -239,9 +239,8 @@ struct minute_filter {
   std::string bytes;
 };
 
-/// The sequenced click ids of an open (ad, minute) as runs (recent_ids::runs_row), whole:
-/// each write replaces the last. Empty: delete the row (the minute is final, and its
-/// filter row holds the runs now).
+/// The sequenced click ids of an (ad, minute) as a runs row (recent_ids::take_runs_changes,
+/// persistence/FORMAT.md), whole: each write replaces the last.
 struct minute_runs {
   std::int64_t minute_ms = 0;
   std::string bytes;
@@ -552,7 +551,7 @@ struct storage_status {
   std::string last_error;
   std::uint64_t ids_bytes = 0;        ///< on disk: id chunks
   std::uint64_t filters_bytes = 0;    ///< id filters
-  std::uint64_t runs_bytes = 0;       ///< the runs of sequenced ids of open minutes
+  std::uint64_t runs_bytes = 0;       ///< runs rows (sequenced ids)
   std::uint64_t counts_bytes = 0;     ///< minute, hour and day buckets
   std::uint64_t total_bytes = 0;      ///< every row
 };

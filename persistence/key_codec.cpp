@@ -515,7 +515,9 @@ bool decode_meta(std::string_view bytes, meta& m) {
   if (bytes.size() < 8) return false;
   m.format = get_le32(bytes.data());
   m.partitions = get_le32(bytes.data() + 4);
-  if (m.format != format_version) return true;  // the caller refuses it by its version
+  // (The caller refuses any other version by its number; one it upgrades is compared by
+  // its rules like the current one.)
+  if (m.format != format_version && m.format != upgradable_format_version) return true;
   if (bytes.size() != 40) return false;
   m.rules.max_out_of_orderness_ms = static_cast<std::int64_t>(get_le64(bytes.data() + 8));
   m.rules.allowed_lateness_ms = static_cast<std::int64_t>(get_le64(bytes.data() + 16));

@@ -148,9 +148,9 @@ std::string encode_filter_row(bool runs_complete, std::string_view filter, const
 /// decides whether it is valid).
 bool decode_filter_row(std::string_view bytes, filter_row& out);
 
-/// "s" minute(be64, sign bit flipped) ad_id(be64): the sequenced click ids of an open (ad,
-/// minute) as runs (recent_ids::runs_row), rewritten whole by each checkpoint that adds
-/// one, deleted when the minute's filter row takes them over.
+/// "s" minute(be64, sign bit flipped) ad_id(be64): the sequenced click ids of (ad, minute)
+/// as runs (recent_ids::take_runs_changes), rewritten whole by each checkpoint that adds
+/// one; kept when the minute is final, deleted by retention.
 std::string runs_key(std::uint64_t ad_id, std::int64_t minute_ms);
 /// The value of a runs row: the runs, sorted by (minter, first), disjoint and not touching.
 std::string encode_runs_row(const std::vector<id_span>& runs);

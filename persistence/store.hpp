@@ -138,7 +138,8 @@ class store {
   /// Every stored id of an ad: how many, in how many minutes (admin inspect; per minute of
   /// the ad, a range scan over its id chunks, without decoding them, and its runs row).
   /// Stops once `limit` ids are counted (complete is then false): an ad's ids can be
-  /// billions.
+  /// billions. An upper bound: a sequenced id a format-5 build wrote into chunks is also in
+  /// the runs row once its minute was read back (persistence/FORMAT.md, runs).
   struct id_totals {
     std::uint64_t ids = 0;
     std::uint64_t minutes = 0;

@@ -45,6 +45,7 @@ void recent_ids::stored_minute::add(const click_id& id) {
   const auto s = as_sequenced(id);
   if (s && (runs.knows(s->minter) || runs.minters() < max_minters)) {
     runs.insert(0, *s);
+    rewrite_row = true;  // (unless the row holds it: add_row)
   } else {
     if (s) runs_complete = false;  // (past the cap, as record() does: see max_minters)
     filter.add(id);
@@ -55,6 +56,24 @@ void recent_ids::stored_minute::add_runs(const std::vector<id_span>& spans) {
   for (const auto& r : spans) runs.insert_span(0, r);
 }
 
+void recent_ids::stored_minute::add_row(const std::vector<id_span>& row) {
+  // Runs gathered before the row (from chunks, or a filter row written before runs rows)
+  // that it does not hold would leave memory in no row: loading rewrites it then.
+  if (rewrite_row) {
+    auto covered = [&](const id_span& s) {
+      auto it = std::upper_bound(row.begin(), row.end(), s, [](const id_span& a, const id_span& b) {
+        return a.minter != b.minter ? a.minter < b.minter : a.first < b.first;
+      });
+      if (it == row.begin()) return false;
+      --it;
+      return it->minter == s.minter && it->first <= s.first && s.last <= it->last;
+    };
+    const auto gathered = runs.spans(0);
+    rewrite_row = !std::all_of(gathered.begin(), gathered.end(), covered);
+  }
+  add_runs(row);
+}
+
 void recent_ids::load(std::int64_t minute, const std::vector<click_id>& ids) {
   stored_minute m{id_filter{ids.size() + ids.size() / 4}, {}, true};
   for (const auto& id : ids) m.add(id);
@@ -63,23 +82,51 @@ void recent_ids::load(std::int64_t minute, const std::vector<click_id>& ids) {
 
 void recent_ids::load_stored(std::int64_t minute, stored_minute stored) {
   runs_.touch(minute);
+  std::size_t overflowing = 0;
   for (const auto& r : stored.runs.spans(0)) {
     if (runs_.knows(r.minter) || runs_.minters() < max_minters) {
       runs_.insert_span(minute, r);
     } else {
-      // Past the cap: recorded again on the general path, as record() would have put them.
-      // They may be stored only in a runs row, which this minute's next one, written from
-      // memory, will not hold: the next checkpoint writes them as ids, and until it is
-      // durable the generations answer for them.
-      for (std::uint64_t q = r.first; q <= r.last; ++q)
-        record_general(minute, to_click_id({r.minter, static_cast<std::uint32_t>(q)}), true);
+      // Past the cap: kept apart, exactly (the runs row holds them, and the minute's next
+      // row, written from memory, must too: take_runs_changes).
+      overflow_.push_back({minute, r});
+      ++overflowing;
     }
   }
+  if (overflowing != 0) {
+    std::sort(overflow_.begin(), overflow_.end());
+    // (A minute loaded again after some of its runs were recorded: join what touches.)
+    std::vector<overflow_run> joined;
+    joined.reserve(overflow_.size());
+    for (const auto& o : overflow_) {
+      if (!joined.empty() && joined.back().minute == o.minute && joined.back().span.minter == o.span.minter &&
+          o.span.first <= std::uint64_t{joined.back().span.last} + 1)
+        joined.back().span.last = std::max(joined.back().span.last, o.span.last);
+      else
+        joined.push_back(o);
+    }
+    overflow_ = std::move(joined);
+  }
+  if (stored.rewrite_row) mark_runs_changed(minute);
   if (stored.filter.size() == 0 && stored.runs_complete) return;
   auto& m = at(minute);
   m.filter.absorb(std::move(stored.filter));  // (ids recorded here already, if any, stay in it)
   m.complete = false;
   m.runs_complete = m.runs_complete && stored.runs_complete;
+}
+
+bool recent_ids::in_overflow(std::int64_t minute, const sequenced_id& id) const {
+  const overflow_run key{minute, {id.minter, id.sequence, ~std::uint32_t{0}}};
+  auto it = std::upper_bound(overflow_.begin(), overflow_.end(), key);
+  if (it == overflow_.begin()) return false;
+  --it;
+  return it->minute == minute && it->span.minter == id.minter && it->span.first <= id.sequence &&
+         id.sequence <= it->span.last;
+}
+
+void recent_ids::mark_runs_changed(std::int64_t minute) {
+  if (std::find(runs_changed_.begin(), runs_changed_.end(), minute) == runs_changed_.end())
+    runs_changed_.push_back(minute);
 }
 
 void recent_ids::load_filter(std::int64_t minute, id_filter filter) {
@@ -93,6 +140,7 @@ bool recent_ids::in_generations(const minute_set& m, const click_id& id) {
 recent_ids::insert_result recent_ids::insert(std::int64_t minute, const click_id& id) {
   if (auto s = as_sequenced(id)) {
     if (runs_.contains(minute, *s)) return insert_result::duplicate;
+    if (!overflow_.empty() && in_overflow(minute, *s)) return insert_result::duplicate;
     // Exact, unless the minute's sequenced ids are not all in the runs: some then are on
     // the general path (a filter stored before runs, or ids of minters past max_minters).
     const auto* m = find(minute);
@@ -120,21 +168,17 @@ void recent_ids::record(std::int64_t minute, const click_id& id) {
   const auto s = as_sequenced(id);
   if (s && (runs_.knows(s->minter) || runs_.minters() < max_minters)) {
     runs_.insert(minute, *s);
-    if (runs_changed_.empty() || runs_changed_.back() != minute) runs_changed_.push_back(minute);
+    mark_runs_changed(minute);
   } else {
     // Not sequenced; or of one minter too many: ids that only look sequenced (a 64-bit id
     // padded with zeros names a new minter per click) stay as cheap as any other id.
-    record_general(minute, id, s.has_value());
+    auto& m = at(minute);
+    if (s) m.runs_complete = false;
+    m.filter.add(id);
+    if (!m.recent) m.recent = std::make_unique<generations>();
+    m.recent->young.insert(id);
+    fresh_.emplace_back(minute, id);
   }
-}
-
-void recent_ids::record_general(std::int64_t minute, const click_id& id, bool sequenced) {
-  auto& m = at(minute);
-  if (sequenced) m.runs_complete = false;
-  m.filter.add(id);
-  if (!m.recent) m.recent = std::make_unique<generations>();
-  m.recent->young.insert(id);
-  fresh_.emplace_back(minute, id);
 }
 
 bool recent_ids::untaken(std::int64_t minute) const {
@@ -170,6 +214,7 @@ std::optional<recent_ids::stored_minute> recent_ids::parse_stored(std::string_vi
   if (!filter) return std::nullopt;
   stored_minute out{std::move(*filter), {}, row.runs_complete};
   out.add_runs(row.runs);
+  out.rewrite_row = !row.runs.empty();  // (written before runs rows: in none, unless add_row finds them)
   return out;
 }
 
@@ -196,15 +241,40 @@ std::vector<minute_runs> recent_ids::take_runs_changes() {
   runs_changed_.erase(std::unique(runs_changed_.begin(), runs_changed_.end()), runs_changed_.end());
   std::vector<minute_runs> out;
   out.reserve(runs_changed_.size());
-  for (auto minute : runs_changed_) out.push_back({minute, keys::encode_runs_row(runs_.spans(minute))});
+  for (auto minute : runs_changed_) out.push_back({minute, keys::encode_runs_row(row_of(minute))});
   decltype(runs_changed_){}.swap(runs_changed_);
   return out;
+}
+
+std::vector<id_span> recent_ids::row_of(std::int64_t minute) const {
+  auto row = runs_.spans(minute);
+  auto it = std::lower_bound(overflow_.begin(), overflow_.end(), minute,
+                             [](const overflow_run& o, std::int64_t m) { return o.minute < m; });
+  if (it == overflow_.end() || it->minute != minute) return row;
+  for (; it != overflow_.end() && it->minute == minute; ++it) row.push_back(it->span);
+  // Sorted by (minter, first), disjoint and apart, as a row must be: a minter may be in
+  // both (forgotten by the runs, then recorded again).
+  std::sort(row.begin(), row.end(), [](const id_span& a, const id_span& b) {
+    return a.minter != b.minter ? a.minter < b.minter : a.first < b.first;
+  });
+  std::vector<id_span> joined;
+  for (const auto& r : row) {
+    if (!joined.empty() && joined.back().minter == r.minter && r.first <= std::uint64_t{joined.back().last} + 1)
+      joined.back().last = std::max(joined.back().last, r.last);
+    else
+      joined.push_back(r);
+  }
+  return joined;
 }
 
 void recent_ids::drop(const std::vector<std::int64_t>& minutes) {
   for (auto minute : minutes) {
     if (untaken(minute)) continue;
     runs_.drop(minute);
+    overflow_.erase(std::remove_if(overflow_.begin(), overflow_.end(),
+                                   [&](const overflow_run& o) { return o.minute == minute; }),
+                    overflow_.end());
+    if (overflow_.empty()) decltype(overflow_){}.swap(overflow_);
     auto it = std::lower_bound(minutes_.begin(), minutes_.end(), minute, by_minute);
     if (it != minutes_.end() && it->minute == minute) minutes_.erase(it);
   }
@@ -225,7 +295,7 @@ recent_ids::memory_use recent_ids::memory() const {
     if (m.recent) u.generations += sizeof(generations) + m.recent->young.memory_bytes() + m.recent->old.memory_bytes();
     u.filters += m.filter.memory_bytes();
   }
-  u.runs = runs_.memory_bytes();
+  u.runs = runs_.memory_bytes() + overflow_.capacity() * sizeof(overflow_run);
   return u;
 }
 

@@ -65,6 +65,12 @@ class recent_ids {
     /// Adds one id where it belongs: a sequenced one to the runs, any other to the filter.
     void add(const click_id& id);
     void add_runs(const std::vector<id_span>& spans);
+    /// Adds the minute's runs row (empty if it has none), after the chunks (add) or a
+    /// filter row: rewrite_row says whether the runs gathered before it are all in it.
+    void add_row(const std::vector<id_span>& row);
+    /// Some of its runs are in no runs row (gathered from chunks written before runs rows,
+    /// or from such a filter row): loading the minute rewrites its row (take_runs_changes).
+    bool rewrite_row = false;
     std::size_t size() const { return filter.size() + runs.size(); }  ///< the ids it holds
   };
   /// Parses a filter row: what stored() writes, what it wrote before runs rows (with the
@@ -73,9 +79,9 @@ class recent_ids {
   static std::optional<stored_minute> parse_stored(std::string_view bytes);
   /// Parses a runs row (take_runs_changes); nullopt if it is not one.
   static std::optional<std::vector<id_span>> parse_runs(std::string_view bytes);
-  /// Puts a stored minute in memory. Not a change, unless some of its sequenced ids are
-  /// past max_minters: those are recorded again on the general path, so that the next
-  /// take_changes() stores them as ids (the minute's next runs row will not hold them).
+  /// Puts a stored minute in memory. Not a change, unless its runs row must be rewritten
+  /// (stored_minute::rewrite_row). Runs of minters past max_minters (the ad's runs name as
+  /// many already) are kept apart, exactly, and stay in the minute's rows.
   void load_stored(std::int64_t minute, stored_minute m);
   /// Same, from a bare filter (which may hold sequenced ids: they take the general path).
   void load_filter(std::int64_t minute, id_filter filter);
@@ -150,8 +156,22 @@ class recent_ids {
   const minute_set* find(std::int64_t minute) const;
   /// Records a new id of `minute`.
   void record(std::int64_t minute, const click_id& id);
-  /// Records a new id of `minute` on the general path (`sequenced`: one past max_minters).
-  void record_general(std::int64_t minute, const click_id& id, bool sequenced);
+  void mark_runs_changed(std::int64_t minute);
+  /// What the runs row of `minute` holds: its runs and its overflow, joined.
+  std::vector<id_span> row_of(std::int64_t minute) const;
+  /// Loaded runs whose minters the runs could not take (max_minters): the minute's, by
+  /// (minter, first), with the minter in full (24 bytes a run). Rare: an ad whose ids only
+  /// look sequenced.
+  struct overflow_run {
+    std::int64_t minute;
+    id_span span;
+    friend bool operator<(const overflow_run& a, const overflow_run& b) {
+      if (a.minute != b.minute) return a.minute < b.minute;
+      if (a.span.minter != b.span.minter) return a.span.minter < b.span.minter;
+      return a.span.first < b.span.first;
+    }
+  };
+  bool in_overflow(std::int64_t minute, const sequenced_id& id) const;
   /// True if an id of `minute` is not yet taken.
   bool untaken(std::int64_t minute) const;
   static bool in_generations(const minute_set& m, const click_id& id);
@@ -159,7 +179,8 @@ class recent_ids {
   std::vector<minute_set> minutes_;                        ///< by minute
   id_runs runs_;                                           ///< the sequenced ids
   std::vector<std::pair<std::int64_t, click_id>> fresh_;  ///< (minute, id) not yet taken
-  std::vector<std::int64_t> runs_changed_;                 ///< minutes whose runs grew since the last take
+  std::vector<std::int64_t> runs_changed_;                 ///< minutes whose runs row must be written
+  std::vector<overflow_run> overflow_;                     ///< by (minute, minter, first)
 };
 
 }  // namespace adclick

@@ -18,6 +18,7 @@
 #include "messages/type_ids.hpp"
 #include "actors/ad_actor.hpp"
 #include "actors/checkpoint_writer.hpp"
+#include "persistence/key_codec.hpp"
 #include "actors/partition_actor.hpp"
 #include "actors/retention_actor.hpp"
 #include "persistence/store.hpp"
@@ -83,19 +84,21 @@ struct fixture {
     stop();
   }
 
-  /// An empty store with the fixture's current rules and partition count.
-  void recreate_store() {
+  /// An empty store with the fixture's current rules and partition count (`format`: marked
+  /// with that format instead of the current one).
+  void recreate_store(std::uint32_t format = 0) {
     db.reset();
     std::filesystem::remove_all(dir.str("db"));
-    reopen_store();
+    reopen_store(format);
   }
 
-  void reopen_store() {
+  void reopen_store(std::uint32_t format = 0) {
     db.reset();
     store::options o;
     o.partitions = partitions;
     o.rules = rules;
     o.sync = false;
+    o.create_format = format;
     auto s = store::open(dir.str("db"), o);
     REQUIRE(s);
     db = std::move(*s);
@@ -572,6 +575,59 @@ TEST_CASE_METHOD(quick_windows, "a final minute whose filter row is unusable sta
   }
   start();
   CHECK(status().outcomes[outcome::duplicate] == 3);
+}
+
+TEST_CASE_METHOD(quick_windows, "sequenced ids a format-5 build stored as ids stay exact, and get their runs row",
+                 "[actor][dedup][sequenced]") {
+  // Format 5 wrote every id into chunks and no runs row: an open minute and a final one
+  // (with a bare filter of every id), as that build left them.
+  recreate_store(5);
+  const auto open_minute = t0 + 5 * minute_ms;
+  {
+    auto cp = checkpoint{};
+    cp.partition = 0;
+    cp.number = 1;
+    cp.stream_seq = 1;
+    cp.watermark_ms = open_minute;
+    ad_delta d;
+    d.ad_id = 10;
+    d.campaign_id = 2;  // as ingest names them
+    d.advertiser_id = 1;
+    d.new_owner = true;
+    std::vector<click_id> final_ids, open_ids;
+    for (std::uint32_t q = 0; q < 20; ++q) final_ids.push_back(to_click_id({5, q}));
+    for (std::uint32_t q = 100; q < 130; ++q) open_ids.push_back(to_click_id({5, q}));
+    d.minutes.push_back({t0, final_ids.size(), bucket_state::final, 1});
+    d.minutes.push_back({open_minute, open_ids.size(), bucket_state::open, 0});
+    id_filter every;
+    for (const auto& id : final_ids) every.add(id);
+    d.filters.push_back({t0, every.serialize()});
+    d.ids.push_back({t0, final_ids});
+    d.ids.push_back({open_minute, open_ids});
+    cp.ads.push_back(std::move(d));
+    auto b = checkpoint_batch(cp);
+    REQUIRE_FALSE(db->write(b));
+  }
+  reopen_store();  // this build: format 6 from here
+  REQUIRE(db->format() == keys::format_version);
+  make_id = [](std::uint64_t n) { return to_click_id({5, static_cast<std::uint32_t>(n)}); };
+  start();
+  std::uint64_t seq = 2;
+  // Repeats in both minutes, and a new id in the open one.
+  ingest_ids({{seq++, {{10, open_minute + 1, 105}, {10, open_minute + 2, 130}, {10, t0 + 3, 7}}}});
+  tick();
+  CHECK(status().outcomes[outcome::duplicate] == 2);
+  CHECK(count_at(query(10), open_minute) == 31);
+  // The open minute's row now holds every sequenced id it has, the format-5 ones too.
+  std::vector<id_span> row;
+  REQUIRE(keys::decode_runs_row(db->read_runs(10, open_minute).value(), row));
+  CHECK(row == std::vector<id_span>{{5, 100, 130}});
+  restart();
+  ingest_ids({{seq++, {{10, open_minute + 1, 110}, {10, open_minute + 1, 130}, {10, t0 + 3, 19}}}});
+  tick();
+  CHECK(status().outcomes[outcome::duplicate] == 5);
+  CHECK(count_at(query(10), open_minute) == 31);
+  CHECK(count_at(query(10), t0) == 20);
 }
 
 TEST_CASE_METHOD(quick_windows, "a runs row that does not parse stops the ad rather than count on a guess",

@@ -256,6 +256,18 @@ TEST_CASE("a format-5 directory opens as it is and is marked format 6, and older
   REQUIRE(db);
   CHECK((*db)->format() == keys::format_version);
 
+  // Its window rules are read too: another lateness is refused, the stored one opens.
+  test::temp_dir counted;
+  auto five = opts(16, false);
+  five.rules.allowed_lateness_ms = 60'000;
+  five.create_format = 5;
+  REQUIRE(store::open(counted.str("db"), five));
+  auto other_rules = store::open(counted.str("db"), opts(16, false));
+  REQUIRE_FALSE(other_rules);
+  CHECK(other_rules.error().code() == static_cast<std::uint8_t>(errc::format_mismatch));
+  five.create_format = 0;
+  CHECK(store::open(counted.str("db"), five));
+
   test::temp_dir old;
   auto o = opts(16, false);
   o.create_format = 4;

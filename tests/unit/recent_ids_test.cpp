@@ -25,31 +25,51 @@ click_id id_of(std::uint64_t a, std::uint64_t b = 0) {
   return id;
 }
 
-/// A minute as the store holds it: the ids of its chunks, and its runs row (if any).
+/// A minute as the store holds it: the ids of its chunks, its runs row and its filter row
+/// (if any).
 struct stored_rows {
   std::vector<click_id> chunks;
   std::string runs;
+  std::string filter;
 };
+std::vector<id_span> row_of(const stored_rows& rows) {
+  std::vector<id_span> out;
+  if (!rows.runs.empty()) REQUIRE(keys::decode_runs_row(rows.runs, out));
+  return out;
+}
 /// What the store holds of a minute, read back as the ad actor reads an open minute: its
 /// chunks, then its runs row.
 recent_ids::stored_minute read_back(const stored_rows& rows) {
   recent_ids::stored_minute m{id_filter{rows.chunks.size()}, {}, true};
   for (const auto& id : rows.chunks) m.add(id);
-  if (!rows.runs.empty()) m.add_runs(recent_ids::parse_runs(rows.runs).value());
+  m.add_row(row_of(rows));
   return m;
 }
 /// A checkpoint: what `r` changed goes to `storage`, chunks appended, runs rows replaced.
-void take_to(recent_ids& r, std::map<std::int64_t, stored_rows>& storage) {
+/// `format5`: as a format-5 build stored them, every id in chunks and no runs row.
+void take_to(recent_ids& r, std::map<std::int64_t, stored_rows>& storage, bool format5 = false) {
   for (auto& c : r.take_changes()) {
     auto& chunks = storage[c.minute_ms].chunks;
     chunks.insert(chunks.end(), c.ids.begin(), c.ids.end());
   }
-  for (auto& row : r.take_runs_changes()) storage[row.minute_ms].runs = std::move(row.bytes);
+  for (auto& row : r.take_runs_changes()) {
+    auto& rows = storage[row.minute_ms];
+    if (!format5) {
+      rows.runs = std::move(row.bytes);
+      continue;
+    }
+    std::vector<id_span> spans;
+    REQUIRE(keys::decode_runs_row(row.bytes, spans));
+    for (const auto& span : spans)
+      for (std::uint64_t q = span.first; q <= span.last; ++q) {
+        const auto id = to_click_id({span.minter, static_cast<std::uint32_t>(q)});
+        if (std::find(rows.chunks.begin(), rows.chunks.end(), id) == rows.chunks.end()) rows.chunks.push_back(id);
+      }
+  }
 }
-/// Every id `rows` hold (a lookup's answer).
+/// The store's answer to a lookup (store::contains_id): the chunks, nothing else.
 bool holds(const stored_rows& rows, const click_id& id) {
-  if (std::find(rows.chunks.begin(), rows.chunks.end(), id) != rows.chunks.end()) return true;
-  return read_back(rows).runs.contains(0, as_sequenced(id).value_or(sequenced_id{~0ULL, 0}));
+  return std::find(rows.chunks.begin(), rows.chunks.end(), id) != rows.chunks.end();
 }
 
 /// The filter of what stored() wrote (its ids of the general path).
@@ -192,20 +212,51 @@ TEST_CASE("recent_ids keeps recent arrivals exactly and the rest behind a filter
   for (std::uint64_t i = 0; i < 1000; ++i) REQUIRE(f->may_contain(id_of(i)));
 }
 
-TEST_CASE("recent_ids with trimming and reloads equals a set of everything, on random streams",
+TEST_CASE("recent_ids with trimming, restarts and reloads equals a set of everything, on random streams",
           "[dedup][model]") {
+  // The store as the ad actor uses it: chunks, runs rows and filter rows written at
+  // checkpoints, read back the way seed_minute reads them (a filter row and the runs row
+  // if the size check passes, else the chunks and the runs row), lookups in the chunks
+  // only. A third of the streams start as a format-5 build stored them (every id in
+  // chunks, bare filters), then restart on this one.
   std::mt19937_64 rng{11};
   for (int stream = 0; stream < 1000; ++stream) {
+    const bool upgraded = stream % 3 == 0;
     recent_ids r;
     std::set<std::pair<std::int64_t, click_id>> model;
     std::map<std::int64_t, stored_rows> storage;
     std::int64_t now_minute = 10;
+    // Final minutes: their filter row is written with every checkpoint that takes their
+    // changes (as an amendment rewrites it), from memory.
+    std::set<std::int64_t> finals;
+    auto checkpoint = [&](bool format5) {
+      take_to(r, storage, format5);
+      for (auto minute : finals) {
+        if (!r.has(minute)) continue;  // (no change to take: its row stands)
+        if (format5) {  // a bare filter of every id
+          id_filter f;
+          for (const auto& [m, id] : model)
+            if (m == minute) f.add(id);
+          storage[minute].filter = f.serialize();
+        } else {
+          storage[minute].filter = r.stored(minute).value();
+        }
+      }
+    };
     for (int i = 0; i < 300; ++i) {
+      const bool format5 = upgraded && i < 100;
+      if (upgraded && i == 100) {  // the upgrade: a clean stop, then this build
+        checkpoint(true);
+        r = recent_ids{};
+      }
       switch (rng() % 20) {
-        case 0:  // checkpoint (everything earlier is durable here: sometimes rotate first)
+        case 0: {  // checkpoint (everything earlier is durable here: sometimes rotate first)
           if (rng() % 2) r.rotate();
-          take_to(r, storage);
+          const auto minute = (now_minute - static_cast<std::int64_t>(rng() % 6)) * 60'000;
+          if (r.has(minute) && rng() % 3 == 0) finals.insert(minute);
+          checkpoint(format5);
           break;
+        }
         case 1: {  // time passes; trim the old minutes (those not yet durable stay)
           ++now_minute;
           std::vector<std::int64_t> old;
@@ -213,38 +264,24 @@ TEST_CASE("recent_ids with trimming and reloads equals a set of everything, on r
           r.drop(old);
           break;
         }
+        case 2:  // a restart: what is durable stays
+          checkpoint(format5);
+          r = recent_ids{};
+          break;
         default: {
           std::int64_t minute = (now_minute - static_cast<std::int64_t>(rng() % 6)) * 60'000;
           // Both paths, mixed: general ids, and sequenced ones of 3 minters.
           auto id = rng() % 2 ? id_of(rng() % 40) : to_click_id({rng() % 3, static_cast<std::uint32_t>(rng() % 15)});
           if (!r.has(minute) && storage.count(minute)) {
-            // Back from storage: its chunks and runs row (an open minute); or a final
-            // minute's filter row (written by stored() and read back) and runs row; or a
-            // bare filter of every id, as stored before runs existed, and the runs row.
             const auto& rows = storage[minute];
-            switch (rng() % 3) {
-              case 0:
-                r.load_stored(minute, read_back(rows));
-                break;
-              case 1: {
-                recent_ids writer;
-                writer.load_stored(minute, read_back(rows));
-                auto parsed = recent_ids::parse_stored(writer.stored(minute).value());
-                REQUIRE(parsed);
-                if (!rows.runs.empty()) parsed->add_runs(recent_ids::parse_runs(rows.runs).value());
-                REQUIRE(parsed->size() == read_back(rows).size());
-                r.load_stored(minute, std::move(*parsed));
-                break;
-              }
-              default: {
-                auto every = read_back(rows);
-                id_filter f;
-                for (const auto& x : rows.chunks) f.add(x);
-                for (const auto& x : every.runs.ids(0)) f.add(to_click_id(x));
-                recent_ids::stored_minute legacy{std::move(f), std::move(every.runs), false};
-                r.load_stored(minute, std::move(legacy));
-              }
-            }
+            const auto count = static_cast<std::size_t>(std::count_if(
+              model.begin(), model.end(), [&](const auto& x) { return x.first == minute; }));
+            auto parsed = rows.filter.empty() || rng() % 2 ? std::nullopt : recent_ids::parse_stored(rows.filter);
+            if (parsed) parsed->add_row(row_of(rows));
+            if (parsed && parsed->size() >= count)
+              r.load_stored(minute, std::move(*parsed));
+            else
+              r.load_stored(minute, read_back(rows));
           }
           auto got = r.insert(minute, id);
           if (got == recent_ids::insert_result::need_lookup) got = r.resolve(minute, id, holds(storage[minute], id));
@@ -360,7 +397,7 @@ TEST_CASE("a final minute's filter row and runs row hold every id, and one store
   REQUIRE(parsed);
   CHECK(parsed->size() == 1);  // the filter row: the general path's filter, no runs
   CHECK(parsed->runs_complete);
-  parsed->add_runs(recent_ids::parse_runs(runs_row).value());  // as the ad actor loads a final minute
+  parsed->add_row(recent_ids::parse_runs(runs_row).value());  // as the ad actor loads a final minute
   CHECK(parsed->size() == 101);
   recent_ids back;
   back.load_stored(60'000, std::move(*parsed));
@@ -390,7 +427,7 @@ TEST_CASE("a final minute's filter row and runs row hold every id, and one store
   auto again = recent_ids::parse_stored(legacy.stored(60'000).value());
   REQUIRE(again);
   CHECK_FALSE(again->runs_complete);
-  again->add_runs(recent_ids::parse_runs(legacy.take_runs_changes().at(0).bytes).value());
+  again->add_row(recent_ids::parse_runs(legacy.take_runs_changes().at(0).bytes).value());
   recent_ids reloaded;
   reloaded.load_stored(60'000, std::move(*again));
   CHECK(reloaded.insert(60'000, seq(5)) == recent_ids::insert_result::need_lookup);  // not "added"
@@ -465,7 +502,7 @@ TEST_CASE("ids that only look sequenced (64 bits padded with zeros) stay exact a
   auto parsed = recent_ids::parse_stored(r.stored(60'000).value());
   REQUIRE(parsed);
   CHECK_FALSE(parsed->runs_complete);
-  parsed->add_runs(recent_ids::parse_runs(stored.runs).value());
+  parsed->add_row(row_of(stored));
   CHECK(parsed->size() == n);
   recent_ids back;
   back.load_stored(60'000, std::move(*parsed));
@@ -473,11 +510,27 @@ TEST_CASE("ids that only look sequenced (64 bits padded with zeros) stay exact a
   auto fresh = insert(back, padded(n + 1));
   CHECK(fresh == recent_ids::insert_result::added);
 
-  // Reloaded from its chunks and runs row (a restart): exact, and within the cap.
+  // Reloaded from its chunks and runs row (a restart): exact. The chunks' first 4096
+  // minters are gathered into runs, the row's 4096 past the cap kept apart; the gathered
+  // ones are in no row, so the minute's row is written again, with all 8192.
   recent_ids reloaded;
   reloaded.load_stored(60'000, read_back(stored));
   CHECK(reloaded.sequenced_ids() == recent_ids::max_minters);
   for (std::size_t i = 0; i < n; i += 3) REQUIRE(insert(reloaded, padded(i)) == recent_ids::insert_result::duplicate);
+  CHECK(reloaded.take_changes().empty());  // nothing recorded again
+  take_to(reloaded, storage);
+  CHECK(row_of(stored).size() == 2 * recent_ids::max_minters);
+  // Final, left memory, and back (its filter row and its runs row): every id is still a
+  // duplicate, with lookups in the chunks alone.
+  auto final_row = recent_ids::parse_stored(reloaded.stored(60'000).value());
+  REQUIRE(final_row);
+  final_row->add_row(row_of(stored));
+  CHECK(final_row->size() >= n);
+  CHECK_FALSE(final_row->rewrite_row);
+  recent_ids late;
+  late.load_stored(60'000, std::move(*final_row));
+  for (std::size_t i = 0; i < n; ++i) REQUIRE(insert(late, padded(i)) == recent_ids::insert_result::duplicate);
+  CHECK(insert(late, padded(n + 2)) == recent_ids::insert_result::added);
 
   // Gathering ids from chunks keeps the cap too (where a minter per id would cost a sorted
   // insert each: hours for a hot minute), and so does exactness: chunks written before
@@ -489,25 +542,28 @@ TEST_CASE("ids that only look sequenced (64 bits padded with zeros) stay exact a
   CHECK(gathered.size() == n);
 
   // Loaded where another minute already holds max_minters minters (a late click after
-  // the ad moved on): the runs row's minters past the cap go to the general path, and
-  // since the minute's next runs row will not hold them, they are recorded again, to be
-  // stored as ids by the next checkpoint.
+  // the ad moved on): the minute's runs past the cap are kept apart, exactly, and its next
+  // runs row still holds them.
   recent_ids crowded;
   for (std::size_t i = 0; i < recent_ids::max_minters; ++i) crowded.insert(120'000, padded(n + 10 + i));
   crowded.take_changes();
   crowded.take_runs_changes();
   crowded.load_stored(60'000, read_back(stored));
   CHECK(crowded.sequenced_ids() == recent_ids::max_minters);  // none of the minute's runs fit
-  auto again = crowded.take_changes();
-  REQUIRE(again.size() == 1);
-  CHECK(again[0].minute_ms == 60'000);
-  // The runs row's ids, to store as ids; and as many gathered from chunks into runs (which
-  // are stored as ids already: writing them again costs a chunk, never a click).
-  CHECK(again[0].ids.size() == 2 * recent_ids::max_minters);
-  CHECK(crowded.take_runs_changes().empty());
+  CHECK(crowded.take_changes().empty());
+  CHECK(crowded.take_runs_changes().empty());  // the row holds them all already
   for (std::size_t i = 0; i < n; i += 3) {
     auto got = crowded.insert(60'000, padded(i));
     if (got == recent_ids::insert_result::need_lookup) got = crowded.resolve(60'000, padded(i), holds(stored, padded(i)));
     REQUIRE(got == recent_ids::insert_result::duplicate);
   }
+  // A new id of a minter the runs know grows the row: written whole, with the kept-apart runs.
+  REQUIRE(crowded.insert(60'000, padded(n + 10)) == recent_ids::insert_result::added);
+  auto rows = crowded.take_runs_changes();
+  REQUIRE(rows.size() == 1);
+  CHECK(recent_ids::parse_runs(rows[0].bytes).value().size() == 2 * recent_ids::max_minters + 1);
+  // Out of memory and back: its kept-apart runs leave with it.
+  crowded.drop({60'000});
+  CHECK_FALSE(crowded.has(60'000));
+  CHECK(crowded.memory().runs < 2 * recent_ids::max_minters * 24);
 }
