@@ -28,13 +28,13 @@ caf::error add_runs_row(ad_state& st, std::int64_t minute, recent_ids::stored_mi
                                          std::to_string(minute));
     spans = std::move(*parsed);
   }
-  into.add_row(spans);
+  into.add_runs(spans);
   return {};
 }
 
-/// Puts a minute's stored ids in memory: its chunks a chunk at a time, sequenced ones
-/// (written before runs rows) into its runs and the others into its filter (not into
-/// memory: the minute may hold millions), then its runs row. `count` is its stored bucket:
+/// Puts a minute's stored ids in memory: its chunks a chunk at a time into its filter (not
+/// into memory: the minute may hold millions; sequenced ids there, written by format 5 or
+/// past the minter cap, are looked up like any other), then its runs row. `count` is its stored bucket:
 /// the filter is sized for it. All or nothing: a failed read leaves the minute out of
 /// memory.
 caf::error load_ids(ad_state& st, std::int64_t minute, std::uint64_t count) {
@@ -78,13 +78,14 @@ caf::error seed_minute(ad_state& st, std::int64_t minute) {
     auto parsed = recent_ids::parse_stored(*filter);
     if (parsed)
       if (auto err = add_runs_row(st, minute, *parsed)) return err;
-    if (parsed && parsed->size() >= stored->count) {
+    const auto held = parsed ? parsed->distinct_at_least() : 0;
+    if (parsed && held >= stored->count) {
       st.ids.load_stored(minute, std::move(*parsed));
       return {};
     }
     if (!filter->empty())
       log_warn("ad", "ad_filter_unusable").kv("ad", st.ad_id).kv("minute", minute).kv("count", stored->count)
-        .kv("filter_ids", parsed ? parsed->size() : 0);
+        .kv("filter_ids", held);
   }
   return load_ids(st, minute, stored->count);
 }

@@ -42,36 +42,14 @@ const recent_ids::minute_set* recent_ids::find(std::int64_t minute) const {
 bool recent_ids::has(std::int64_t minute) const { return find(minute) != nullptr || runs_.has(minute); }
 
 void recent_ids::stored_minute::add(const click_id& id) {
-  const auto s = as_sequenced(id);
-  if (s && (runs.knows(s->minter) || runs.minters() < max_minters)) {
-    runs.insert(0, *s);
-    rewrite_row = true;  // (unless the row holds it: add_row)
-  } else {
-    if (s) runs_complete = false;  // (past the cap, as record() does: see max_minters)
-    filter.add(id);
-  }
+  // An id from the chunks takes the general path whatever its layout (a sequenced one was
+  // written there by format 5, or past max_minters): a lookup finds it in the chunks.
+  if (as_sequenced(id)) runs_complete = false;
+  filter.add(id);
 }
 
 void recent_ids::stored_minute::add_runs(const std::vector<id_span>& spans) {
   for (const auto& r : spans) runs.insert_span(0, r);
-}
-
-void recent_ids::stored_minute::add_row(const std::vector<id_span>& row) {
-  // Runs gathered before the row (from chunks, or a filter row written before runs rows)
-  // that it does not hold would leave memory in no row: loading rewrites it then.
-  if (rewrite_row) {
-    auto covered = [&](const id_span& s) {
-      auto it = std::upper_bound(row.begin(), row.end(), s, [](const id_span& a, const id_span& b) {
-        return a.minter != b.minter ? a.minter < b.minter : a.first < b.first;
-      });
-      if (it == row.begin()) return false;
-      --it;
-      return it->minter == s.minter && it->first <= s.first && s.last <= it->last;
-    };
-    const auto gathered = runs.spans(0);
-    rewrite_row = !std::all_of(gathered.begin(), gathered.end(), covered);
-  }
-  add_runs(row);
 }
 
 void recent_ids::load(std::int64_t minute, const std::vector<click_id>& ids) {
@@ -107,7 +85,6 @@ void recent_ids::load_stored(std::int64_t minute, stored_minute stored) {
     }
     overflow_ = std::move(joined);
   }
-  if (stored.rewrite_row) mark_runs_changed(minute);
   if (stored.filter.size() == 0 && stored.runs_complete) return;
   auto& m = at(minute);
   m.filter.absorb(std::move(stored.filter));  // (ids recorded here already, if any, stay in it)
@@ -213,8 +190,10 @@ std::optional<recent_ids::stored_minute> recent_ids::parse_stored(std::string_vi
   auto filter = id_filter::parse(row.filter);
   if (!filter) return std::nullopt;
   stored_minute out{std::move(*filter), {}, row.runs_complete};
+  // (Runs in a filter row were written by format 5, whose chunks hold them too: the
+  // minute's next runs row holds them only if it gains a sequenced id, and otherwise a
+  // reload that finds its rows short reads its chunks.)
   out.add_runs(row.runs);
-  out.rewrite_row = !row.runs.empty();  // (written before runs rows: in none, unless add_row finds them)
   return out;
 }
 

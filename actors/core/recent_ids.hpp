@@ -28,6 +28,7 @@
 // its chunks): those take the general path's filter and lookup too. Pure state.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -51,8 +52,9 @@ class recent_ids {
   /// True if `minute` is in memory (counted here, or loaded from storage).
   bool has(std::int64_t minute) const;
 
-  /// Puts the durable ids of `minute` in memory: sequenced ones into its runs, the others
-  /// into its filter only. Not a change. With no ids, marks the minute as in memory.
+  /// Puts ids read from the chunks of `minute` in memory, into its filter only (whatever
+  /// their layout: stored_minute::add). Not a change. With no ids, marks the minute as in
+  /// memory.
   void load(std::int64_t minute, const std::vector<click_id>& ids);
 
   /// What the store holds of a minute, to load it (persistence/FORMAT.md): the filter of
@@ -63,15 +65,15 @@ class recent_ids {
     /// False if the filter may hold sequenced ids too (stored before runs existed).
     bool runs_complete = true;
     /// Adds one id where it belongs: a sequenced one to the runs, any other to the filter.
+    /// Adds one id read from the chunks: to the filter, sequenced or not (see add()).
     void add(const click_id& id);
+    /// Adds runs read from a runs row or a filter row.
     void add_runs(const std::vector<id_span>& spans);
-    /// Adds the minute's runs row (empty if it has none), after the chunks (add) or a
-    /// filter row: rewrite_row says whether the runs gathered before it are all in it.
-    void add_row(const std::vector<id_span>& row);
-    /// Some of its runs are in no runs row (gathered from chunks written before runs rows,
-    /// or from such a filter row): loading the minute rewrites its row (take_runs_changes).
-    bool rewrite_row = false;
     std::size_t size() const { return filter.size() + runs.size(); }  ///< the ids it holds
+    /// The fewest distinct ids it can hold (what a bucket's count is checked against): a
+    /// filter that may hold sequenced ids (runs_complete false) may hold some of the runs'
+    /// too, so then only the larger part is sure.
+    std::size_t distinct_at_least() const { return runs_complete ? size() : std::max(filter.size(), runs.size()); }
   };
   /// Parses a filter row: what stored() writes, what it wrote before runs rows (with the
   /// minute's runs in it) or a bare id filter (format 5 before runs); nullopt for anything
@@ -79,9 +81,8 @@ class recent_ids {
   static std::optional<stored_minute> parse_stored(std::string_view bytes);
   /// Parses a runs row (take_runs_changes); nullopt if it is not one.
   static std::optional<std::vector<id_span>> parse_runs(std::string_view bytes);
-  /// Puts a stored minute in memory. Not a change, unless its runs row must be rewritten
-  /// (stored_minute::rewrite_row). Runs of minters past max_minters (the ad's runs name as
-  /// many already) are kept apart, exactly, and stay in the minute's rows.
+  /// Puts a stored minute in memory. Not a change. Runs of minters past max_minters (the
+  /// ad's runs name as many already) are kept apart, exactly, and stay in the minute's rows.
   void load_stored(std::int64_t minute, stored_minute m);
   /// Same, from a bare filter (which may hold sequenced ids: they take the general path).
   void load_filter(std::int64_t minute, id_filter filter);
