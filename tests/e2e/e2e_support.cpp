@@ -102,11 +102,16 @@ int verify(const service& svc, const std::vector<std::string>& truths, std::stri
     argv.push_back(t);
   }
   argv.insert(argv.end(), extra.begin(), extra.end());
-  return run(argv, out, 300s);
+  const auto rc = run(argv, out, 300s);
+  if (rc != 0) UNSCOPED_INFO("adclick verify exited " << rc << ":\n" << out);  // (with the failing check)
+  return rc;
 }
 
 int reconcile(const nats_server& nats, const service& svc, std::string& out) {
-  return run({adclick_bin(), "reconcile", "--nats", nats.url(), "--http", svc.http(), "--wait", "60"}, out, 600s);
+  const auto rc =
+    run({adclick_bin(), "reconcile", "--nats", nats.url(), "--http", svc.http(), "--wait", "60"}, out, 600s);
+  if (rc != 0) UNSCOPED_INFO("adclick reconcile exited " << rc << ":\n" << out);
+  return rc;
 }
 
 std::vector<std::string> fault_mix(const std::string& clicks, const std::string& ads, const std::string& seed,

@@ -165,7 +165,9 @@ int verify_view(const service& svc, const std::string& truth, const std::string&
   std::vector<std::string> argv{test::adclick_bin(), "verify", "--http", svc.http(), "--truth", truth, "--view", view,
                                 "--wait",           "60",     "--digest"};
   argv.insert(argv.end(), flags.begin(), flags.end());
-  return test::run(argv, out);
+  const auto rc = test::run(argv, out);
+  if (rc != 0) UNSCOPED_INFO("adclick verify exited " << rc << ":\n" << out);  // (with the failing check)
+  return rc;
 }
 
 std::string digest_of(const std::string& verify_output) {
