@@ -32,11 +32,11 @@ caf::error add_runs_row(ad_state& st, std::int64_t minute, recent_ids::stored_mi
   return {};
 }
 
-/// Puts a minute's stored ids in memory: its chunks a chunk at a time into its filter (not
-/// into memory: the minute may hold millions; sequenced ids there, written by format 5 or
-/// past the minter cap, are looked up like any other), then its runs row. `count` is its stored bucket:
-/// the filter is sized for it. All or nothing: a failed read leaves the minute out of
-/// memory.
+/// Puts a minute's stored ids in memory: its chunks, a chunk at a time, into its filter
+/// (not into memory: the minute may hold millions; sequenced ids there, written by format
+/// 5 or past the minter cap, are looked up like any other), then its runs row. `count` is
+/// its stored bucket: the filter is sized for it. All or nothing: a failed read leaves the
+/// minute out of memory.
 caf::error load_ids(ad_state& st, std::int64_t minute, std::uint64_t count) {
   recent_ids::stored_minute ids{id_filter{count + count / 4}, {}, true};
   if (auto err = st.db->visit_ids(st.ad_id, minute, [&](const click_id& id) { ids.add(id); })) return err;

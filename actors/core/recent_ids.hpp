@@ -57,15 +57,17 @@ class recent_ids {
   /// memory.
   void load(std::int64_t minute, const std::vector<click_id>& ids);
 
-  /// What the store holds of a minute, to load it (persistence/FORMAT.md): the filter of
-  /// its ids that are not sequenced, and the runs of those that are.
+  /// What the store holds of a minute, to load it (persistence/FORMAT.md): a filter of its
+  /// ids on the general path (ids from chunks, whatever their layout), and the runs of its
+  /// runs row (and of a format-5 filter row).
   struct stored_minute {
     id_filter filter;
     id_runs runs;  ///< (under minute 0)
-    /// False if the filter may hold sequenced ids too (stored before runs existed).
+    /// False if the filter may hold sequenced ids too (ids from chunks, a filter stored
+    /// before runs existed, or ids past max_minters).
     bool runs_complete = true;
-    /// Adds one id where it belongs: a sequenced one to the runs, any other to the filter.
-    /// Adds one id read from the chunks: to the filter, sequenced or not (see add()).
+    /// Adds one id read from the chunks: to the filter, sequenced or not (a lookup finds it
+    /// there).
     void add(const click_id& id);
     /// Adds runs read from a runs row or a filter row.
     void add_runs(const std::vector<id_span>& spans);
