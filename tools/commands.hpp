@@ -30,6 +30,7 @@ struct load_options {
   double malformed_rate = 0;       ///< share of publishes that are not a ClickBatch at all
   double wrong_partition_rate = 0; ///< share of clicks published on another partition's subject
   std::int64_t clock_skew_ms = 0;  ///< the publisher's clock is this far ahead (negative: behind)
+  std::int64_t publish_delay_ms = 0;  ///< each message reaches the broker this long after it was built
   bool replay = false;             ///< the clicks were all published before: expect duplicates
   std::string id_layout = "random";  ///< random, or sequenced (README "Click ids")
   std::uint32_t minters = 4;       ///< with sequenced ids: how many ad servers mint them

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -71,15 +72,46 @@ int run_load(const load_options& opts) {
     return std::string{run_tag} + "-" + std::to_string(p) + "-" + std::to_string(batch_no[p]++);
   };
 
+  // adclickd judges "future" against the time the stream stored a message, which is later
+  // than the loader's clock when it builds the message. A message with a click within
+  // `edge_ms` past the edge (max-future-skew) is judged by its stored time: published
+  // alone, settled, and read back. Any other is judged alike whenever it is stored, as long
+  // as it is stored within edge_ms of being built.
+  constexpr std::int64_t edge_ms = 60'000;
+  auto at_edge = [&](const std::vector<click>& buf, std::int64_t built_ms) {
+    const auto edge = built_ms + rules.max_future_skew_ms;
+    return std::any_of(buf.begin(), buf.end(),
+                       [&](const click& c) { return c.event_time_ms > edge && c.event_time_ms <= edge + edge_ms; });
+  };
+  std::uint64_t refused = 0;  // publishes the stream refused, from settles before the last
+
   // Publishes partition p's buffer as one message; the truth judges it in the same order.
   auto publish = [&](std::uint32_t p) -> bool {
     auto& buf = buffers[p];
     if (buf.empty()) return true;
-    if (judge) model.message(p, buf, now_ms());
+    const auto built_ms = now_ms();
+    const bool by_stored_time = judge && at_edge(buf, built_ms);
+    if (judge && !by_stored_time) model.message(p, buf, built_ms);
     auto bytes = encode_click_batch(buf.data(), buf.size());
-    if (auto err = pub.publish(subject(p), bytes, next_id(p))) {
+    if (opts.publish_delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(opts.publish_delay_ms));
+    const auto id = next_id(p);
+    if (auto err = pub.publish(subject(p), bytes, id)) {
       std::fprintf(stderr, "load: %s\n", describe(err).c_str());
       return false;
+    }
+    if (by_stored_time) {
+      auto failed = pub.settle(600'000);
+      if (!failed) {
+        std::fprintf(stderr, "load: %s\n", describe(failed.error()).c_str());
+        return false;
+      }
+      refused += *failed;
+      auto stored_ms = pub.stored_time_ms(subjects::clicks_stream, subject(p), id);
+      if (!stored_ms) {
+        std::fprintf(stderr, "load: %s\n", describe(stored_ms.error()).c_str());
+        return false;
+      }
+      model.message(p, buf, *stored_ms);
     }
     buf.clear();
     return true;
@@ -165,9 +197,10 @@ int run_load(const load_options& opts) {
     return 1;
   }
   const double secs = std::chrono::duration<double>(clock::now() - started).count();
-  if (*failed != 0) {
+  refused += *failed;
+  if (refused != 0) {
     std::fprintf(stderr, "load: %llu publishes were refused; the truth would be wrong\n",
-                 static_cast<unsigned long long>(*failed));
+                 static_cast<unsigned long long>(refused));
     return 1;
   }
   model.finish();

@@ -40,6 +40,9 @@ int main(int argc, char** argv) {
   l->add_option("--clock-skew-ms", load.clock_skew_ms,
                 "the publisher's clock is this far ahead of the real one (negative: behind); event times follow it")
     ->capture_default_str();
+  l->add_option("--publish-delay-ms", load.publish_delay_ms,
+                "wait this long between building each message and publishing it (a slow link to the broker)")
+    ->capture_default_str();
   l->add_option("--ooo-ms", load.ooo_ms, "the service's windows.max-out-of-orderness, in ms")->capture_default_str();
   l->add_option("--lateness-ms", load.lateness_ms, "the service's windows.allowed-lateness, in ms")->capture_default_str();
   l->add_option("--horizon-ms", load.horizon_ms, "the service's dedup.horizon, in ms")->capture_default_str();

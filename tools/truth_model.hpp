@@ -21,7 +21,9 @@ class truth_model {
  public:
   truth_model(const window_rules& rules, std::uint32_t partitions);
 
-  /// One NATS message of `partition` holding `clicks`, published at `wall_ms`.
+  /// One NATS message of `partition` holding `clicks`, stored by the stream at `wall_ms`
+  /// (adclickd judges `future` by that time; `adclick load` passes its own clock instead
+  /// only for a message that no click puts near the edge).
   void message(std::uint32_t partition, const std::vector<click>& clicks, std::int64_t wall_ms);
   /// One message that is not a ClickBatch.
   void garbage();

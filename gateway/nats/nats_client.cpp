@@ -492,6 +492,19 @@ caf::expected<std::uint64_t> js_publisher::settle(std::int64_t timeout_ms) {
 
 std::uint64_t js_publisher::resent() const { return impl_->resent.load(std::memory_order_relaxed); }
 
+caf::expected<std::int64_t> js_publisher::stored_time_ms(const std::string& stream, const std::string& subject,
+                                                         const std::string& msg_id) {
+  natsMsg* raw = nullptr;
+  jsErrCode code = static_cast<jsErrCode>(0);
+  const natsStatus s = js_GetLastMsg(&raw, impl_->js, stream.c_str(), subject.c_str(), nullptr, &code);
+  if (auto err = to_error(s, "reading the last message on " + subject, code)) return err;
+  std::unique_ptr<natsMsg, decltype(&natsMsg_Destroy)> m{raw, natsMsg_Destroy};
+  const char* id = nullptr;
+  if (natsMsgHeader_Get(m.get(), "Nats-Msg-Id", &id) != NATS_OK || id == nullptr || msg_id != id)
+    return make_error(errc::nats, "the last message on " + subject + " is not " + msg_id);
+  return natsMsg_GetTime(m.get()) / 1'000'000;
+}
+
 std::vector<js_publisher::failure> js_publisher::take_failures() {
   std::lock_guard<std::mutex> lock{impl_->mutex};
   std::vector<failure> out;

@@ -183,6 +183,10 @@ class js_publisher {
   caf::expected<std::uint64_t> settle(std::int64_t timeout_ms);
   /// Publishes sent again after a failure (resend mode).
   std::uint64_t resent() const;
+  /// When `stream` stored the last message on `subject` (ms since the epoch, the time
+  /// consumers see), which must carry `Nats-Msg-Id: msg_id`. Settle first.
+  caf::expected<std::int64_t> stored_time_ms(const std::string& stream, const std::string& subject,
+                                             const std::string& msg_id);
 
   /// A publish that failed (not in resend mode).
   struct failure {

@@ -512,6 +512,25 @@ TEST_CASE("publishers' clocks 5 minutes behind and ahead", "[e2e][faults][clock]
   CHECK(svc.stop(SIGTERM) == 0);
 }
 
+TEST_CASE("clicks at the edge of max-future-skew are judged by when the broker stored them, as adclickd judges them",
+          "[e2e][faults][clock]") {
+  running r{service::options{{}, false, false}};
+  auto& [nats, dir, svc] = r;
+  const auto truth_path = dir.str("truth.json");
+  // One message of one ad's clicks, every one 1.5 s past the edge when the loader builds
+  // it, reaches the broker 2 s later (a slow link): adclickd judges by the stored time, so
+  // they are inside the edge. The truth must say the same.
+  REQUIRE(load(nats, truth_path, {"--clicks", "100", "--ads", "1", "--batch", "100", "--event-rate", "1000000",
+                                  "--clock-skew-ms", "301500", "--publish-delay-ms", "2000", "--seed", "193"}) == 0);
+  std::string error;
+  auto t = truth::load(truth_path, error);
+  REQUIRE(t);
+  CHECK(t->outcomes[outcome::rejected_future] == 0);
+  require_exact(nats, svc, {truth_path}, {"--allow-idle-final"});
+  CHECK(svc.status()["outcomes"]["future"] == 0);
+  CHECK(svc.stop(SIGTERM) == 0);
+}
+
 TEST_CASE("stop signals at random moments during a load: every stop is clean and nothing is lost",
           "[e2e][faults][signals]") {
   running r{fault_mix_service};
