@@ -641,6 +641,11 @@ caf::behavior running(self_ptr self) {
     },
     [=](const series_query& q) -> caf::result<series> {
       auto& st = self->state;
+      // (Either view's watermark is at least the stored one retention went by.)
+      if (auto why = past_retention(q.gran, q.from_ms, q.billing ? st.durable_watermark_ms : st.clock.watermark(),
+                                    st.cfg.retention);
+          !why.empty())
+        return make_error(errc::past_retention, why);
       series out;
       out.kind = entity::ad;
       out.id = q.id;

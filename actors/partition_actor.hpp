@@ -99,6 +99,7 @@ struct partition_config {
   /// the mailbox must not make checkpoints run back to back. 0: no such trigger.
   std::uint64_t checkpoint_max_pending_bytes = 0;
   window_rules rules;
+  count_retention retention;  ///< a query before what it keeps is refused
   subjects names;                          ///< subjects of FinalCount and DLQ rows
   /// An ad actor with nothing to do for this long is stopped once its state is durable.
   caf::timespan idle_timeout = std::chrono::minutes(5);

@@ -22,6 +22,7 @@ caf::behavior retention_actor(caf::stateful_actor<retention_state>* self, retent
     st.now = phase::idle;
     st.at = {};
     st.pass = {};
+    st.counts = {};
     st.compaction_ms = 0;
   };
   auto fail = [=](const caf::error& err) {
@@ -43,7 +44,13 @@ caf::behavior retention_actor(caf::stateful_actor<retention_state>* self, retent
         .kv("bytes", st.pass.bytes)
         .kv("pass_ms", pass_ms)
         .kv("compaction_ms", st.compaction_ms);
+    if (st.counts.keys != 0)
+      log_info("retention", "counts_purged")
+        .kv("minutes_kept_from_ms", *st.counts.minutes_from_ms)
+        .kv("held_by_partition", st.counts.held_by)
+        .kv("keys", st.counts.keys);
     cfg.stats->update([&](storage_status& s) {
+      if (st.counts.minutes_from_ms) s.minutes_kept_from_ms = *st.counts.minutes_from_ms;
       ++s.passes;
       if (st.pass.floor_ms) {
         s.dedup_floor_ms = *st.pass.floor_ms;
@@ -67,6 +74,27 @@ caf::behavior retention_actor(caf::stateful_actor<retention_state>* self, retent
         st.now = phase::purging;
         st.pass_started = std::chrono::steady_clock::now();
       }
+      if (st.now == phase::purging_counts) {
+        auto step = cfg.db->purge_expired_counts(st.at, cfg.step_keys, cfg.counts);
+        if (!step) return fail(step.error());
+        auto& counts = st.counts;
+        counts.keys += step->keys;
+        if (step->minutes_from_ms && (!counts.minutes_from_ms || *step->minutes_from_ms < *counts.minutes_from_ms)) {
+          counts.minutes_from_ms = step->minutes_from_ms;  // the lowest a step saw
+          counts.held_by = step->held_by;
+        }
+        cfg.stats->update([&](storage_status& s) { s.purged_count_keys += step->keys; });
+        if (!st.at.done) {
+          self->send(self, sync_atom_v);
+          return;
+        }
+        st.at = {};
+        // Then give the deleted id minutes' disk space back, a slice at a time.
+        if (st.pass.deleted_minutes.empty()) return finish();
+        st.now = phase::compacting;
+        self->send(self, compact_atom_v);
+        return;
+      }
       auto step = cfg.db->purge_expired_ids(st.at, cfg.step_keys);
       if (!step) return fail(step.error());
       auto& pass = st.pass;
@@ -85,10 +113,10 @@ caf::behavior retention_actor(caf::stateful_actor<retention_state>* self, retent
         self->send(self, sync_atom_v);  // the next step, after anything already waiting
         return;
       }
-      // The pass is done: give the deleted minutes' disk space back, a slice at a time.
-      if (pass.deleted_minutes.empty()) return finish();
-      st.now = phase::compacting;
-      self->send(self, compact_atom_v);
+      // The ids are done: the counts next.
+      st.at = {};
+      st.now = phase::purging_counts;
+      self->send(self, sync_atom_v);
     },
     [=](compact_atom) {
       auto& st = self->state;

@@ -19,6 +19,7 @@ std::string to_string(errc x) {
     case errc::timeout: return "timeout";
     case errc::busy: return "busy";
     case errc::not_owned: return "not_owned";
+    case errc::past_retention: return "past_retention";
   }
   return "unknown";
 }

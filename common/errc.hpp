@@ -21,6 +21,7 @@ enum class errc : std::uint8_t {
   timeout,
   busy,              ///< the request cannot be done now (an ad that keeps changing)
   not_owned,         ///< the ad's partition belongs to another node
+  past_retention,    ///< a query asks for buckets retention has deleted (or may have)
 };
 
 std::string to_string(errc x);

@@ -59,7 +59,11 @@ adclick_config::adclick_config() {
   caf::config_option_adder{custom_options_, "dedup"}
     .add(dedup_horizon, "horizon", "exact dedup this far behind the watermark; older clicks are rejected (too_old)");
   caf::config_option_adder{custom_options_, "retention"}
-    .add(retention_interval, "interval", "how often the ids and filters of minutes past dedup.horizon are deleted");
+    .add(retention_interval, "interval",
+         "how often the ids past dedup.horizon and the counts past retention.minute, .hour and .day are deleted")
+    .add(retention_minute, "minute", "keep minute buckets this far behind the watermark; 0s = forever")
+    .add(retention_hour, "hour", "keep hour buckets this far behind the watermark; 0s = forever")
+    .add(retention_day, "day", "keep day buckets this far behind the watermark; 0s = forever");
   caf::config_option_adder{custom_options_, "actors"}
     .add(actors_idle_timeout, "idle-timeout", "stop an ad actor idle this long (its state is durable)");
   caf::config_option_adder{custom_options_, "checkpoint"}
@@ -319,6 +323,20 @@ std::string adclick_config::validate() {
     problems << "dedup.horizon must be longer than windows.allowed-lateness plus a minute "
                 "(a late click must still be deduplicated); ";
   if (retention_interval < std::chrono::seconds(1)) problems << "retention.interval must be at least 1s; ";
+  {
+    // A bucket deleted must be one no click can change any more: past the dedup horizon
+    // (its clicks are too old). And a coarser bucket is kept at least as long as a finer one.
+    const std::pair<const char*, caf::timespan> kept[] = {
+      {"retention.minute", retention_minute}, {"retention.hour", retention_hour}, {"retention.day", retention_day}};
+    auto forever = [](caf::timespan t) { return t == caf::timespan{0}; };
+    for (const auto& [name, t] : kept)
+      if (!forever(t) && t < dedup_horizon)
+        problems << name << " must be at least dedup.horizon (a bucket is deleted only once no click can change it), or 0s "
+                             "(forever); ";
+    for (int i = 0; i < 2; ++i)
+      if (!forever(kept[i + 1].second) && (forever(kept[i].second) || kept[i + 1].second < kept[i].second))
+        problems << kept[i + 1].first << " must be at least " << kept[i].first << " (or 0s: forever); ";
+  }
   if (checkpoint_interval <= caf::timespan{0})
     problems << "checkpoint.interval must be positive; ";
   if (checkpoint_max_age <= checkpoint_interval)
@@ -347,6 +365,15 @@ window_rules adclick_config::rules() const {
   r.max_out_of_orderness_ms = ms(windows_max_out_of_orderness);
   r.max_future_skew_ms = ms(windows_max_future_skew);
   r.dedup_horizon_ms = ms(dedup_horizon);
+  return r;
+}
+
+count_retention adclick_config::count_retention_rules() const {
+  auto ms = [](caf::timespan t) { return std::chrono::duration_cast<std::chrono::milliseconds>(t).count(); };
+  count_retention r;
+  r.minute_ms = ms(retention_minute);
+  r.hour_ms = ms(retention_hour);
+  r.day_ms = ms(retention_day);
   return r;
 }
 

@@ -58,6 +58,9 @@ class adclick_config : public caf::actor_system_config {
   caf::timespan windows_idle_advance = std::chrono::seconds(30);  ///< 0 = never (see nats_ingress.hpp)
   caf::timespan dedup_horizon = std::chrono::hours(1);
   caf::timespan retention_interval = std::chrono::minutes(1);
+  caf::timespan retention_minute = std::chrono::hours(7 * 24);
+  caf::timespan retention_hour = std::chrono::hours(90 * 24);
+  caf::timespan retention_day = caf::timespan{0};
 
   // [actors]
   caf::timespan actors_idle_timeout = std::chrono::minutes(5);
@@ -109,6 +112,8 @@ class adclick_config : public caf::actor_system_config {
 
   /// The event-time rules of every partition.
   window_rules rules() const;
+  /// retention.minute, .hour and .day, in ms.
+  count_retention count_retention_rules() const;
 
   /// "host", port from http_address.
   std::string http_host() const;

@@ -166,7 +166,10 @@ v1::StatusReply status_reply(const std::vector<partition_status>& partitions, co
   st->set_filters_bytes(sg.filters_bytes);
   st->set_runs_bytes(sg.runs_bytes);
   st->set_counts_bytes(sg.counts_bytes);
+  st->set_rollups_bytes(sg.rollups_bytes);
   st->set_total_bytes(sg.total_bytes);
+  st->set_minutes_kept_from_ms(sg.minutes_kept_from_ms == window_rules::no_watermark ? 0 : sg.minutes_kept_from_ms);
+  st->set_purged_count_keys(sg.purged_count_keys);
   return out;
 }
 

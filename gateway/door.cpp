@@ -25,6 +25,7 @@ door_error error_of(const caf::error& err) {
       case errc::recovering: return {503, "recovering", describe(err)};
       case errc::busy: return {409, "busy", describe(err)};
       case errc::not_owned: return {400, "not_owned", describe(err)};
+      case errc::past_retention: return {410, "past_retention", describe(err)};
       case errc::storage: return {500, "storage", describe(err)};
       default: break;
     }

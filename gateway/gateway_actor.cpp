@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/errc.hpp"
+#include "actors/core/query_rules.hpp"
 #include "gateway/query_engine.hpp"
 #include "messages/click_codec.hpp"
 #include "messages/type_ids.hpp"
@@ -133,11 +134,23 @@ caf::error durable_edge(const statuses& xs, std::uint32_t partitions_count, std:
   return {};
 }
 
+/// A group's or a ranking's rows go by each partition's watermark: a query is refused if
+/// retention at the highest of them has deleted (or may delete) a bucket it asks for.
+caf::error check_retained(const statuses& xs, const count_retention& keep,
+                          const std::vector<std::pair<granularity, std::int64_t>>& buckets) {
+  std::int64_t highest = window_rules::no_watermark;
+  for (const auto& s : xs) highest = std::max(highest, s.watermark_ms);
+  for (const auto& [g, start] : buckets)
+    if (auto why = past_retention(g, start, highest, keep); !why.empty()) return make_error(errc::past_retention, why);
+  return {};
+}
+
 }  // namespace
 
 caf::behavior gateway_actor(self_ptr self, std::uint32_t partitions_count, std::map<std::uint32_t, caf::actor> owned,
-                            store* db) {
+                            store* db, count_retention retention) {
   self->state.partitions_count = partitions_count;
+  self->state.retention = retention;
   self->state.owned = std::move(owned);
   self->state.db = db;
   for (int i = 0; i < reader_count; ++i)
@@ -156,6 +169,7 @@ caf::behavior gateway_actor(self_ptr self, std::uint32_t partitions_count, std::
         std::int64_t watermark = 0, final_before = 0;
         if (auto err = durable_edge(xs, self->state.partitions_count, watermark, final_before))
           return rp.deliver(std::move(err));
+        if (auto err = check_retained(xs, self->state.retention, {{q.gran, q.from_ms}})) return rp.deliver(std::move(err));
         read_on_reader<series>(self, rp, q, watermark, final_before);
       });
       return rp;
@@ -165,6 +179,8 @@ caf::behavior gateway_actor(self_ptr self, std::uint32_t partitions_count, std::
       with_statuses<top_list>(self, rp, [=](statuses& xs, caf::response_promise& rp) {
         std::int64_t watermark = 0, final_before = 0;
         if (auto err = durable_edge(xs, self->state.partitions_count, watermark, final_before))
+          return rp.deliver(std::move(err));
+        if (auto err = check_retained(xs, self->state.retention, cover_with_days_and_hours(q.from_ms, q.to_ms)))
           return rp.deliver(std::move(err));
         read_on_reader<top_list>(self, rp, q, self->state.partitions_count, watermark, final_before);
       });

@@ -32,6 +32,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "messages/types.hpp"
+
 namespace adclick {
 
 class store;
@@ -43,12 +45,14 @@ struct gateway_state {
   std::uint32_t partitions_count = 0;
   std::map<std::uint32_t, caf::actor> owned;  ///< partition id -> partition actor
   store* db = nullptr;
+  count_retention retention;  ///< a query before what it keeps is refused
   std::vector<caf::actor> readers;      ///< store readers (detached)
   std::vector<std::size_t> in_flight;   ///< reads asked of each reader, not yet answered
   static inline const char* name = "adclick.gateway";
 };
 
 caf::behavior gateway_actor(caf::stateful_actor<gateway_state>* self, std::uint32_t partitions_count,
-                            std::map<std::uint32_t, caf::actor> owned, store* db);
+                            std::map<std::uint32_t, caf::actor> owned, store* db,
+                            count_retention retention = {});
 
 }  // namespace adclick

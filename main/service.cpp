@@ -217,6 +217,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   retention_config rc;
   rc.db = db->get();
   rc.interval = cfg.retention_interval;
+  rc.counts = cfg.count_retention_rules();
   rc.stats = std::make_shared<retention_stats>();
   auto retention = sys.spawn<caf::detached>(retention_actor, rc);
   std::map<std::uint32_t, caf::actor> owned;
@@ -233,6 +234,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     pc.checkpoint_max_pending = cfg.checkpoint_max_pending;
     pc.checkpoint_max_pending_bytes = cfg.ingest_max_unacked_bytes / 2;
     pc.rules = cfg.rules();
+    pc.retention = cfg.count_retention_rules();
     pc.names = names;
     pc.idle_timeout = cfg.actors_idle_timeout;
     pc.live_hub = hub;
@@ -257,7 +259,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     ic.idle_advance_ms = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.windows_idle_advance).count();
     ingress.push_back(std::make_unique<nats_ingress>(**nc, actor, cursor, std::move(ic)));
   }
-  auto gateway = sys.spawn(gateway_actor, cfg.partitions_count, owned, db->get());
+  auto gateway = sys.spawn(gateway_actor, cfg.partitions_count, owned, db->get(), cfg.count_retention_rules());
 
   // A watcher learns when any partition dies: that is fatal (nothing more may be acked).
   auto watcher = std::make_unique<caf::scoped_actor>(sys);
@@ -278,6 +280,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     out.storage.filters_bytes = disk.filters;
     out.storage.runs_bytes = disk.runs;
     out.storage.counts_bytes = disk.counts;
+    out.storage.rollups_bytes = disk.rollups;
     out.storage.total_bytes = disk.total;
     out.memory = read_process_memory();
     return out;

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -110,6 +111,30 @@ struct window_rules {
 enum class granularity : std::uint8_t { minute, hour, day };
 const char* to_string(granularity x);
 bool from_string(const std::string& text, granularity& out);
+
+/// How long count buckets are kept behind their partition's watermark (retention.minute,
+/// .hour, .day; 0 keeps them forever). Event time, like the watermark: a replay deletes the
+/// same buckets. Each is at least the dedup horizon (config checks it), so a deleted bucket
+/// cannot be counted into again: its clicks are too old.
+struct count_retention {
+  std::int64_t minute_ms = 7LL * 24 * 3'600'000;
+  std::int64_t hour_ms = 90LL * 24 * 3'600'000;
+  std::int64_t day_ms = 0;
+
+  /// The first bucket of `g` kept at `watermark_ms` (every bucket before it ends at least
+  /// the retention of g behind the watermark), or nullopt if all are kept. Retention
+  /// deletes the buckets before it of a partition's stored watermark, and a query asking
+  /// for one before it of any later watermark gets an error: watermarks never go back, so
+  /// what a query is refused is a superset of what is gone.
+  std::optional<std::int64_t> retained_from(granularity g, std::int64_t watermark_ms) const {
+    const std::int64_t keep = g == granularity::minute ? minute_ms : g == granularity::hour ? hour_ms : day_ms;
+    if (keep <= 0 || watermark_ms <= window_rules::no_watermark) return std::nullopt;
+    const std::int64_t width = g == granularity::minute ? 60'000 : g == granularity::hour ? 3'600'000 : 86'400'000;
+    const auto t = watermark_ms - keep;
+    const auto b = t / width * width;
+    return b > t ? b - width : b;  // floor, also below zero
+  }
+};
 
 /// What a series or a ranking is of: one ad, or every ad of a campaign or an advertiser.
 enum class entity : std::uint8_t { ad, campaign, advertiser };
@@ -552,8 +577,13 @@ struct storage_status {
   std::uint64_t ids_bytes = 0;        ///< on disk: id chunks
   std::uint64_t filters_bytes = 0;    ///< id filters
   std::uint64_t runs_bytes = 0;       ///< runs rows (sequenced ids)
-  std::uint64_t counts_bytes = 0;     ///< minute, hour and day buckets
+  std::uint64_t counts_bytes = 0;     ///< minute, hour and day buckets, and their expiry rows
+  std::uint64_t rollups_bytes = 0;    ///< group shares and rankings
   std::uint64_t total_bytes = 0;      ///< every row
+  /// Retention of counts: minute buckets before this are deleted or about to be (the
+  /// lowest partition's first kept minute); no_watermark while none is known.
+  std::int64_t minutes_kept_from_ms = window_rules::no_watermark;
+  std::uint64_t purged_count_keys = 0;  ///< count rows, their expiry rows, group shares and rankings deleted
 };
 
 // -- CAF 0.17 inspectors ------------------------------------------------------------------

@@ -187,6 +187,40 @@ std::string ranking_key(entity by, granularity g, std::int64_t bucket_start_ms, 
   return key;
 }
 
+std::optional<ranking_key_parts> parse_ranking_key(std::string_view key) {
+  if (key.size() != 15 || key[0] != 't') return std::nullopt;
+  ranking_key_parts parts{};
+  if (!entity_of(key[1], parts.by) || !granularity_of(key[2], parts.gran)) return std::nullopt;
+  parts.bucket_start_ms = static_cast<std::int64_t>(get_be64(key.data() + 3) ^ sign_bit);
+  parts.partition = get_be32(key.data() + 11);
+  return parts;
+}
+
+std::string expiry_key(granularity g, std::int64_t bucket_start_ms, std::uint64_t ad_id) {
+  std::string key{"e"};
+  key.reserve(18);
+  key.push_back(granularity_tag(g));
+  put_be64(key, static_cast<std::uint64_t>(bucket_start_ms) ^ sign_bit);
+  put_be64(key, ad_id);
+  return key;
+}
+
+std::string expiry_range_end(granularity g, std::int64_t before_ms) {
+  std::string key{"e"};
+  key.push_back(granularity_tag(g));
+  put_be64(key, static_cast<std::uint64_t>(before_ms) ^ sign_bit);
+  return key;
+}
+
+std::optional<expiry_key_parts> parse_expiry_key(std::string_view key) {
+  if (key.size() != 18 || key[0] != 'e') return std::nullopt;
+  expiry_key_parts parts{};
+  if (!granularity_of(key[1], parts.gran)) return std::nullopt;
+  parts.bucket_start_ms = static_cast<std::int64_t>(get_be64(key.data() + 2) ^ sign_bit);
+  parts.ad_id = get_be64(key.data() + 10);
+  return parts;
+}
+
 std::string encode_ranking(const ranking& r) {
   std::string out;
   out.reserve(12 + 16 * r.top.size());
@@ -517,7 +551,7 @@ bool decode_meta(std::string_view bytes, meta& m) {
   m.partitions = get_le32(bytes.data() + 4);
   // (The caller refuses any other version by its number; one it upgrades is compared by
   // its rules like the current one.)
-  if (m.format != format_version && m.format != upgradable_format_version) return true;
+  if (!readable_format(m.format)) return true;
   if (bytes.size() != 40) return false;
   m.rules.max_out_of_orderness_ms = static_cast<std::int64_t>(get_le64(bytes.data() + 8));
   m.rules.allowed_lateness_ms = static_cast<std::int64_t>(get_le64(bytes.data() + 16));

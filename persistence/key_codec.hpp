@@ -13,9 +13,11 @@
 namespace adclick::keys {
 
 /// Bumped on any incompatible change of this file; stored under meta_key().
-constexpr std::uint32_t format_version = 6;
-/// An older format this build opens as it is, and then marks as format_version.
-constexpr std::uint32_t upgradable_format_version = 5;
+constexpr std::uint32_t format_version = 7;
+/// The oldest format this build opens and upgrades (store::open says how), then marks as
+/// format_version: 5 lacks the runs rows, 5 and 6 the expiry rows.
+constexpr std::uint32_t oldest_upgradable_format = 5;
+constexpr bool readable_format(std::uint32_t f) { return f >= oldest_upgradable_format && f <= format_version; }
 
 /// Where a partition's consumer stands and what it has seen, as of its last checkpoint.
 struct position {
@@ -96,6 +98,28 @@ std::string ranking_key(entity by, granularity g, std::int64_t bucket_start_ms, 
 std::string encode_ranking(const ranking& r);
 /// Fills `r.top` and `r.unlisted_max`; false if `bytes` is not a ranking.
 bool decode_ranking(std::string_view bytes, ranking& r);
+
+/// "e" granularity bucket_start(be64, sign bit flipped) ad_id(be64) -> empty: the ad has a
+/// final count row of that bucket, which retention deletes once it is past
+/// retention.<granularity> (with the ad's group shares of the bucket). Time leads, so that
+/// expired buckets are one key range per granularity, never a scan of every ad.
+std::string expiry_key(granularity g, std::int64_t bucket_start_ms, std::uint64_t ad_id);
+/// The first expiry key of `g` whose bucket starts at or after `before_ms`.
+std::string expiry_range_end(granularity g, std::int64_t before_ms);
+struct expiry_key_parts {
+  granularity gran;
+  std::int64_t bucket_start_ms;
+  std::uint64_t ad_id;
+};
+std::optional<expiry_key_parts> parse_expiry_key(std::string_view key);
+/// The bucket and partition of a ranking key; nullopt if `key` is not one.
+struct ranking_key_parts {
+  entity by;
+  granularity gran;
+  std::int64_t bucket_start_ms;
+  std::uint32_t partition;
+};
+std::optional<ranking_key_parts> parse_ranking_key(std::string_view key);
 
 /// "d" minute(be64, sign bit flipped) ad_id(be64) level(u8) shard(be16) chunk(be64): the
 /// click ids first seen in that (ad, minute) by checkpoint `chunk` whose hash falls in

@@ -1,10 +1,12 @@
 #include "persistence/store.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <shared_mutex>
 #include <thread>
 
@@ -19,6 +21,7 @@
 
 #include "common/errc.hpp"
 #include "common/fault_switch.hpp"
+#include "common/time.hpp"
 #include "common/log.hpp"
 #include "messages/click_codec.hpp"
 
@@ -147,6 +150,7 @@ int max_open_tables() {
 struct store::batch::impl {
   leveldb::WriteBatch wb;
   std::size_t puts = 0;
+  bool expiry_rows = true;
 };
 
 store::batch::batch() : impl_(std::make_unique<impl>()) {}
@@ -154,15 +158,29 @@ store::batch::~batch() = default;
 store::batch::batch(batch&&) noexcept = default;
 store::batch& store::batch::operator=(batch&&) noexcept = default;
 
+namespace {
+/// The expiry rows of a final minute row: its own, its hour's and its day's (the hour and
+/// day rows are written again by later minutes; their expiry rows are the same keys).
+void put_expiry(leveldb::WriteBatch& wb, std::uint64_t ad_id, std::int64_t minute_ms) {
+  wb.Put(keys::expiry_key(granularity::minute, minute_ms, ad_id), {});
+  wb.Put(keys::expiry_key(granularity::hour, bucket_start(minute_ms, hour_ms), ad_id), {});
+  wb.Put(keys::expiry_key(granularity::day, bucket_start(minute_ms, day_ms), ad_id), {});
+}
+}  // namespace
+
 void store::batch::put_bucket(std::uint32_t partition, std::uint64_t ad_id, const minute_count& m) {
   impl_->wb.Put(keys::count_key(ad_id, granularity::minute, m.minute_ms),
                 keys::encode_bucket({m.count, m.state, m.version}));
-  if (m.state == bucket_state::open)
+  if (m.state == bucket_state::open) {
     impl_->wb.Put(keys::open_key(partition, m.minute_ms, ad_id), {});
-  else
+  } else {
     impl_->wb.Delete(keys::open_key(partition, m.minute_ms, ad_id));
+    if (impl_->expiry_rows) put_expiry(impl_->wb, ad_id, m.minute_ms);
+  }
   ++impl_->puts;
 }
+
+void store::batch::omit_expiry_rows() { impl_->expiry_rows = false; }
 
 void store::batch::put_ids(std::uint64_t ad_id, std::int64_t minute_ms, const std::vector<click_id>& ids,
                            std::uint64_t chunk) {
@@ -308,7 +326,43 @@ struct store::impl {
     log_warn("store", "storage_reopened").kv("dir", dir);
     return {};
   }
+
+  /// Upgrading a directory written before expiry rows: puts them for every final minute
+  /// row, in synced batches of at most 100,000 rows. Run once, at open, before the meta
+  /// is marked with the current format (a crash in between runs it again: the rows are
+  /// the same keys).
+  caf::error index_expiry();
 };
+
+caf::error store::impl::index_expiry() {
+  std::unique_ptr<leveldb::Iterator> it{db->NewIterator(leveldb::ReadOptions{})};
+  leveldb::WriteBatch wb;
+  std::size_t rows = 0, pending = 0;
+  auto flush = [&]() -> caf::error {
+    leveldb::WriteOptions w;
+    w.sync = true;
+    auto err = to_error(db->Write(w, &wb), "cannot write expiry rows");
+    wb.Clear();
+    pending = 0;
+    return err;
+  };
+  for (it->Seek("c"); it->Valid() && it->key()[0] == 'c'; it->Next()) {
+    auto k = keys::parse_count_key({it->key().data(), it->key().size()});
+    if (!k || k->gran != granularity::minute) continue;
+    auto v = keys::decode_bucket({it->value().data(), it->value().size()});
+    if (!v) return make_error(errc::storage, "corrupt count row of ad " + std::to_string(k->ad_id));
+    if (v->state == bucket_state::open) continue;  // its final write will put them
+    put_expiry(wb, k->ad_id, k->bucket_start_ms);
+    ++rows;
+    if (++pending == 100'000)
+      if (auto err = flush()) return err;
+  }
+  if (auto err = to_error(it->status(), "cannot read count rows")) return err;
+  if (pending != 0)
+    if (auto err = flush()) return err;
+  log_info("store", "expiry_rows_indexed").kv("dir", dir).kv("final_minutes", rows);
+  return {};
+}
 
 namespace {
 caf::error closed_error(const std::string& dir) {
@@ -355,7 +409,7 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir, const 
   if (!s.ok()) return to_error(s, "cannot read meta");
   keys::meta stored;
   const bool readable = keys::decode_meta(value, stored) &&
-                        (stored.format == keys::format_version || stored.format == keys::upgradable_format_version);
+                        keys::readable_format(stored.format);
   if (!readable)
     return make_error(errc::format_mismatch,
                       dir + " holds storage format " + std::to_string(stored.format) + ", this build reads format " +
@@ -379,8 +433,11 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir, const 
   }
   if (stored.format != keys::format_version) {
     // Format 5 is format 6 without runs rows (its chunks hold every id): this build reads
-    // it as it is. The meta says 6 from now on, so that a format-5 build, which would not
-    // see the runs rows, refuses the directory.
+    // it as it is. Formats 5 and 6 are 7 without expiry rows: they are written now for
+    // every final minute row, in one pass over the count rows (once, before the meta
+    // says 7). The meta then says 7, so that an older build, which would not see the runs
+    // rows nor write expiry rows, refuses the directory.
+    if (auto err = p->index_expiry()) return err;
     leveldb::WriteOptions w;
     w.sync = true;
     if (auto err = to_error(p->db->Put(w, keys::meta_key(), keys::encode_meta(wanted)), "cannot write meta")) return err;
@@ -454,6 +511,36 @@ caf::error store::scan_open(std::uint32_t partition, scan_step& at, std::size_t 
   return {};
 }
 
+namespace {
+/// Each partition's stored watermark as of `ro` (none: it never judged a click, so none of
+/// its ads has a row retention could delete).
+caf::expected<std::vector<std::optional<std::int64_t>>> stored_watermarks(leveldb::DB& db,
+                                                                           const leveldb::ReadOptions& ro,
+                                                                           std::uint32_t partitions) {
+  std::vector<std::optional<std::int64_t>> out(partitions);
+  for (std::uint32_t p = 0; p < partitions; ++p) {
+    std::string value;
+    auto s = db.Get(ro, keys::position_key(p), &value);
+    if (s.IsNotFound()) continue;
+    if (!s.ok()) return to_error(s, "cannot read position");
+    auto pos = keys::decode_position(value);
+    if (!pos) return make_error(errc::storage, "corrupt position of partition " + std::to_string(p));
+    if (pos->has_watermark()) out[p] = pos->watermark_ms;
+  }
+  return out;
+}
+
+/// A LevelDB snapshot released when it goes out of scope.
+struct snapshot_guard {
+  leveldb::DB* db;
+  leveldb::ReadOptions ro;
+  explicit snapshot_guard(leveldb::DB* d) : db(d) { ro.snapshot = db->GetSnapshot(); }
+  ~snapshot_guard() { db->ReleaseSnapshot(ro.snapshot); }
+  snapshot_guard(const snapshot_guard&) = delete;
+  snapshot_guard& operator=(const snapshot_guard&) = delete;
+};
+}  // namespace
+
 caf::expected<store::purge_result> store::purge_expired_ids(scan_step& at, std::size_t limit) {
   purge_result out;
   batch b;
@@ -461,26 +548,17 @@ caf::expected<store::purge_result> store::purge_expired_ids(scan_step& at, std::
   {
     std::shared_lock<std::shared_mutex> lock{impl_->mutex};
     if (!impl_->db) return closed_error(impl_->dir);
-    leveldb::ReadOptions ro;
-    ro.snapshot = impl_->db->GetSnapshot();
-    struct release {
-      leveldb::DB* db;
-      const leveldb::Snapshot* snap;
-      ~release() { db->ReleaseSnapshot(snap); }
-    } released{impl_->db.get(), ro.snapshot};
+    snapshot_guard snap{impl_->db.get()};
+    const auto& ro = snap.ro;
     // Each partition's floor, as of the snapshot.
     const auto partitions = impl_->opts.partitions;
+    auto watermarks = stored_watermarks(*impl_->db, ro, partitions);
+    if (!watermarks) return watermarks.error();
     std::vector<std::optional<std::int64_t>> floors(partitions);
     std::optional<std::int64_t> highest;
     for (std::uint32_t p = 0; p < partitions; ++p) {
-      std::string value;
-      auto s = impl_->db->Get(ro, keys::position_key(p), &value);
-      if (s.IsNotFound()) continue;
-      if (!s.ok()) return to_error(s, "cannot read position");
-      auto pos = keys::decode_position(value);
-      if (!pos) return make_error(errc::storage, "corrupt position of partition " + std::to_string(p));
-      if (!pos->has_watermark()) continue;  // it never judged a click: none of its ads has dedup state
-      floors[p] = impl_->opts.rules.first_open_dedup_minute(pos->watermark_ms);
+      if (!(*watermarks)[p]) continue;
+      floors[p] = impl_->opts.rules.first_open_dedup_minute(*(*watermarks)[p]);
       if (!out.floor_ms || *floors[p] < *out.floor_ms) {
         out.floor_ms = floors[p];
         out.held_by = p;
@@ -528,6 +606,121 @@ caf::expected<store::purge_result> store::purge_expired_ids(scan_step& at, std::
   return out;
 }
 
+caf::expected<store::count_purge_result> store::purge_expired_counts(scan_step& at, std::size_t limit,
+                                                                      const count_retention& keep) {
+  count_purge_result out;
+  batch b;
+  bool more = false;
+  {
+    std::shared_lock<std::shared_mutex> lock{impl_->mutex};
+    if (!impl_->db) return closed_error(impl_->dir);
+    snapshot_guard snap{impl_->db.get()};
+    const auto& ro = snap.ro;
+    const auto partitions = impl_->opts.partitions;
+    auto watermarks = stored_watermarks(*impl_->db, ro, partitions);
+    if (!watermarks) return watermarks.error();
+    // Each partition's first kept bucket per granularity, and the highest of them.
+    constexpr granularity grans[] = {granularity::minute, granularity::hour, granularity::day};
+    auto index = [](granularity g) { return static_cast<std::size_t>(g); };
+    std::vector<std::array<std::optional<std::int64_t>, 3>> kept_from(partitions);
+    std::array<std::optional<std::int64_t>, 3> highest;
+    for (std::uint32_t p = 0; p < partitions; ++p) {
+      if (!(*watermarks)[p]) continue;
+      for (auto g : grans) {
+        auto& f = kept_from[p][index(g)];
+        f = keep.retained_from(g, *(*watermarks)[p]);
+        if (f && (!highest[index(g)] || *f > *highest[index(g)])) highest[index(g)] = f;
+      }
+      const auto& m = kept_from[p][index(granularity::minute)];
+      if (m && (!out.minutes_from_ms || *m < *out.minutes_from_ms)) {
+        out.minutes_from_ms = m;
+        out.held_by = p;
+      }
+    }
+    auto expired = [&](std::uint32_t p, granularity g, std::int64_t start) {
+      const auto& f = kept_from[p][index(g)];
+      return f && start < *f;
+    };
+    // The ranges a pass visits, in key order: the expiry rows of each granularity ('d',
+    // 'h', 'm'), then the rankings of each kind ('a', 'c', 'v') and granularity ('d', 'h').
+    struct range {
+      std::string from, to;
+      bool expiry;
+    };
+    std::vector<range> ranges;
+    for (auto g : {granularity::day, granularity::hour, granularity::minute})
+      if (highest[index(g)]) {
+        auto to = keys::expiry_range_end(g, *highest[index(g)]);
+        ranges.push_back({to.substr(0, 2), std::move(to), true});
+      }
+    for (auto by : {entity::ad, entity::campaign, entity::advertiser})
+      for (auto g : {granularity::day, granularity::hour})
+        if (highest[index(g)]) {
+          auto to = keys::ranking_key(by, g, *highest[index(g)], 0);
+          ranges.push_back({to.substr(0, 3), std::move(to), false});
+        }
+    std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> owners;  // this call's, by ad
+    std::set<std::string> shares_deleted;
+    std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(ro)};
+    std::size_t visited = 0;
+    for (const auto& r : ranges) {
+      if (!at.next.empty() && at.next >= r.to) continue;  // done with this range
+      const leveldb::Slice to{r.to};
+      for (it->Seek(at.next > r.from ? at.next : r.from); it->Valid() && it->key().compare(to) < 0; it->Next()) {
+        if (visited == limit) {
+          at.next = it->key().ToString();
+          more = true;
+          break;
+        }
+        ++visited;
+        const std::string_view key{it->key().data(), it->key().size()};
+        if (!r.expiry) {
+          auto k = keys::parse_ranking_key(key);
+          if (!k) return make_error(errc::storage, "corrupt ranking key");
+          if (!expired(k->partition, k->gran, k->bucket_start_ms)) continue;
+          b.impl_->wb.Delete(it->key());
+          ++out.keys;
+          continue;
+        }
+        auto k = keys::parse_expiry_key(key);
+        if (!k) return make_error(errc::storage, "corrupt expiry key");
+        const auto p = partition_of(k->ad_id, partitions);
+        if (!expired(p, k->gran, k->bucket_start_ms)) continue;
+        b.impl_->wb.Delete(it->key());
+        b.impl_->wb.Delete(keys::count_key(k->ad_id, k->gran, k->bucket_start_ms));
+        out.keys += 2;
+        auto o = owners.find(k->ad_id);
+        if (o == owners.end()) {
+          std::pair<std::uint64_t, std::uint64_t> ids{0, 0};
+          std::string value;
+          auto s = impl_->db->Get(ro, keys::owner_key(k->ad_id), &value);
+          if (!s.ok() && !s.IsNotFound()) return to_error(s, "cannot read owner");
+          if (s.ok() && !keys::decode_owner(value, ids.first, ids.second))
+            return make_error(errc::storage, "corrupt owner of ad " + std::to_string(k->ad_id));
+          o = owners.emplace(k->ad_id, ids).first;
+        }
+        for (auto [kind, id] : {std::pair{entity::campaign, o->second.first}, std::pair{entity::advertiser, o->second.second}}) {
+          if (id == 0) continue;  // not rolled up
+          auto share = keys::group_key(kind, id, k->gran, k->bucket_start_ms, p);
+          if (!shares_deleted.insert(share).second) continue;
+          b.impl_->wb.Delete(share);
+          ++out.keys;
+        }
+      }
+      if (auto err = to_error(it->status(), "count retention scan failed")) return err;
+      if (more) break;
+      at.next = r.to;
+    }
+  }
+  if (out.keys != 0)
+    if (auto err = write_unsynced(b)) return err;
+  if (!more) {
+    at.done = true;
+    at.next.clear();
+  }
+  return out;
+}
+
 caf::error store::compact_ids(std::int64_t from_ms, std::int64_t to_ms) {
   std::shared_lock<std::shared_mutex> lock{impl_->mutex};
   if (!impl_->db) return closed_error(impl_->dir);
@@ -544,9 +737,9 @@ store::disk_usage store::approximate_disk_usage() {
   std::shared_lock<std::shared_mutex> lock{impl_->mutex};
   disk_usage out;
   if (!impl_->db) return out;
-  const std::string bounds[][2] = {
-    {"d", "e"}, {"f", "g"}, {"s", "t"}, {"c", "d"}, {std::string(1, '\0'), std::string(1, '\x7f')}};
-  constexpr int n = 5;
+  const std::string bounds[][2] = {{"d", "e"}, {"f", "g"}, {"s", "t"}, {"c", "d"}, {"e", "f"},
+                                   {"r", "s"}, {"t", "u"}, {std::string(1, '\0'), std::string(1, '\x7f')}};
+  constexpr int n = 8;
   leveldb::Range ranges[n];
   for (int i = 0; i < n; ++i) ranges[i] = leveldb::Range{bounds[i][0], bounds[i][1]};
   std::uint64_t sizes[n] = {};
@@ -554,8 +747,9 @@ store::disk_usage store::approximate_disk_usage() {
   out.ids = sizes[0];
   out.filters = sizes[1];
   out.runs = sizes[2];
-  out.counts = sizes[3];
-  out.total = sizes[4];
+  out.counts = sizes[3] + sizes[4];
+  out.rollups = sizes[5] + sizes[6];
+  out.total = sizes[7];
   return out;
 }
 

@@ -59,8 +59,11 @@ class store {
     batch& operator=(batch&&) noexcept;
 
     /// One minute bucket (absolute), with the partition's open marker kept in step: put
-    /// while the bucket is open, deleted once it is final or amended.
+    /// while the bucket is open, deleted once it is final or amended, when the expiry rows
+    /// of the minute, its hour and its day are put (retention finds the buckets by them).
     void put_bucket(std::uint32_t partition, std::uint64_t ad_id, const minute_count& m);
+    /// Testing: the buckets of this batch get no expiry rows, as a format-6 build wrote them.
+    void omit_expiry_rows();
     /// The click ids an (ad, minute) gained, as chunk `chunk` (unique per (ad, minute)).
     void put_ids(std::uint64_t ad_id, std::int64_t minute_ms, const std::vector<click_id>& ids, std::uint64_t chunk);
     void put_filter(std::uint64_t ad_id, const minute_filter& f);
@@ -170,6 +173,24 @@ class store {
     std::set<std::int64_t> deleted_minutes;
   };
   caf::expected<purge_result> purge_expired_ids(scan_step& at, std::size_t limit);
+  /// Retention of counts: deletes the count rows (minute, hour, day) of every bucket before
+  /// count_retention::retained_from of its partition's stored watermark, with the ad's group
+  /// shares of the bucket (found through its owner row) and the rankings of such hours and
+  /// days. The buckets are found through the expiry rows, where time leads: a pass visits
+  /// the expiry rows and rankings below the highest partition's cutoff, never the rest of
+  /// the store. Up to `limit` rows visited per call, resuming from `at`, each call from one
+  /// snapshot; the deletes are not synced. Why no row it deletes can be written again:
+  /// every retention is at least the dedup horizon (config checks it), so the bucket is
+  /// final and a click of it is too old.
+  struct count_purge_result {
+    std::uint64_t keys = 0;  ///< rows deleted: counts, expiry rows, group shares, rankings
+    /// The lowest partition's first kept minute (none while minutes are kept forever or no
+    /// partition has a watermark), and the partition that sets it.
+    std::optional<std::int64_t> minutes_from_ms;
+    std::uint32_t held_by = 0;
+  };
+  caf::expected<count_purge_result> purge_expired_counts(scan_step& at, std::size_t limit,
+                                                         const count_retention& keep);
   /// Compacts the id chunks, runs and filters of minutes in [from_ms, to_ms], so that the files
   /// of rows purge_expired_ids deleted leave the disk (LevelDB keeps deleted rows until a
   /// compaction reaches them). Blocks while it runs: callers compact a slice at a time.
@@ -180,7 +201,8 @@ class store {
     std::uint64_t ids = 0;      ///< id chunks
     std::uint64_t filters = 0;  ///< id filters
     std::uint64_t runs = 0;     ///< runs rows
-    std::uint64_t counts = 0;   ///< minute, hour and day buckets
+    std::uint64_t counts = 0;   ///< minute, hour and day buckets, and their expiry rows
+    std::uint64_t rollups = 0;  ///< group shares and rankings
     std::uint64_t total = 0;    ///< every row
   };
   disk_usage approximate_disk_usage();

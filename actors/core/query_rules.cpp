@@ -4,6 +4,7 @@
 
 #include "actors/core/ranking.hpp"
 #include "actors/core/rollup.hpp"
+#include "common/time.hpp"
 
 namespace adclick {
 
@@ -68,6 +69,15 @@ void keep_view(std::vector<series_point>& minutes, bool billing) {
                                  return p.count == 0 || (billing && p.state == bucket_state::open);
                                }),
                 minutes.end());
+}
+
+std::string past_retention(granularity g, std::int64_t from_ms, std::int64_t watermark_ms, const count_retention& keep) {
+  const auto kept = keep.retained_from(g, watermark_ms);
+  if (!kept || from_ms >= *kept) return {};
+  const auto period = g == granularity::minute ? keep.minute_ms : g == granularity::hour ? keep.hour_ms : keep.day_ms;
+  return std::string{to_string(g)} + " buckets before " + format_time(*kept) + " are past retention." + to_string(g) +
+         " (" + std::to_string(period / 1000) + " s behind the watermark, " + format_time(watermark_ms) +
+         "): ask from then on, or at a coarser granularity";
 }
 
 std::vector<std::pair<granularity, std::int64_t>> cover_with_days_and_hours(std::int64_t from_ms, std::int64_t to_ms) {

@@ -37,6 +37,12 @@ std::vector<series_point> points_of(const std::vector<rollup_count>& rolled, gra
 /// An ad's minute points in a view: billing keeps only final and amended ones.
 void keep_view(std::vector<series_point>& minutes, bool billing);
 
+/// Why a query for buckets of `g` from `from_ms` is refused at `watermark_ms` (for an ad:
+/// its partition's; for a group or a ranking: the highest partition's): it starts before
+/// the first bucket retention keeps (count_retention::retained_from), so part of what it
+/// asks for is deleted, or may be at the next pass. Empty if it is not refused.
+std::string past_retention(granularity g, std::int64_t from_ms, std::int64_t watermark_ms, const count_retention& keep);
+
 /// Splits [from_ms, to_ms) (whole hours) into the fewest whole days and hours.
 std::vector<std::pair<granularity, std::int64_t>> cover_with_days_and_hours(std::int64_t from_ms, std::int64_t to_ms);
 

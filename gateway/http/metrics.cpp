@@ -172,11 +172,12 @@ std::string render_metrics(const metrics_input& in) {
     auto disk = family("adclick_store_bytes", "The store's size on disk by kind of row (LevelDB's estimate of its files).",
                        MetricType::Gauge);
     const auto& st = s.storage();
-    const auto parts = st.ids_bytes() + st.runs_bytes() + st.filters_bytes() + st.counts_bytes();
+    const auto parts = st.ids_bytes() + st.runs_bytes() + st.filters_bytes() + st.counts_bytes() + st.rollups_bytes();
     for (const auto& [kind, bytes] : {std::pair<const char*, std::uint64_t>{"ids", st.ids_bytes()},
                                       {"runs", st.runs_bytes()},
                                       {"filters", st.filters_bytes()},
                                       {"counts", st.counts_bytes()},
+                                      {"rollups", st.rollups_bytes()},
                                       {"other", st.total_bytes() > parts ? st.total_bytes() - parts : 0}})
       disk.metric.push_back(value(double(bytes), {{"kind", kind}}));
     out.push_back(std::move(disk));
@@ -188,6 +189,12 @@ std::string render_metrics(const metrics_input& in) {
             double(st.purged_keys()));
     counter("adclick_retention_purged_bytes_total", "Bytes of the id chunks and filters deleted since start.",
             double(st.purged_bytes()));
+    counter("adclick_retention_purged_count_keys_total",
+            "Count rows, their expiry rows, group shares and rankings deleted by retention since start.",
+            double(st.purged_count_keys()));
+    gauge("adclick_counts_minutes_kept_from_timestamp_seconds",
+          "Minute buckets before this are past retention.minute (the lowest partition's); 0 until known.",
+          double(st.minutes_kept_from_ms()) / 1000);
     counter("adclick_retention_failures_total", "Retention passes that failed (retried at the next interval).",
             double(st.failures()));
     gauge("adclick_retention_last_pass_duration_seconds",

@@ -13,6 +13,8 @@
 #include "actors/core/id_filter.hpp"
 #include "common/errc.hpp"
 #include "common/fault_switch.hpp"
+#include "common/time.hpp"
+#include "messages/click_codec.hpp"
 #include "persistence/key_codec.hpp"
 #include "persistence/store.hpp"
 #include "tests/support/test_support.hpp"
@@ -686,4 +688,196 @@ TEST_CASE("retention deletes nothing while no partition has a watermark", "[stor
   std::vector<click_id> ids;
   REQUIRE_FALSE((*db)->read_ids(6, 60'000, ids));
   CHECK(ids.size() == 1);
+}
+
+namespace {
+/// Three days of counts for retention of counts: ads 2 and 4 in partition 0, ad 3 in
+/// partition 1 (of 2); one final minute in each hour, its hour and day rows, the group
+/// shares of ads 2 and 3 (campaign 20, advertiser 200; ad 4 rolls up into none) and each
+/// partition's ad rankings of every hour and day.
+constexpr std::int64_t retention_day0 = 1'764'288'000'000;  // a UTC day boundary
+void write_three_days(store& db) {
+  for (std::uint32_t p : {0u, 1u}) {
+    auto cp = make_checkpoint(p, 1, {});
+    cp.watermark_ms = window_rules::no_watermark;
+    for (std::uint64_t ad : {2, 3, 4}) {
+      if (partition_of(ad, 2) != p) continue;
+      ad_delta d;
+      d.ad_id = ad;
+      d.new_owner = true;
+      d.campaign_id = ad == 4 ? 0 : 20;
+      d.advertiser_id = ad == 4 ? 0 : 200;
+      for (int h = 0; h < 72; ++h) {
+        const auto hour = retention_day0 + h * hour_ms;
+        d.minutes.push_back({hour + 7 * minute_ms, 1, bucket_state::final, 1});
+        d.rollups.push_back({granularity::hour, hour, {1, 0, 0}});
+        if (h % 24 == 0) d.rollups.push_back({granularity::day, hour, {24, 0, 0}});
+      }
+      cp.ads.push_back(std::move(d));
+    }
+    for (int h = 0; h < 72; ++h) {
+      const auto hour = retention_day0 + h * hour_ms;
+      for (auto kind : {entity::campaign, entity::advertiser}) {
+        const auto id = kind == entity::campaign ? 20u : 200u;
+        cp.groups.push_back({kind, id, granularity::minute, hour + 7 * minute_ms, {1, 0, 0}});
+        cp.groups.push_back({kind, id, granularity::hour, hour, {1, 0, 0}});
+        if (h % 24 == 0) cp.groups.push_back({kind, id, granularity::day, hour, {24, 0, 0}});
+      }
+      cp.rankings.push_back({entity::ad, granularity::hour, hour, {{p == 0 ? 2u : 3u, 1}}, 0});
+      if (h % 24 == 0) cp.rankings.push_back({entity::ad, granularity::day, hour, {{p == 0 ? 2u : 3u, 24}}, 0});
+    }
+    REQUIRE_FALSE(write(db, cp));
+  }
+}
+
+/// Runs a whole count retention pass, `limit` rows a step.
+store::count_purge_result purge_counts(store& db, std::size_t limit, const count_retention& keep, int& steps) {
+  store::scan_step at;
+  store::count_purge_result sum;
+  for (steps = 0; !at.done; ++steps) {
+    REQUIRE(steps < 100'000);
+    auto r = db.purge_expired_counts(at, limit, keep);
+    REQUIRE(r);
+    sum.keys += r->keys;
+    sum.minutes_from_ms = r->minutes_from_ms;
+    sum.held_by = r->held_by;
+  }
+  return sum;
+}
+
+/// Which of the three days' hours (0..71) still have each kind of row.
+struct kept_hours {
+  std::set<int> minutes, hours, days, shares_m, shares_h, shares_d, rankings_h, rankings_d;
+};
+kept_hours kept_of(store& db, std::uint64_t ad, std::uint32_t partition) {
+  kept_hours k;
+  for (int h = 0; h < 72; ++h) {
+    const auto hour = retention_day0 + h * hour_ms;
+    if (test::must(db.read_minute(ad, hour + 7 * minute_ms)).count != 0) k.minutes.insert(h);
+    if (test::must(db.read_rollup(ad, granularity::hour, hour)).count != 0) k.hours.insert(h);
+    if (h % 24 == 0 && test::must(db.read_rollup(ad, granularity::day, hour)).count != 0) k.days.insert(h);
+    if (ad == 4) continue;  // in no group, first in no ranking
+    for (auto kind : {entity::campaign, entity::advertiser}) {
+      const auto id = kind == entity::campaign ? 20u : 200u;
+      if (test::must(db.read_group(kind, id, granularity::minute, hour + 7 * minute_ms, partition)).count != 0)
+        k.shares_m.insert(h);
+      if (test::must(db.read_group(kind, id, granularity::hour, hour, partition)).count != 0) k.shares_h.insert(h);
+      if (h % 24 == 0 && test::must(db.read_group(kind, id, granularity::day, hour, partition)).count != 0)
+        k.shares_d.insert(h);
+    }
+    ranking r;
+    r.gran = granularity::hour;
+    r.start_ms = hour;
+    REQUIRE_FALSE(db.read_ranking(partition, r));
+    if (!r.top.empty()) k.rankings_h.insert(h);
+    if (h % 24 == 0) {
+      r.gran = granularity::day;
+      r.top.clear();
+      REQUIRE_FALSE(db.read_ranking(partition, r));
+      if (!r.top.empty()) k.rankings_d.insert(h);
+    }
+  }
+  return k;
+}
+
+std::set<int> hours_from(int first, int end = 72, int step = 1) {
+  std::set<int> out;
+  for (int h = first; h < end; h += step) out.insert(h);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("retention of counts deletes the buckets past retention.minute, .hour and .day of each partition, with "
+          "their group shares and rankings, and nothing else",
+          "[store][retention]") {
+  test::temp_dir dir;
+  auto db = retention_store(dir, 2);
+  REQUIRE(db);
+  write_three_days(**db);
+  const count_retention keep{12 * hour_ms, 36 * hour_ms, 0};  // days forever
+  int steps = 0;
+  // Nothing goes while no partition has a watermark.
+  CHECK(purge_counts(**db, 1000, keep, steps).keys == 0);
+  CHECK(kept_of(**db, 2, 0).minutes == hours_from(0));
+
+  // Partition 0 at hour 72, partition 1 at hour 48 (the 7th minute of each hour counts).
+  for (auto [p, wm] : {std::pair{0u, 72}, std::pair{1u, 48}}) {
+    auto cp = make_checkpoint(p, 2, {});
+    cp.watermark_ms = retention_day0 + wm * hour_ms;
+    REQUIRE_FALSE(write(**db, cp));
+  }
+  const auto before = kept_of(**db, 3, 1);
+  const auto pass = purge_counts(**db, 7, keep, steps);  // seven rows a step
+  CHECK(steps > 10);
+  REQUIRE(pass.minutes_from_ms);
+  CHECK(*pass.minutes_from_ms == retention_day0 + 36 * hour_ms);  // the lowest: partition 1's
+  CHECK(pass.held_by == 1);
+
+  for (std::uint64_t ad : {2, 4}) {  // partition 0: minutes from hour 60, hours from 36, every day
+    const auto k = kept_of(**db, ad, 0);
+    CHECK(k.minutes == hours_from(60));
+    CHECK(k.hours == hours_from(36));
+    CHECK(k.days == hours_from(0, 72, 24));
+    if (ad == 4) continue;
+    CHECK(k.shares_m == hours_from(60));
+    CHECK(k.shares_h == hours_from(36));
+    CHECK(k.shares_d == hours_from(0, 72, 24));
+    CHECK(k.rankings_h == hours_from(36));
+    CHECK(k.rankings_d == hours_from(0, 72, 24));
+  }
+  const auto k = kept_of(**db, 3, 1);  // partition 1 goes by its own watermark
+  CHECK(before.minutes == hours_from(0));
+  CHECK(k.minutes == hours_from(36));
+  CHECK(k.hours == hours_from(12));
+  CHECK(k.days == hours_from(0, 72, 24));
+  CHECK(k.shares_m == hours_from(36));
+  CHECK(k.shares_h == hours_from(12));
+  CHECK(k.rankings_h == hours_from(12));
+  CHECK(k.rankings_d == hours_from(0, 72, 24));
+  // Per deleted bucket of an ad: the count row and its expiry row; per group share and
+  // ranking: one row (each share once, though ads 2 and 4 share partition 0).
+  const std::uint64_t ad_rows = 2 * (60 + 36) * 2 + (36 + 12) * 2;
+  const std::uint64_t shares = 2 * ((60 + 36) + (36 + 12));
+  const std::uint64_t rankings = 36 + 12;
+  CHECK(pass.keys == ad_rows + shares + rankings);
+
+  CHECK(purge_counts(**db, 1000, keep, steps).keys == 0);  // nothing more until a watermark moves
+  // Days go too once they are kept for a time: a day kept 2 days (and hours as long).
+  const count_retention shorter{12 * hour_ms, 48 * hour_ms, 48 * hour_ms};
+  purge_counts(**db, 1000, shorter, steps);
+  CHECK(kept_of(**db, 2, 0).days == std::set<int>{24, 48});  // watermark hour 72: days from hour 24
+  CHECK(kept_of(**db, 3, 1).days == std::set<int>{0, 24, 48});  // hour 48: from hour 0
+}
+
+TEST_CASE("a format-6 directory gets the expiry rows of its final minutes when it opens, so retention finds them",
+          "[store][retention]") {
+  test::temp_dir dir;
+  {
+    auto o = opts(2, false);
+    o.rules.dedup_horizon_ms = 10 * 60'000;
+    o.create_format = 6;
+    auto db = store::open(dir.str("db"), o);
+    REQUIRE(db);
+    store::batch b;
+    b.omit_expiry_rows();  // as format 6 wrote them
+    for (int m = 0; m < 30; ++m)
+      b.put_bucket(0, 2, {retention_day0 + m * minute_ms, 1, m < 25 ? bucket_state::final : bucket_state::open, 1});
+    keys::position pos;
+    pos.stream_seq = 1;
+    pos.watermark_ms = retention_day0 + 40 * minute_ms;
+    b.put_position(0, pos);
+    REQUIRE_FALSE((*db)->write(b));
+    int steps = 0;
+    CHECK(purge_counts(**db, 1000, {15 * minute_ms, 0, 0}, steps).keys == 0);  // it cannot find them
+  }
+  auto o = opts(2, false);
+  o.rules.dedup_horizon_ms = 10 * 60'000;
+  auto db = store::open(dir.str("db"), o);
+  REQUIRE(db);
+  CHECK((*db)->format() == keys::format_version);
+  int steps = 0;
+  const auto pass = purge_counts(**db, 1000, {15 * minute_ms, 0, 0}, steps);
+  CHECK(pass.keys == 25 * 2);  // minutes 0..24 are before minute 25 (40 - 15): each with its expiry row
+  for (int m = 0; m < 30; ++m)
+    CHECK(test::must((*db)->read_minute(2, retention_day0 + m * minute_ms)).count == (m < 25 ? 0u : 1u));
 }

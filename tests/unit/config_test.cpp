@@ -50,9 +50,20 @@ TEST_CASE("options are validated", "[config]") {
   CHECK(load({"--retention.interval=10s"}) == "");
   CHECK(load({"--ingest.max-unacked-bytes=1KiB"}).find("ingest.max-unacked-bytes") != std::string::npos);
   CHECK(load({"--ingest.max-unacked-bytes=256KiB"}) == "");
+  // Counts are kept at least as long as a click can change them, and coarser ones longer.
+  CHECK(load({"--retention.minute=30min"}).find("retention.minute must be at least dedup.horizon") != std::string::npos);
+  CHECK(load({"--retention.minute=1h", "--retention.hour=1h", "--retention.day=1h"}) == "");
+  CHECK(load({"--retention.minute=2h", "--retention.hour=1h"}).find("retention.hour must be at least retention.minute") !=
+        std::string::npos);
+  CHECK(load({"--retention.minute=0s"}).find("retention.hour must be at least retention.minute") != std::string::npos);
+  CHECK(load({"--retention.minute=0s", "--retention.hour=0s"}) == "");  // all forever
+  CHECK(load({"--retention.day=48h"}).find("retention.day must be at least retention.hour") != std::string::npos);
   adclick_config defaults;
   REQUIRE(load({}, defaults) == "");
   CHECK(defaults.retention_interval == std::chrono::minutes(1));
+  CHECK(defaults.count_retention_rules().minute_ms == 7 * 86'400'000LL);
+  CHECK(defaults.count_retention_rules().hour_ms == 90 * 86'400'000LL);
+  CHECK(defaults.count_retention_rules().day_ms == 0);
   CHECK(defaults.ingest_max_unacked_bytes == 32u << 20);
 }
 

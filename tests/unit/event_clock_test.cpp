@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <random>
+#include <tuple>
 
 #include "common/time.hpp"
 #include "actors/core/event_clock.hpp"
@@ -68,6 +69,39 @@ TEST_CASE("every minute before the first open dedup minute is wholly too old, an
   }
   window_rules r;
   CHECK(r.first_open_dedup_minute(-1) == -60'000 - r.dedup_horizon_ms);  // floors below zero too
+}
+
+TEST_CASE("every bucket before the first one retention keeps is wholly too old, and that bucket is not past its "
+          "retention",
+          "[time][watermark][retention]") {
+  // Retention deletes the count rows before count_retention::retained_from: no click may be
+  // counted into them any more, or a deleted bucket would come back with part of its count.
+  std::mt19937_64 rng{6};
+  for (int i = 0; i < 3000; ++i) {
+    auto r = rules();
+    r.dedup_horizon_ms = 60'000 + static_cast<std::int64_t>(rng() % 7'200'000);
+    count_retention keep;
+    keep.minute_ms = r.dedup_horizon_ms + static_cast<std::int64_t>(rng() % (3 * 86'400'000LL));
+    keep.hour_ms = keep.minute_ms + static_cast<std::int64_t>(rng() % (3 * 86'400'000LL));
+    keep.day_ms = keep.hour_ms + static_cast<std::int64_t>(rng() % (3 * 86'400'000LL));
+    event_clock c{r};
+    const auto newest = t0 - 5 * 86'400'000LL + static_cast<std::int64_t>(rng() % (10 * 86'400'000ULL));
+    c.observe(newest);
+    for (auto [g, width, period] : {std::tuple{granularity::minute, minute_ms, keep.minute_ms},
+                                    std::tuple{granularity::hour, hour_ms, keep.hour_ms},
+                                    std::tuple{granularity::day, day_ms, keep.day_ms}}) {
+      const auto kept = keep.retained_from(g, c.watermark());
+      REQUIRE(kept);
+      REQUIRE(*kept % width == 0);
+      REQUIRE(c.classify(*kept - 1, newest) == arrival::too_old);  // the last ms of the bucket before
+      REQUIRE(*kept + width > c.watermark() - period);              // the kept bucket ends inside it
+      REQUIRE(*kept <= c.watermark() - period);
+    }
+  }
+  count_retention keep;
+  CHECK(keep.retained_from(granularity::minute, -1) == -60'000 - keep.minute_ms);  // floors below zero too
+  CHECK_FALSE(keep.retained_from(granularity::day, t0));                         // days: forever by default
+  CHECK_FALSE(keep.retained_from(granularity::minute, window_rules::no_watermark));
 }
 
 TEST_CASE("the watermark never goes back, and restores and idle-advances forward", "[time][watermark]") {

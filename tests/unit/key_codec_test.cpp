@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <cstdint>
+
 #include "persistence/key_codec.hpp"
 
 using namespace adclick;
@@ -28,6 +30,32 @@ TEST_CASE("parse_count_key rejects what is not a count key", "[codec]") {
   auto k = keys::count_key(1, granularity::minute, 0);
   k[9] = 'x';
   CHECK_FALSE(keys::parse_count_key(k));
+}
+
+TEST_CASE("expiry keys round-trip and sort by granularity, then time, then ad; ranking keys parse", "[codec][retention]") {
+  auto k = keys::expiry_key(granularity::hour, -3'600'000, 42);
+  auto parts = keys::parse_expiry_key(k);
+  REQUIRE(parts);
+  CHECK(parts->gran == granularity::hour);
+  CHECK(parts->bucket_start_ms == -3'600'000);
+  CHECK(parts->ad_id == 42);
+  // Time before ad: everything before a cutoff is one range, whatever the ad.
+  CHECK(keys::expiry_key(granularity::minute, 0, 999) < keys::expiry_key(granularity::minute, 60'000, 1));
+  CHECK(keys::expiry_key(granularity::minute, -60'000, 5) < keys::expiry_key(granularity::minute, 0, 5));
+  CHECK(keys::expiry_key(granularity::minute, 59'999, 999) < keys::expiry_range_end(granularity::minute, 60'000));
+  CHECK_FALSE(keys::expiry_key(granularity::minute, 60'000, 0) < keys::expiry_range_end(granularity::minute, 60'000));
+  // Granularities are apart, and all of them apart from other kinds of key.
+  CHECK(keys::expiry_key(granularity::day, INT64_MAX / 2, 1) < keys::expiry_range_end(granularity::hour, INT64_MIN));
+  CHECK_FALSE(keys::parse_expiry_key(keys::count_key(1, granularity::minute, 0)));
+  CHECK_FALSE(keys::parse_expiry_key(k.substr(0, 17)));
+
+  auto r = keys::parse_ranking_key(keys::ranking_key(entity::campaign, granularity::day, -86'400'000, 7));
+  REQUIRE(r);
+  CHECK(r->by == entity::campaign);
+  CHECK(r->gran == granularity::day);
+  CHECK(r->bucket_start_ms == -86'400'000);
+  CHECK(r->partition == 7);
+  CHECK_FALSE(keys::parse_ranking_key(k));
 }
 
 TEST_CASE("bucket values round-trip and corrupt ones are refused", "[codec]") {

@@ -90,6 +90,19 @@ TEST_CASE("ties are broken by id, ascending", "[ranking]") {
   CHECK(top[2].id == 9);
 }
 
+TEST_CASE("a query that starts before what retention keeps is refused, saying from when it may ask", "[query][retention]") {
+  const count_retention keep{7 * day_ms, 90 * day_ms, 0};
+  const std::int64_t watermark = 100 * day_ms + 5 * hour_ms + 30'000;
+  // Minutes are kept from the minute holding watermark - 7 days, hours from its hour.
+  CHECK(past_retention(granularity::minute, 93 * day_ms + 5 * hour_ms, watermark, keep).empty());
+  const auto why = past_retention(granularity::minute, 93 * day_ms + 5 * hour_ms - minute_ms, watermark, keep);
+  CHECK(why.find("minute buckets before 1970-04-04T05:00:00.000Z are past retention.minute") != std::string::npos);
+  CHECK(past_retention(granularity::hour, 10 * day_ms + 5 * hour_ms, watermark, keep).empty());
+  CHECK_FALSE(past_retention(granularity::hour, 10 * day_ms + 4 * hour_ms, watermark, keep).empty());
+  CHECK(past_retention(granularity::day, 0, watermark, keep).empty());  // days: forever
+  CHECK(past_retention(granularity::minute, 0, window_rules::no_watermark, keep).empty());  // nothing counted yet
+}
+
 TEST_CASE("query ranges are checked and aligned", "[query]") {
   query_limits limits;
   series_query q;
