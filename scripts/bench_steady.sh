@@ -25,6 +25,15 @@
 # default windows (allowed-lateness 10 min), modelled as RSS minus dedup bytes (the rest:
 # counts, actors, buffers; assumed not to grow with the click rate) plus hot_bytes_per_id x
 # 1M x the hot horizon with the default lateness. `exact` is the verify's verdict.
+#
+# The soak (BENCH_RETENTION_S set, e.g. `BENCH_LATENESS_S=60 BENCH_HORIZON_S=150
+# BENCH_RETENTION_S=180 scripts/bench.sh steady-soak`): dedup.horizon and retention.minute
+# shortened to minutes (hours and days kept), so that ids and minute counts leave the disk
+# during the run. Each sample also records the store's size on disk (du) and status's bytes
+# by kind; `disk_mib_by_minute` and `disk_growth_mib_per_min` (over the second half of the
+# run, when everything older than the retention is gone) show whether it stays flat. The
+# minutes past retention are refused (410), so `exact` is then the verify of the ads' hours
+# (the truth rolled up, `adclick verify --granularity hour`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -39,14 +48,23 @@ id_layout=${BENCH_ID_LAYOUT:-random}  # or sequenced (README "Click ids")
 minters=${BENCH_MINTERS:-4}
 clicks=$((rate * seconds))
 dup_window=$((rate * (lateness_s - 15)))
+horizon_s=${BENCH_HORIZON_S:-3600}
+retention_s=${BENCH_RETENTION_S:-}  # empty: the defaults (7 days of minutes)
+retention_flags=()
+verify_gran=minute
+if [[ -n $retention_s ]]; then
+  retention_flags=(--retention.minute=${retention_s}s --retention.hour=0s --retention.day=0s --retention.interval=10s)
+  verify_gran=hour
+fi
 
-bench_start steady --windows.allowed-lateness=${lateness_s}s --windows.max-out-of-orderness=${ooo_s}s
+bench_start steady --windows.allowed-lateness=${lateness_s}s --windows.max-out-of-orderness=${ooo_s}s \
+  --dedup.horizon=${horizon_s}s "${retention_flags[@]}"
 
 echo "steady: $rate clicks/s for $seconds s ($clicks clicks), $ads ads, Zipf 1.1, 5% repeats, lateness ${lateness_s}s, $id_layout ids" >&2
 t0=$(date +%s.%N)
 "$adclick" load --nats "$nats" --clicks "$clicks" --ads "$ads" --zipf 1.1 --batch "$batch" --seed 1 --quiet \
   --rate "$rate" --event-rate "$rate" --dup-rate 0.05 --dup-window "$dup_window" \
-  --lateness-ms $((lateness_s * 1000)) --ooo-ms $((ooo_s * 1000)) --truth "$work/truth" \
+  --lateness-ms $((lateness_s * 1000)) --ooo-ms $((ooo_s * 1000)) --horizon-ms $((horizon_s * 1000)) --truth "$work/truth" \
   --id-layout "$id_layout" --minters "$minters" &
 loader_pid=$!
 started_pids+=("$loader_pid")
@@ -57,25 +75,27 @@ started_pids+=("$loader_pid")
 while kill -0 "$loader_pid" 2>/dev/null; do
   sleep 5
   rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$adclickd_pid/status")
+  disk_bytes=$(du -sb "$work/data/db" 2>/dev/null | cut -f1 || echo 0)
   asked=$(date +%s%N)
   body=$(curl -sf --max-time 10 "$http/v1/admin/status" || true)
   status_ms=$((($(date +%s%N) - asked) / 1000000))
   printf '%s' "$body" | python3 -c '
 import json, sys
-t, rss_kb, status_ms = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+t, rss_kb, status_ms, disk = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4] or 0)
 raw = sys.stdin.read()
 try:
     s = json.loads(raw)
 except ValueError:  # no answer, or a partial one (curl keeps what came before its timeout)
-    print(json.dumps({"t": t, "rss_kb": rss_kb, "status_ms": status_ms, "status_failed": True}))
+    print(json.dumps({"t": t, "rss_kb": rss_kb, "status_ms": status_ms, "disk_bytes": disk, "status_failed": True}))
     sys.exit()
 m = s.get("memory", {})
 print(json.dumps({"t": t, "rss_kb": rss_kb, "status_ms": status_ms, "dedup_bytes": s.get("dedup_bytes", 0),
   "dedup_ids": s.get("dedup_ids_in_memory", 0), "open_clicks": s.get("open_clicks", 0),
   "arrived": s["arrived"], "lag_messages": sum(p["lag_messages"] for p in s["partitions"]),
   "final_before_ms": min(p["durable_final_before_ms"] for p in s["partitions"]),
-  "rss_anon": m.get("rss_anon_bytes", 0), "rss_file": m.get("rss_file_bytes", 0)}))
-' "$(python3 -c "import time; print(round(time.time() - $t0, 1))")" "$rss_kb" "$status_ms" >>"$work/samples.jsonl"
+  "rss_anon": m.get("rss_anon_bytes", 0), "rss_file": m.get("rss_file_bytes", 0), "disk_bytes": disk,
+  "storage": {k: v for k, v in s.get("storage", {}).items() if k.endswith("_bytes") or k.startswith("purged")}}))
+' "$(python3 -c "import time; print(round(time.time() - $t0, 1))")" "$rss_kb" "$status_ms" "$disk_bytes" >>"$work/samples.jsonl"
 done
 wait "$loader_pid"
 t_published=$(date +%s.%N)
@@ -83,7 +103,8 @@ t_published=$(date +%s.%N)
 t_drained=$(date +%s.%N)
 peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$adclickd_pid/status")
 exact=true
-"$adclick" verify --http "$http" --truth "$work/truth" --allow-idle-final --wait 120 >"$work/verify.txt" || exact=false
+"$adclick" verify --http "$http" --truth "$work/truth" --allow-idle-final --wait 120 --granularity "$verify_gran" \
+  >"$work/verify.txt" || exact=false
 tail -3 "$work/verify.txt" >&2
 curl -sf --max-time 10 "$http/v1/admin/status" >"$work/final_status.json" || echo '{}' >"$work/final_status.json"
 kill "$adclickd_pid"; wait "$adclickd_pid" 2>/dev/null || true
@@ -115,8 +136,10 @@ result = {
   "workload": {"clicks_per_s": rate, "seconds": $seconds, "clicks": clicks, "ads": $ads, "zipf": 1.1, "batch": $batch,
                "dup_rate": 0.05, "dup_window_clicks": $dup_window, "id_layout": "$id_layout",
                "minters": $minters if "$id_layout" == "sequenced" else None,
-               "allowed_lateness_s": lateness_s, "max_out_of_orderness_s": ooo_s},
+               "allowed_lateness_s": lateness_s, "max_out_of_orderness_s": ooo_s, "dedup_horizon_s": $horizon_s,
+               "retention_minute_s": int("${retention_s:-604800}")},
   "exact": "$exact" == "true",
+  "verified_at": "$verify_gran",
   "publish_seconds": round(tp - t0, 1),
   "drain_seconds_after_publish": round(td - tp, 1),
   "steady_samples": len(steady),
@@ -143,6 +166,13 @@ result = {
   "store_id_bytes_per_click": round((final.get("ids_bytes", 0) + final.get("runs_bytes", 0) + final.get("filters_bytes", 0)) / clicks, 2),
   "store_by_kind": final,
   "rss_at_1m_per_s_gib": round(((rss - dedup_bytes) + (hot_bytes_per_id or 0) * 1e6 * default_hot_s) / 2**30, 2),
+  # The store on disk over the run (du of the database directory), once a minute, and how
+  # fast it grew over the second half of the run (flat: retention deletes as fast as
+  # clicks arrive).
+  "disk_mib_by_minute": [round(s["disk_bytes"] / 2**20, 1) for s in all_samples if int(s["t"]) % 60 < 5],
+  "disk_growth_mib_per_min": (lambda xs: round((xs[-1]["disk_bytes"] - xs[0]["disk_bytes"]) / 2**20 /
+                                               max(1e-9, (xs[-1]["t"] - xs[0]["t"]) / 60), 1) if len(xs) > 1 else None)(
+      [s for s in all_samples if s["t"] >= (tp - t0) / 2]),
   "model": "rss_at_1m_per_s = (steady RSS - dedup bytes) + hot_bytes_per_id x 1e6 x (hot_horizon_s - lateness + 600 s)",
   "samples": all_samples,
 }

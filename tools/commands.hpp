@@ -63,6 +63,10 @@ struct verify_options {
   /// The service's idle advance may have finalized buckets the truth leaves open (its
   /// markers are not in the truth): accept such a bucket as final, version 1, same count.
   bool allow_idle_final = false;
+  /// minute: every (ad, minute) of the truth; hour or day: the truth's minutes rolled up
+  /// into the ad's hours or days (what is left to check once the minutes are past
+  /// retention.minute).
+  std::string granularity = "minute";
 };
 int run_verify(const verify_options& opts);
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <openssl/sha.h>
 
+#include "actors/core/rollup.hpp"
 #include "common/time.hpp"
 #include "tools/commands.hpp"
 #include "tools/http_client.hpp"
@@ -37,11 +38,66 @@ std::optional<json> get_json(http_client& http, const std::string& path, std::st
   }
 }
 
+/// Compares an ad's hours or days with its truth minutes rolled up (actors/core/rollup.hpp,
+/// the reference the stored rollups must equal), at the service's final_before. With
+/// `allow_idle_final`, a minute the truth leaves open counts as final once that
+/// final_before has passed it (the idle advance closed it). Appends differences to `diffs`.
+void compare_rolled(http_client& http, std::uint64_t ad, const std::vector<series_point>& minutes, granularity g,
+                    const std::string& view, bool allow_idle_final, std::vector<std::string>& diffs) {
+  const auto width = bucket_width(g);
+  const auto from = bucket_start(minutes.front().start_ms, width);
+  const auto to = bucket_start(minutes.back().start_ms, width) + width;
+  std::string error;
+  auto body = get_json(http,
+                       "/v1/ads/" + std::to_string(ad) + "/clicks?from=" + std::to_string(from) + "&to=" +
+                         std::to_string(to) + "&granularity=" + to_string(g) + "&view=" + view,
+                       error);
+  if (!body) {
+    diffs.push_back("ad " + std::to_string(ad) + ": " + error);
+    return;
+  }
+  const auto final_before = (*body)["final_before_ms"].get<std::int64_t>();
+  auto truth_minutes = minutes;
+  if (allow_idle_final)
+    for (auto& m : truth_minutes)
+      if (m.state == bucket_state::open && m.start_ms + minute_ms <= final_before) {
+        m.state = bucket_state::final;
+        m.version = 1;
+      }
+  auto describe_point = [](const series_point& p) {
+    return std::to_string(p.count) + " " + to_string(p.state) + " v" + std::to_string(p.version);
+  };
+  std::map<std::int64_t, std::string> want, have;
+  for (const auto& p : rollup(truth_minutes, g, final_before))
+    if (view != "billing" || p.state != bucket_state::open) want[p.start_ms] = describe_point(p);
+  for (const auto& p : (*body)["series"]) {
+    series_point x;
+    x.start_ms = p["start_ms"].get<std::int64_t>();
+    x.count = p["count"].get<std::uint64_t>();
+    const auto state = p["state"].get<std::string>();
+    x.state = state == "open" ? bucket_state::open : state == "final" ? bucket_state::final : bucket_state::amended;
+    x.version = p["version"].get<std::uint32_t>();
+    have[x.start_ms] = describe_point(x);
+  }
+  for (const auto& [start, w] : want) {
+    auto h = have.find(start);
+    if (h == have.end() || h->second != w)
+      diffs.push_back("ad " + std::to_string(ad) + " " + to_string(g) + " " + format_time(start) + ": expected " + w +
+                      ", got " + (h == have.end() ? std::string{"nothing"} : h->second));
+    if (h != have.end()) have.erase(h);
+  }
+  for (const auto& [start, h] : have)
+    diffs.push_back("ad " + std::to_string(ad) + " " + to_string(g) + " " + format_time(start) +
+                    ": expected nothing, got " + h);
+}
+
 /// Compares the service with the truth; appends one line per difference to `diffs`.
 /// Live: every bucket with its count, state and version. Billing: exactly the buckets the
-/// truth says are final or amended, with theirs.
+/// truth says are final or amended, with theirs. At hour or day granularity, the truth
+/// rolled up (compare_rolled).
 void compare(http_client& http, const truth& t, const std::string& view, bool allow_idle_final,
-             std::vector<std::string>& diffs, std::string* canonical = nullptr) {
+             std::vector<std::string>& diffs, std::string* canonical = nullptr,
+             granularity g = granularity::minute) {
   const bool billing = view == "billing";
   auto expected_in_view = [&](const expected_bucket& b) { return !billing || b.state() != bucket_state::open; };
   // One range query per ad, covering its first to last minute.
@@ -51,6 +107,14 @@ void compare(http_client& http, const truth& t, const std::string& view, bool al
     auto end = it;
     std::int64_t last_minute = it->first.second;
     while (end != t.counts.end() && end->first.first == ad) last_minute = (end++)->first.second;
+    if (g != granularity::minute) {
+      std::vector<series_point> minutes;
+      for (auto e = it; e != end; ++e)
+        minutes.push_back({e->first.second, e->second.count, e->second.state(), e->second.version()});
+      compare_rolled(http, ad, minutes, g, view, allow_idle_final, diffs);
+      it = end;
+      continue;
+    }
     std::string error;
     auto body = get_json(http,
                          "/v1/ads/" + std::to_string(ad) + "/clicks?from=" + std::to_string(it->first.second) +
@@ -242,10 +306,13 @@ int verify_truth(const truth& t, const verify_options& opts, const char* who) {
   for (;;) {
     std::vector<std::string> diffs;
     std::string canonical;
-    compare(http, t, opts.view, opts.allow_idle_final, diffs, opts.digest ? &canonical : nullptr);
+    granularity g = granularity::minute;
+    from_string(opts.granularity, g);
+    compare(http, t, opts.view, opts.allow_idle_final, diffs, opts.digest ? &canonical : nullptr, g);
     if (diffs.empty()) {
-      std::printf("%s: OK: %zu (ad, minute) buckets and %llu clicks match (view=%s)\n", who, t.counts.size(),
-                  static_cast<unsigned long long>(t.clicks), opts.view.c_str());
+      std::printf("%s: OK: %zu (ad, minute) buckets and %llu clicks match (view=%s%s)\n", who, t.counts.size(),
+                  static_cast<unsigned long long>(t.clicks), opts.view.c_str(),
+                  opts.granularity == "minute" ? "" : (", rolled up by " + opts.granularity).c_str());
       if (opts.digest) std::printf("digest: %s\n", sha256_hex(canonical).c_str());
       return 0;
     }

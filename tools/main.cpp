@@ -110,6 +110,10 @@ int main(int argc, char** argv) {
   v->add_option("--truth", verify.truth, "truth file(s) written by load; several are merged")->required();
   v->add_option("--view", verify.view, "live or billing")->capture_default_str();
   v->add_option("--wait", verify.wait_s, "retry for up to this many seconds until it matches")->capture_default_str();
+  v->add_option("--granularity", verify.granularity,
+                "minute, or hour or day: the truth rolled up (minutes past retention.minute are refused)")
+    ->check(CLI::IsMember({"minute", "hour", "day"}))
+    ->capture_default_str();
   v->add_flag("--digest", verify.digest, "print a SHA-256 of the view (every bucket of the truth's ads)");
   v->add_flag("--allow-idle-final", verify.allow_idle_final,
               "a bucket the truth leaves open may be final v1 (the service's idle advance closed it)");

@@ -548,6 +548,13 @@ TEST_CASE("minutes past retention.minute are deleted and refused with 410, while
     }
   };
   check_all();
+  // adclick verify checks every ad's hours the same way (its minutes would be refused).
+  std::string out;
+  CHECK(verify(svc, {truth_path}, out, {"--granularity", "hour", "--allow-idle-final"}) == 0);
+  CHECK(verify(svc, {truth_path}, out, {"--granularity", "day", "--view", "billing", "--allow-idle-final"}) == 0);
+  // Minutes: 410, and verify says so.
+  CHECK(run({adclick_bin(), "verify", "--http", svc.http(), "--truth", truth_path, "--allow-idle-final"}, out, 60s) == 1);
+  CHECK(out.find("past_retention") != std::string::npos);
   // A restart reads what is left: nothing deleted comes back, nothing kept is lost.
   CHECK(svc.stop(SIGTERM) == 0);
   svc.start();
