@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <random>
 #include <thread>
 
 namespace adclick {
@@ -112,11 +114,15 @@ bool wait_for_port(int port, std::chrono::milliseconds timeout) {
   return false;
 }
 
-int free_loopback_port() {
+namespace {
+/// Binds a TCP socket to 127.0.0.1:`port` (0: one the kernel picks) and closes it; the port
+/// it got, or -1.
+int try_bind_loopback(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_port = 0;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     close(fd);
@@ -126,6 +132,28 @@ int free_loopback_port() {
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   close(fd);
   return ntohs(addr.sin_port);
+}
+
+/// The lowest port the kernel gives outgoing connections (ip_local_port_range).
+int ephemeral_floor() {
+  std::ifstream in{"/proc/sys/net/ipv4/ip_local_port_range"};
+  int low = 0;
+  return in >> low ? low : 32768;
+}
+}  // namespace
+
+int free_loopback_port() {
+  // Below the ephemeral range: a server restarted on the same port (a test stops and
+  // starts adclickd or nats-server) must not find it taken by someone's outgoing
+  // connection, which the kernel numbers from that range (CI saw http_bind_failed).
+  const int below = ephemeral_floor();
+  if (below > 11'000) {
+    thread_local std::mt19937 rng{std::random_device{}()};
+    std::uniform_int_distribution<int> pick{10'000, below - 1};
+    for (int i = 0; i < 200; ++i)
+      if (int port = try_bind_loopback(pick(rng)); port > 0) return port;
+  }
+  return try_bind_loopback(0);
 }
 
 }  // namespace adclick

@@ -1,6 +1,8 @@
 // The NATS wrapper against a real nats-server on a free loopback port.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include "common/errc.hpp"
 #include "gateway/nats/nats_client.hpp"
 #include "tests/support/test_support.hpp"
@@ -120,4 +122,20 @@ TEST_CASE("connecting to nothing fails with a NATS error", "[nats]") {
   auto nc = nats_connection::connect("nats://127.0.0.1:" + std::to_string(free_loopback_port()), "test");
   REQUIRE_FALSE(nc);
   CHECK(nc.error().code() == static_cast<std::uint8_t>(errc::nats));
+}
+
+TEST_CASE("test servers get ports below the kernel's ephemeral range, which outgoing connections never take",
+          "[ports]") {
+  // A test stops adclickd or nats-server and starts it again on the same port; a port from
+  // the ephemeral range could meanwhile be the local end of any outgoing connection (CI saw
+  // adclickd fail to bind its HTTP port after a restart).
+  std::ifstream in{"/proc/sys/net/ipv4/ip_local_port_range"};
+  int low = 0;
+  REQUIRE(in >> low);
+  REQUIRE(low > 11'000);
+  for (int i = 0; i < 50; ++i) {
+    const int port = free_loopback_port();
+    CHECK(port >= 10'000);
+    CHECK(port < low);
+  }
 }
