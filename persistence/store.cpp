@@ -541,24 +541,43 @@ struct snapshot_guard {
 };
 }  // namespace
 
-caf::expected<store::purge_result> store::purge_expired_ids(scan_step& at, std::size_t limit) {
-  purge_result out;
+template <class Visit>
+caf::error store::retention_step(scan_step& at, Visit&& visit) {
   batch b;
-  bool more = false;
+  bool more = false, deleted = false;
   {
     std::shared_lock<std::shared_mutex> lock{impl_->mutex};
     if (!impl_->db) return closed_error(impl_->dir);
     snapshot_guard snap{impl_->db.get()};
-    const auto& ro = snap.ro;
-    // Each partition's floor, as of the snapshot.
-    const auto partitions = impl_->opts.partitions;
-    auto watermarks = stored_watermarks(*impl_->db, ro, partitions);
+    auto watermarks = stored_watermarks(*impl_->db, snap.ro, impl_->opts.partitions);
     if (!watermarks) return watermarks.error();
+    std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(snap.ro)};
+    auto visited = visit(*it, snap.ro, *watermarks, b.impl_->wb, more);
+    if (!visited) return visited.error();
+    deleted = *visited;
+  }
+  if (deleted)
+    if (auto err = write_unsynced(b)) return err;
+  if (!more) {
+    at.done = true;
+    at.next.clear();
+  }
+  return {};
+}
+
+caf::expected<store::purge_result> store::purge_expired_ids(scan_step& at, std::size_t limit) {
+  purge_result out;
+  const auto partitions = impl_->opts.partitions;
+  auto err = retention_step(at, [&](leveldb::Iterator& iterator, const leveldb::ReadOptions&,
+                                    const std::vector<std::optional<std::int64_t>>& watermarks,
+                                    leveldb::WriteBatch& wb, bool& more) -> caf::expected<bool> {
+    auto* it = &iterator;
+    // Each partition's floor, as of the snapshot.
     std::vector<std::optional<std::int64_t>> floors(partitions);
     std::optional<std::int64_t> highest;
     for (std::uint32_t p = 0; p < partitions; ++p) {
-      if (!(*watermarks)[p]) continue;
-      floors[p] = impl_->opts.rules.first_open_dedup_minute(*(*watermarks)[p]);
+      if (!watermarks[p]) continue;
+      floors[p] = impl_->opts.rules.first_open_dedup_minute(*watermarks[p]);
       if (!out.floor_ms || *floors[p] < *out.floor_ms) {
         out.floor_ms = floors[p];
         out.held_by = p;
@@ -566,7 +585,6 @@ caf::expected<store::purge_result> store::purge_expired_ids(scan_step& at, std::
       if (!highest || *floors[p] > *highest) highest = floors[p];
     }
     // The id chunks, the filters, then the runs: `at.next` says where this pass stands.
-    std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(ro)};
     std::size_t visited = 0;
     for (char tag : keys::dedup_tags) {
       if (!highest) break;
@@ -587,7 +605,7 @@ caf::expected<store::purge_result> store::purge_expired_ids(scan_step& at, std::
           return make_error(errc::storage, "corrupt id key");
         const auto& floor = floors[partition_of(ad, partitions)];
         if (!floor || minute >= *floor) continue;  // its partition may still ask about it
-        b.impl_->wb.Delete(it->key());
+        wb.Delete(it->key());
         ++out.keys;
         out.bytes += it->key().size() + it->value().size();
         out.deleted_minutes.insert(minute);
@@ -596,39 +614,30 @@ caf::expected<store::purge_result> store::purge_expired_ids(scan_step& at, std::
       if (more) break;
       at.next = std::string(1, static_cast<char>(tag + 1));
     }
-  }
-  if (out.keys != 0)
-    if (auto err = write_unsynced(b)) return err;
-  if (!more) {
-    at.done = true;
-    at.next.clear();
-  }
+    return out.keys != 0;
+  });
+  if (err) return err;
   return out;
 }
 
 caf::expected<store::count_purge_result> store::purge_expired_counts(scan_step& at, std::size_t limit,
                                                                       const count_retention& keep) {
   count_purge_result out;
-  batch b;
-  bool more = false;
-  {
-    std::shared_lock<std::shared_mutex> lock{impl_->mutex};
-    if (!impl_->db) return closed_error(impl_->dir);
-    snapshot_guard snap{impl_->db.get()};
-    const auto& ro = snap.ro;
-    const auto partitions = impl_->opts.partitions;
-    auto watermarks = stored_watermarks(*impl_->db, ro, partitions);
-    if (!watermarks) return watermarks.error();
+  const auto partitions = impl_->opts.partitions;
+  auto err = retention_step(at, [&](leveldb::Iterator& iterator, const leveldb::ReadOptions& ro,
+                                    const std::vector<std::optional<std::int64_t>>& watermarks,
+                                    leveldb::WriteBatch& wb, bool& more) -> caf::expected<bool> {
+    auto* it = &iterator;
     // Each partition's first kept bucket per granularity, and the highest of them.
     constexpr granularity grans[] = {granularity::minute, granularity::hour, granularity::day};
     auto index = [](granularity g) { return static_cast<std::size_t>(g); };
     std::vector<std::array<std::optional<std::int64_t>, 3>> kept_from(partitions);
     std::array<std::optional<std::int64_t>, 3> highest;
     for (std::uint32_t p = 0; p < partitions; ++p) {
-      if (!(*watermarks)[p]) continue;
+      if (!watermarks[p]) continue;
       for (auto g : grans) {
         auto& f = kept_from[p][index(g)];
-        f = keep.retained_from(g, *(*watermarks)[p]);
+        f = keep.retained_from(g, *watermarks[p]);
         if (f && (!highest[index(g)] || *f > *highest[index(g)])) highest[index(g)] = f;
       }
       const auto& m = kept_from[p][index(granularity::minute)];
@@ -661,7 +670,6 @@ caf::expected<store::count_purge_result> store::purge_expired_counts(scan_step& 
         }
     std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> owners;  // this call's, by ad
     std::set<std::string> shares_deleted;
-    std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(ro)};
     std::size_t visited = 0;
     for (const auto& r : ranges) {
       if (!at.next.empty() && at.next >= r.to) continue;  // done with this range
@@ -678,7 +686,7 @@ caf::expected<store::count_purge_result> store::purge_expired_counts(scan_step& 
           auto k = keys::parse_ranking_key(key);
           if (!k) return make_error(errc::storage, "corrupt ranking key");
           if (!expired(k->partition, k->gran, k->bucket_start_ms)) continue;
-          b.impl_->wb.Delete(it->key());
+          wb.Delete(it->key());
           ++out.keys;
           continue;
         }
@@ -686,8 +694,8 @@ caf::expected<store::count_purge_result> store::purge_expired_counts(scan_step& 
         if (!k) return make_error(errc::storage, "corrupt expiry key");
         const auto p = partition_of(k->ad_id, partitions);
         if (!expired(p, k->gran, k->bucket_start_ms)) continue;
-        b.impl_->wb.Delete(it->key());
-        b.impl_->wb.Delete(keys::count_key(k->ad_id, k->gran, k->bucket_start_ms));
+        wb.Delete(it->key());
+        wb.Delete(keys::count_key(k->ad_id, k->gran, k->bucket_start_ms));
         out.keys += 2;
         auto o = owners.find(k->ad_id);
         if (o == owners.end()) {
@@ -703,7 +711,7 @@ caf::expected<store::count_purge_result> store::purge_expired_counts(scan_step& 
           if (id == 0) continue;  // not rolled up
           auto share = keys::group_key(kind, id, k->gran, k->bucket_start_ms, p);
           if (!shares_deleted.insert(share).second) continue;
-          b.impl_->wb.Delete(share);
+          wb.Delete(share);
           ++out.keys;
         }
       }
@@ -711,13 +719,9 @@ caf::expected<store::count_purge_result> store::purge_expired_counts(scan_step& 
       if (more) break;
       at.next = r.to;
     }
-  }
-  if (out.keys != 0)
-    if (auto err = write_unsynced(b)) return err;
-  if (!more) {
-    at.done = true;
-    at.next.clear();
-  }
+    return out.keys != 0;
+  });
+  if (err) return err;
   return out;
 }
 

@@ -282,6 +282,12 @@ class store {
   struct impl;
   explicit store(std::unique_ptr<impl> p);
   caf::error apply(batch& b, bool sync);
+  /// The frame of a retention step (purge_expired_ids, purge_expired_counts): under the
+  /// read lock, from one snapshot and each partition's stored watermark as of it, `visit`
+  /// puts deletes into a batch, says whether it put any and sets `more` if rows are left;
+  /// the deletes are written unsynced, and `at` is done unless rows are left.
+  template <class Visit>
+  caf::error retention_step(scan_step& at, Visit&& visit);
   /// The value of `key`; empty if there is none.
   caf::expected<std::string> read_value(const std::string& key, const char* what);
   std::unique_ptr<impl> impl_;

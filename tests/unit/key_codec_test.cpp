@@ -32,7 +32,7 @@ TEST_CASE("parse_count_key rejects what is not a count key", "[codec]") {
   CHECK_FALSE(keys::parse_count_key(k));
 }
 
-TEST_CASE("expiry keys round-trip and sort by granularity, then time, then ad; ranking keys parse", "[codec][retention]") {
+TEST_CASE("expiry keys round-trip and sort by granularity, then time, then ad, and ranking keys parse", "[codec][retention]") {
   auto k = keys::expiry_key(granularity::hour, -3'600'000, 42);
   auto parts = keys::parse_expiry_key(k);
   REQUIRE(parts);
