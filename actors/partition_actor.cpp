@@ -78,6 +78,16 @@ void finish_series(series& s, const series_query& q) {
   }
 }
 
+/// Whether retention deleted any bucket `q` asks for, by the partition's stored floor: read
+/// after the buckets were, so that one deleted before that read is below it.
+caf::error kept_or_error(store& db, std::uint32_t partition, const series_query& q) {
+  auto floor = db.read_count_floor(partition);
+  if (!floor) return floor.error();
+  if (auto why = deleted_by_retention(q.gran, q.from_ms, *floor); !why.empty())
+    return make_error(errc::past_retention, why);
+  return {};
+}
+
 /// Folds `delta` into the checkpoint being built (at most one delta per ad).
 void add_delta(partition_state& st, ad_delta&& delta) {
   auto [it, fresh] = st.building_index.try_emplace(delta.ad_id, st.building.ads.size());
@@ -641,10 +651,9 @@ caf::behavior running(self_ptr self) {
     },
     [=](const series_query& q) -> caf::result<series> {
       auto& st = self->state;
-      // (Either view's watermark is at least the stored one retention went by.)
-      if (auto why = past_retention(q.gran, q.from_ms, q.billing ? st.durable_watermark_ms : st.clock.watermark(),
-                                    st.cfg.retention);
-          !why.empty())
+      // What retention will delete is refused by the rules (the in-memory watermark is the
+      // highest), what it did by the stored floor, read after the buckets (kept_or_error).
+      if (auto why = past_retention(q.gran, q.from_ms, st.clock.watermark(), st.cfg.retention); !why.empty())
         return make_error(errc::past_retention, why);
       series out;
       out.kind = entity::ad;
@@ -667,6 +676,7 @@ caf::behavior running(self_ptr self) {
           if (auto err = st.cfg.db->scan_rollups(q.id, q.gran, q.from_ms, q.to_ms, rolled)) return err;
           for (const auto& [start, v] : rolled) out.rolled.push_back({q.gran, start, v});
         }
+        if (auto err = kept_or_error(*st.cfg.db, st.cfg.partition, q)) return err;
         finish_series(out, q);
         return out;
       }
@@ -677,6 +687,10 @@ caf::behavior running(self_ptr self) {
       self->request(i->second.handle, caf::infinite, q)
         .then(
           [=](series& s) mutable {
+            if (auto err = kept_or_error(*self->state.cfg.db, self->state.cfg.partition, q)) {
+              rp.deliver(std::move(err));
+              return;
+            }
             s.kind = entity::ad;
             s.watermark_ms = out.watermark_ms;
             s.final_before_ms = out.final_before_ms;

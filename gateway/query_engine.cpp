@@ -50,13 +50,20 @@ caf::expected<std::uint64_t> total_of(store& db, entity by, std::uint64_t id,
 
 caf::expected<series> group_series(store& db, const series_query& q, std::int64_t watermark_ms,
                                    std::int64_t final_before_ms) {
+  // The shares first, then what retention deleted (in any partition): a share deleted
+  // before the floor is read is below it.
   auto exists = db.group_exists(q.kind, q.id);
   if (!exists) return exists.error();
+  std::map<std::int64_t, rollup_value> sums;
+  if (*exists)
+    if (auto err = group_buckets(db, q.kind, q.id, q.gran, q.from_ms, q.to_ms, sums)) return err;
+  auto floor = db.highest_count_floor();
+  if (!floor) return floor.error();
+  if (auto why = deleted_by_retention(q.gran, q.from_ms, *floor); !why.empty())
+    return make_error(errc::past_retention, why);
   if (!*exists)
     return make_error(errc::not_found, std::string{to_string(q.kind)} + " " + std::to_string(q.id) +
                                          " has counted no click");
-  std::map<std::int64_t, rollup_value> sums;
-  if (auto err = group_buckets(db, q.kind, q.id, q.gran, q.from_ms, q.to_ms, sums)) return err;
   series out;
   out.kind = q.kind;
   out.id = q.id;
@@ -82,6 +89,11 @@ caf::expected<top_list> top(store& db, const top_query& q, const std::vector<std
   // One view of the store for the whole answer: the rankings and the totals that prove
   // them must not straddle a checkpoint.
   auto at = db.take_snapshot();
+  // Every bucket read must be whole in every partition (the snapshot's floors).
+  auto floor = db.highest_count_floor(at.get());
+  if (!floor) return floor.error();
+  for (const auto& [g, start] : cover)
+    if (auto why = deleted_by_retention(g, start, *floor); !why.empty()) return make_error(errc::past_retention, why);
   std::vector<ranking> lists;
   lists.reserve(cover.size() * partitions.size());
   for (const auto& [g, start] : cover)

@@ -136,6 +136,27 @@ struct count_retention {
   }
 };
 
+/// What retention of counts has deleted: per granularity, the first bucket start it kept
+/// (in a partition, or the highest over partitions), no_bucket while it deleted none. It
+/// is stored with the deletes and only ever raised, so a query that reads its buckets
+/// first and this after knows whether any of them were gone.
+struct count_floor {
+  static constexpr std::int64_t no_bucket = std::numeric_limits<std::int64_t>::min();
+  std::array<std::int64_t, 3> kept_from{no_bucket, no_bucket, no_bucket};  ///< by granularity
+  std::int64_t of(granularity g) const { return kept_from[static_cast<std::size_t>(g)]; }
+  /// Raises each granularity to `o`'s where that is higher; true if any moved.
+  bool raise(const count_floor& o) {
+    bool moved = false;
+    for (std::size_t i = 0; i < kept_from.size(); ++i)
+      if (o.kept_from[i] > kept_from[i]) {
+        kept_from[i] = o.kept_from[i];
+        moved = true;
+      }
+    return moved;
+  }
+  bool operator==(const count_floor& o) const { return kept_from == o.kept_from; }
+};
+
 /// What a series or a ranking is of: one ad, or every ad of a campaign or an advertiser.
 enum class entity : std::uint8_t { ad, campaign, advertiser };
 const char* to_string(entity x);

@@ -196,6 +196,30 @@ std::optional<ranking_key_parts> parse_ranking_key(std::string_view key) {
   return parts;
 }
 
+std::string count_floor_key(std::uint32_t partition) {
+  std::string key{"k"};
+  put_be32(key, partition);
+  return key;
+}
+
+std::string encode_count_floor(const count_floor& f) {
+  std::string out;
+  for (auto x : f.kept_from) put_le64(out, static_cast<std::uint64_t>(x));
+  return out;
+}
+
+bool decode_count_floor(std::string_view bytes, count_floor& f) {
+  if (bytes.size() != 24) return false;
+  for (std::size_t i = 0; i < 3; ++i) f.kept_from[i] = static_cast<std::int64_t>(get_le64(bytes.data() + 8 * i));
+  return true;
+}
+
+bool parse_count_floor_key(std::string_view key, std::uint32_t& partition) {
+  if (key.size() != 5 || key[0] != 'k') return false;
+  partition = get_be32(key.data() + 1);
+  return true;
+}
+
 std::string expiry_key(granularity g, std::int64_t bucket_start_ms, std::uint64_t ad_id) {
   std::string key{"e"};
   key.reserve(18);

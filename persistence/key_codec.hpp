@@ -112,6 +112,13 @@ struct expiry_key_parts {
   std::uint64_t ad_id;
 };
 std::optional<expiry_key_parts> parse_expiry_key(std::string_view key);
+/// "k" partition(be32) -> count_floor: minute, hour and day (i64 LE each, INT64_MIN: none
+/// deleted). Written by retention of counts in the batch of its deletes, only raised.
+std::string count_floor_key(std::uint32_t partition);
+std::string encode_count_floor(const count_floor& f);
+bool decode_count_floor(std::string_view bytes, count_floor& f);
+/// The partition of a count floor key; false if `key` is not one.
+bool parse_count_floor_key(std::string_view key, std::uint32_t& partition);
 /// The bucket and partition of a ranking key; nullopt if `key` is not one.
 struct ranking_key_parts {
   entity by;

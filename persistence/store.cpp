@@ -650,6 +650,24 @@ caf::expected<store::count_purge_result> store::purge_expired_counts(scan_step& 
       const auto& f = kept_from[p][index(g)];
       return f && start < *f;
     };
+    // Each partition's floor is raised to what this step may delete, in the same batch as
+    // its deletes, before any of them: a query reads its buckets, then the floor.
+    bool floors_moved = false;
+    for (std::uint32_t p = 0; p < partitions; ++p) {
+      count_floor now;
+      for (auto g : grans)
+        if (const auto& f = kept_from[p][index(g)]) now.kept_from[index(g)] = *f;
+      if (now == count_floor{}) continue;
+      count_floor stored;
+      std::string value;
+      auto s = impl_->db->Get(ro, keys::count_floor_key(p), &value);
+      if (!s.ok() && !s.IsNotFound()) return to_error(s, "cannot read a count floor");
+      if (s.ok() && !keys::decode_count_floor(value, stored))
+        return make_error(errc::storage, "corrupt count floor of partition " + std::to_string(p));
+      if (!stored.raise(now)) continue;
+      wb.Put(keys::count_floor_key(p), keys::encode_count_floor(stored));
+      floors_moved = true;
+    }
     // The ranges a pass visits, in key order: the expiry rows of each granularity ('d',
     // 'h', 'm'), then the rankings of each kind ('a', 'c', 'v') and granularity ('d', 'h').
     struct range {
@@ -719,7 +737,7 @@ caf::expected<store::count_purge_result> store::purge_expired_counts(scan_step& 
       if (more) break;
       at.next = r.to;
     }
-    return out.keys != 0;
+    return out.keys != 0 || floors_moved;
   });
   if (err) return err;
   return out;
@@ -1050,6 +1068,37 @@ caf::error store::scan_group_ids(entity kind, const std::function<void(std::uint
     it->Seek(keys::group_prefix(kind, k->id + 1));  // the next group
   }
   return to_error(it->status(), "group scan failed");
+}
+
+caf::expected<count_floor> store::read_count_floor(std::uint32_t partition, const snapshot* at) {
+  std::shared_lock<std::shared_mutex> lock{impl_->mutex};
+  if (!impl_->db) return closed_error(impl_->dir);
+  leveldb::ReadOptions ro;
+  if (auto err = read_at(at, at ? at->impl_.get() : nullptr, impl_->db.get(), ro)) return err;
+  std::string value;
+  count_floor out;
+  auto s = impl_->db->Get(ro, keys::count_floor_key(partition), &value);
+  if (s.IsNotFound()) return out;
+  if (!s.ok()) return to_error(s, "cannot read a count floor");
+  if (!keys::decode_count_floor(value, out)) return make_error(errc::storage, "corrupt count floor");
+  return out;
+}
+
+caf::expected<count_floor> store::highest_count_floor(const snapshot* at) {
+  std::shared_lock<std::shared_mutex> lock{impl_->mutex};
+  if (!impl_->db) return closed_error(impl_->dir);
+  leveldb::ReadOptions ro;
+  if (auto err = read_at(at, at ? at->impl_.get() : nullptr, impl_->db.get(), ro)) return err;
+  count_floor out;
+  std::unique_ptr<leveldb::Iterator> it{impl_->db->NewIterator(ro)};
+  for (it->Seek("k"); it->Valid() && it->key()[0] == 'k'; it->Next()) {
+    count_floor f;
+    if (!keys::decode_count_floor({it->value().data(), it->value().size()}, f))
+      return make_error(errc::storage, "corrupt count floor");
+    out.raise(f);
+  }
+  if (auto err = to_error(it->status(), "cannot read the count floors")) return err;
+  return out;
 }
 
 caf::error store::read_ranking(std::uint32_t partition, ranking& r, const snapshot* at) {

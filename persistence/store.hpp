@@ -262,6 +262,12 @@ class store {
   caf::error scan_group_ids(entity kind, const std::function<void(std::uint64_t id)>& visit,
                             const snapshot* at = nullptr);
 
+  /// What retention of counts has deleted in `partition`, or (highest_count_floor) the
+  /// highest over every partition. Read it after the buckets it guards: a bucket deleted
+  /// before that read is below it (count_floor).
+  caf::expected<count_floor> read_count_floor(std::uint32_t partition, const snapshot* at = nullptr);
+  caf::expected<count_floor> highest_count_floor(const snapshot* at = nullptr);
+
   /// One partition's stored ranking of an hour or a day; empty if absent. `r`'s by, gran
   /// and start_ms name it.
   caf::error read_ranking(std::uint32_t partition, ranking& r, const snapshot* at = nullptr);

@@ -75,7 +75,9 @@ started_pids+=("$loader_pid")
 while kill -0 "$loader_pid" 2>/dev/null; do
   sleep 5
   rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$adclickd_pid/status")
-  disk_bytes=$(du -sb "$work/data/db" 2>/dev/null | cut -f1 || echo 0)
+  # (du fails when a file it listed is compacted away before it is read: keep its total)
+  disk_bytes=$( (du -sb "$work/data/db" 2>/dev/null || true) | awk 'NR == 1 {print $1}')
+  disk_bytes=${disk_bytes:-0}
   asked=$(date +%s%N)
   body=$(curl -sf --max-time 10 "$http/v1/admin/status" || true)
   status_ms=$((($(date +%s%N) - asked) / 1000000))

@@ -82,6 +82,9 @@ struct reconcile_options {
   std::string from, to;            ///< compare only buckets in [from, to) (RFC 3339 or epoch ms)
   double wait_s = 60;              ///< wait this long for the service to be settled
   bool keep = false;               ///< keep the scratch store (its path is printed)
+  /// minute, or hour or day: compare the ads' hours or days with the replay's minutes rolled
+  /// up (once minutes are past retention.minute, the service refuses them with 410).
+  std::string granularity = "minute";
 };
 /// Replays the clicks stream through the same counting code into a scratch store, without
 /// touching the service, and compares every (ad, minute) count, state and version and the

@@ -43,7 +43,8 @@ std::optional<json> get_json(http_client& http, const std::string& path, std::st
 /// `allow_idle_final`, a minute the truth leaves open counts as final once that
 /// final_before has passed it (the idle advance closed it). Appends differences to `diffs`.
 void compare_rolled(http_client& http, std::uint64_t ad, const std::vector<series_point>& minutes, granularity g,
-                    const std::string& view, bool allow_idle_final, std::vector<std::string>& diffs) {
+                    const std::string& view, bool allow_idle_final, std::vector<std::string>& diffs,
+                    std::string* canonical) {
   const auto width = bucket_width(g);
   const auto from = bucket_start(minutes.front().start_ms, width);
   const auto to = bucket_start(minutes.back().start_ms, width) + width;
@@ -78,6 +79,7 @@ void compare_rolled(http_client& http, std::uint64_t ad, const std::vector<serie
     x.state = state == "open" ? bucket_state::open : state == "final" ? bucket_state::final : bucket_state::amended;
     x.version = p["version"].get<std::uint32_t>();
     have[x.start_ms] = describe_point(x);
+    if (canonical) *canonical += std::to_string(ad) + " " + std::to_string(x.start_ms) + " " + describe_point(x) + "\n";
   }
   for (const auto& [start, w] : want) {
     auto h = have.find(start);
@@ -111,7 +113,7 @@ void compare(http_client& http, const truth& t, const std::string& view, bool al
       std::vector<series_point> minutes;
       for (auto e = it; e != end; ++e)
         minutes.push_back({e->first.second, e->second.count, e->second.state(), e->second.version()});
-      compare_rolled(http, ad, minutes, g, view, allow_idle_final, diffs);
+      compare_rolled(http, ad, minutes, g, view, allow_idle_final, diffs, canonical);
       it = end;
       continue;
     }

@@ -156,6 +156,10 @@ int main(int argc, char** argv) {
   r->add_option("--wait", reconcile.wait_s, "seconds to wait for the service to have checkpointed what it read")
     ->capture_default_str();
   r->add_flag("--keep", reconcile.keep, "keep the scratch store");
+  r->add_option("--granularity", reconcile.granularity,
+                "minute, or hour or day: the replay rolled up (minutes past retention.minute are refused)")
+    ->check(CLI::IsMember({"minute", "hour", "day"}))
+    ->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
   if (*r) return run_reconcile(reconcile);

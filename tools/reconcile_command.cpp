@@ -230,6 +230,7 @@ static int replay_and_compare(const reconcile_options& opts, const service_view&
   verify_options vo;
   vo.http = opts.http;
   vo.view = "billing";
+  vo.granularity = opts.granularity;
   return verify_truth(expected, vo, "reconcile");
 }
 

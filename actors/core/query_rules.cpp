@@ -80,6 +80,12 @@ std::string past_retention(granularity g, std::int64_t from_ms, std::int64_t wat
          "): ask from then on, or at a coarser granularity";
 }
 
+std::string deleted_by_retention(granularity g, std::int64_t from_ms, const count_floor& floor) {
+  if (from_ms >= floor.of(g)) return {};
+  return std::string{to_string(g)} + " buckets before " + format_time(floor.of(g)) +
+         " were deleted by retention." + to_string(g) + ": ask from then on, or at a coarser granularity";
+}
+
 std::vector<std::pair<granularity, std::int64_t>> cover_with_days_and_hours(std::int64_t from_ms, std::int64_t to_ms) {
   std::vector<std::pair<granularity, std::int64_t>> out;
   for (auto t = from_ms; t < to_ms;) {

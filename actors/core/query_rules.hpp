@@ -43,6 +43,11 @@ void keep_view(std::vector<series_point>& minutes, bool billing);
 /// asks for is deleted, or may be at the next pass. Empty if it is not refused.
 std::string past_retention(granularity g, std::int64_t from_ms, std::int64_t watermark_ms, const count_retention& keep);
 
+/// Why a query for buckets of `g` from `from_ms` is refused because retention deleted some
+/// of them (`floor`, read after the buckets: count_floor). Empty if none was deleted.
+/// past_retention refuses what retention will delete; this, what it did.
+std::string deleted_by_retention(granularity g, std::int64_t from_ms, const count_floor& floor);
+
 /// Splits [from_ms, to_ms) (whole hours) into the fewest whole days and hours.
 std::vector<std::pair<granularity, std::int64_t>> cover_with_days_and_hours(std::int64_t from_ms, std::int64_t to_ms);
 

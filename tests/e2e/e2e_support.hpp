@@ -43,6 +43,8 @@ class service {
   std::string data_dir() const { return dir_.str("data"); }
   /// Talks to NATS through `url` from the next start on (a proxy).
   void use_nats(std::string url) { nats_url_ = std::move(url); }
+  /// Runs with these extra flags (instead of options::extra) from the next start on.
+  void use_flags(std::vector<std::string> extra) { opts_.extra = std::move(extra); }
 
   /// Starts and waits until /readyz answers 200.
   void start();

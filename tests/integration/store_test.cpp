@@ -14,6 +14,7 @@
 #include "common/errc.hpp"
 #include "common/fault_switch.hpp"
 #include "common/time.hpp"
+#include "gateway/query_engine.hpp"
 #include "messages/click_codec.hpp"
 #include "persistence/key_codec.hpp"
 #include "persistence/store.hpp"
@@ -841,12 +842,23 @@ TEST_CASE("retention of counts deletes the buckets past retention.minute, .hour 
   const std::uint64_t rankings = 36 + 12;
   CHECK(pass.keys == ad_rows + shares + rankings);
 
+  // The floors say what is gone, per partition and at most.
+  CHECK(test::must((*db)->read_count_floor(0)).kept_from ==
+        std::array<std::int64_t, 3>{retention_day0 + 60 * hour_ms, retention_day0 + 36 * hour_ms, count_floor::no_bucket});
+  CHECK(test::must((*db)->read_count_floor(1)).kept_from ==
+        std::array<std::int64_t, 3>{retention_day0 + 36 * hour_ms, retention_day0 + 12 * hour_ms, count_floor::no_bucket});
+  CHECK(test::must((*db)->highest_count_floor()) == test::must((*db)->read_count_floor(0)));
+
   CHECK(purge_counts(**db, 1000, keep, steps).keys == 0);  // nothing more until a watermark moves
+  // Kept longer from now on: nothing more goes, and the floors stay where the deletes left them.
+  CHECK(purge_counts(**db, 1000, {48 * hour_ms, 0, 0}, steps).keys == 0);
+  CHECK(test::must((*db)->read_count_floor(1)).of(granularity::minute) == retention_day0 + 36 * hour_ms);
   // Days go too once they are kept for a time: a day kept 2 days (and hours as long).
   const count_retention shorter{12 * hour_ms, 48 * hour_ms, 48 * hour_ms};
   purge_counts(**db, 1000, shorter, steps);
   CHECK(kept_of(**db, 2, 0).days == std::set<int>{24, 48});  // watermark hour 72: days from hour 24
   CHECK(kept_of(**db, 3, 1).days == std::set<int>{0, 24, 48});  // hour 48: from hour 0
+  CHECK(test::must((*db)->read_count_floor(0)).of(granularity::day) == retention_day0 + 24 * hour_ms);
 }
 
 TEST_CASE("a format-6 directory gets the expiry rows of its final minutes when it opens, so retention finds them",
@@ -880,4 +892,46 @@ TEST_CASE("a format-6 directory gets the expiry rows of its final minutes when i
   CHECK(pass.keys == 25 * 2);  // minutes 0..24 are before minute 25 (40 - 15): each with its expiry row
   for (int m = 0; m < 30; ++m)
     CHECK(test::must((*db)->read_minute(2, retention_day0 + m * minute_ms)).count == (m < 25 ? 0u : 1u));
+}
+
+TEST_CASE("a group series or a top-K that would read a bucket retention deleted is refused, whatever range it asked",
+          "[store][retention]") {
+  test::temp_dir dir;
+  auto db = retention_store(dir, 2);
+  REQUIRE(db);
+  write_three_days(**db);
+  for (auto p : {0u, 1u}) {
+    auto cp = make_checkpoint(p, 2, {});
+    cp.watermark_ms = retention_day0 + 72 * hour_ms;
+    REQUIRE_FALSE(write(**db, cp));
+  }
+  int steps = 0;
+  purge_counts(**db, 1000, {12 * hour_ms, 12 * hour_ms, 0}, steps);  // minutes and hours before hour 60 go
+
+  // A billing top-K over the last two days, final before hour 60: it reads the day before
+  // and the hours 48..59 of the last day, which are gone, though its range starts on a
+  // day (kept forever).
+  top_query q;
+  q.from_ms = retention_day0 + 24 * hour_ms;
+  q.to_ms = retention_day0 + 72 * hour_ms;
+  q.billing = true;
+  auto t = top(**db, q, {0, 1}, retention_day0 + 72 * hour_ms, retention_day0 + 60 * hour_ms);
+  REQUIRE_FALSE(t);
+  CHECK(t.error().code() == static_cast<std::uint8_t>(errc::past_retention));
+  q.to_ms = retention_day0 + 48 * hour_ms;  // whole days only: answered
+  CHECK(top(**db, q, {0, 1}, retention_day0 + 72 * hour_ms, retention_day0 + 60 * hour_ms));
+
+  series_query g;
+  g.kind = entity::campaign;
+  g.id = 20;
+  g.gran = granularity::hour;
+  g.from_ms = retention_day0 + 59 * hour_ms;
+  g.to_ms = retention_day0 + 72 * hour_ms;
+  auto s = group_series(**db, g, retention_day0 + 72 * hour_ms, retention_day0 + 71 * hour_ms);
+  REQUIRE_FALSE(s);
+  CHECK(s.error().code() == static_cast<std::uint8_t>(errc::past_retention));
+  g.from_ms = retention_day0 + 60 * hour_ms;
+  s = group_series(**db, g, retention_day0 + 72 * hour_ms, retention_day0 + 71 * hour_ms);
+  REQUIRE(s);
+  CHECK(s->points.size() == 12);
 }
