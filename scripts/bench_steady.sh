@@ -30,7 +30,8 @@
 # BENCH_RETENTION_S=180 scripts/bench.sh steady-soak`): dedup.horizon and retention.minute
 # shortened to minutes (hours and days kept), so that ids and minute counts leave the disk
 # during the run. Each sample also records the store's size on disk (du) and status's bytes
-# by kind; `disk_mib_by_minute` and `disk_growth_mib_per_min` (over the second half of the
+# by kind; `disk_mib_by_minute` ([min, max] per minute of the run) and
+# `disk_growth_mib_per_min` (over the second half of the
 # run, when everything older than the retention is gone) show whether it stays flat. The
 # minutes past retention are refused (410), so `exact` is then the verify of the ads' hours
 # (the truth rolled up, `adclick verify --granularity hour`).
@@ -171,7 +172,8 @@ result = {
   # The store on disk over the run (du of the database directory), once a minute, and how
   # fast it grew over the second half of the run (flat: retention deletes as fast as
   # clicks arrive).
-  "disk_mib_by_minute": [round(s["disk_bytes"] / 2**20, 1) for s in all_samples if int(s["t"]) % 60 < 5],
+  "disk_mib_by_minute": [[round(min(v) / 2**20, 1), round(max(v) / 2**20, 1)] for _, v in sorted(
+      {m: [s["disk_bytes"] for s in all_samples if int(s["t"] // 60) == m] for m in {int(s["t"] // 60) for s in all_samples}}.items())],
   "disk_growth_mib_per_min": (lambda xs: round((xs[-1]["disk_bytes"] - xs[0]["disk_bytes"]) / 2**20 /
                                                max(1e-9, (xs[-1]["t"] - xs[0]["t"]) / 60), 1) if len(xs) > 1 else None)(
       [s for s in all_samples if s["t"] >= (tp - t0) / 2]),
