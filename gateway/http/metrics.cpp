@@ -192,7 +192,7 @@ std::string render_metrics(const metrics_input& in) {
     counter("adclick_retention_purged_count_keys_total",
             "Count rows, their expiry rows, group shares and rankings deleted by retention since start.",
             double(st.purged_count_keys()));
-    gauge("adclick_counts_minutes_kept_from_timestamp_seconds",
+    gauge("adclick_counts_kept_from_timestamp_seconds",
           "Minute buckets before this are past retention.minute (the lowest partition's); 0 until known.",
           double(st.minutes_kept_from_ms()) / 1000);
     counter("adclick_retention_failures_total", "Retention passes that failed (retried at the next interval).",
