@@ -214,12 +214,6 @@ bool decode_count_floor(std::string_view bytes, count_floor& f) {
   return true;
 }
 
-bool parse_count_floor_key(std::string_view key, std::uint32_t& partition) {
-  if (key.size() != 5 || key[0] != 'k') return false;
-  partition = get_be32(key.data() + 1);
-  return true;
-}
-
 std::string expiry_key(granularity g, std::int64_t bucket_start_ms, std::uint64_t ad_id) {
   std::string key{"e"};
   key.reserve(18);

@@ -117,8 +117,6 @@ std::optional<expiry_key_parts> parse_expiry_key(std::string_view key);
 std::string count_floor_key(std::uint32_t partition);
 std::string encode_count_floor(const count_floor& f);
 bool decode_count_floor(std::string_view bytes, count_floor& f);
-/// The partition of a count floor key; false if `key` is not one.
-bool parse_count_floor_key(std::string_view key, std::uint32_t& partition);
 /// The bucket and partition of a ranking key; nullopt if `key` is not one.
 struct ranking_key_parts {
   entity by;
