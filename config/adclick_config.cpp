@@ -352,6 +352,9 @@ std::string adclick_config::validate() {
   if (live_heartbeat < std::chrono::seconds(1))
     problems << "live.heartbeat must be at least 1s (each quiet stream wakes this often); ";
   if (live_replay < caf::timespan{0}) problems << "live.replay must not be negative; ";
+  if (retention_minute != caf::timespan{0} && live_replay > retention_minute)
+    problems << "live.replay must be at most retention.minute (a stream's replay reads minutes, and those past "
+                "retention are gone); ";
   if (live_max_streams > 4096) problems << "live.max-streams must be at most 4096 (each stream holds a thread); ";
   auto text = problems.str();
   if (!text.empty()) text.resize(text.size() - 2);

@@ -640,33 +640,35 @@ caf::expected<store::count_purge_result> store::purge_expired_counts(scan_step& 
         f = keep.retained_from(g, *watermarks[p]);
         if (f && (!highest[index(g)] || *f > *highest[index(g)])) highest[index(g)] = f;
       }
-      const auto& m = kept_from[p][index(granularity::minute)];
-      if (m && (!out.minutes_from_ms || *m < *out.minutes_from_ms)) {
-        out.minutes_from_ms = m;
-        out.held_by = p;
-      }
     }
     auto expired = [&](std::uint32_t p, granularity g, std::int64_t start) {
       const auto& f = kept_from[p][index(g)];
       return f && start < *f;
     };
     // Each partition's floor is raised to what this step may delete, in the same batch as
-    // its deletes, before any of them: a query reads its buckets, then the floor.
+    // its deletes, before any of them: a query reads its buckets, then the floor. The
+    // minutes a partition keeps start at its floor so raised: the higher of its rule and
+    // what is gone (after a restart with a longer retention, what is gone stays gone).
     bool floors_moved = false;
     for (std::uint32_t p = 0; p < partitions; ++p) {
       count_floor now;
       for (auto g : grans)
         if (const auto& f = kept_from[p][index(g)]) now.kept_from[index(g)] = *f;
-      if (now == count_floor{}) continue;
       count_floor stored;
       std::string value;
       auto s = impl_->db->Get(ro, keys::count_floor_key(p), &value);
       if (!s.ok() && !s.IsNotFound()) return to_error(s, "cannot read a count floor");
       if (s.ok() && !keys::decode_count_floor(value, stored))
         return make_error(errc::storage, "corrupt count floor of partition " + std::to_string(p));
-      if (!stored.raise(now)) continue;
-      wb.Put(keys::count_floor_key(p), keys::encode_count_floor(stored));
-      floors_moved = true;
+      if (stored.raise(now)) {
+        wb.Put(keys::count_floor_key(p), keys::encode_count_floor(stored));
+        floors_moved = true;
+      }
+      const auto minutes = stored.of(granularity::minute);  // raised: at least the rule
+      if (minutes != count_floor::no_bucket && (!out.minutes_from_ms || minutes < *out.minutes_from_ms)) {
+        out.minutes_from_ms = minutes;
+        out.held_by = p;
+      }
     }
     // The ranges a pass visits, in key order: the expiry rows of each granularity ('d',
     // 'h', 'm'), then the rankings of each kind ('a', 'c', 'v') and granularity ('d', 'h').

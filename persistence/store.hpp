@@ -184,8 +184,9 @@ class store {
   /// final and a click of it is too old.
   struct count_purge_result {
     std::uint64_t keys = 0;  ///< rows deleted: counts, expiry rows, group shares, rankings
-    /// The lowest partition's first kept minute (none while minutes are kept forever or no
-    /// partition has a watermark), and the partition that sets it.
+    /// The lowest partition's first kept minute: its floor, which is at least what the rule
+    /// keeps and never below what was deleted (none while no partition has deleted or may
+    /// delete a minute), and the partition that sets it.
     std::optional<std::int64_t> minutes_from_ms;
     std::uint32_t held_by = 0;
   };

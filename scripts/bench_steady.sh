@@ -54,7 +54,7 @@ retention_s=${BENCH_RETENTION_S:-}  # empty: the defaults (7 days of minutes)
 retention_flags=()
 verify_gran=minute
 if [[ -n $retention_s ]]; then
-  retention_flags=(--retention.minute=${retention_s}s --retention.hour=0s --retention.day=0s --retention.interval=10s)
+  retention_flags=(--retention.minute=${retention_s}s --retention.hour=0s --retention.day=0s --retention.interval=10s --live.replay=${retention_s}s)
   verify_gran=hour
 fi
 

@@ -466,7 +466,7 @@ TEST_CASE("minutes past retention.minute are deleted and refused with 410, while
   INFO((m.pinned ? "pinned windows" : "default windows"));
   const std::vector<std::string> windows{"--windows.allowed-lateness=1min", "--dedup.horizon=5min"};
   auto flags = windows;
-  flags.insert(flags.end(), {"--retention.minute=10min", "--retention.hour=0s", "--retention.interval=1s"});
+  flags.insert(flags.end(), {"--retention.minute=10min", "--retention.hour=0s", "--retention.interval=1s", "--live.replay=10min"});
   running r{service::options{flags, m.pinned, false}};
   auto& [nats, dir, svc] = r;
   const auto truth_path = dir.str("truth.json");
@@ -564,11 +564,19 @@ TEST_CASE("minutes past retention.minute are deleted and refused with 410, while
   // A restart reads what is left: nothing deleted comes back, nothing kept is lost. And
   // with minutes kept forever from now on, those already deleted are still refused (the
   // stored floor), never answered as empty.
+  const auto kept_from = svc.status()["storage"].value("minutes_kept_from_ms", 0LL);
   CHECK(svc.stop(SIGTERM) == 0);
   auto forever = windows;
-  forever.insert(forever.end(), {"--retention.minute=0s", "--retention.hour=0s"});
+  forever.insert(forever.end(), {"--retention.minute=0s", "--retention.hour=0s", "--retention.interval=1s"});
   svc.use_flags(forever);
   svc.start();
   check_all();
+  // And status says so: minutes are kept from where the deletes stopped, not from the start.
+  long long kept_after = 0;
+  for (int i = 0; i < 300 && kept_after == 0; ++i) {
+    kept_after = svc.status()["storage"].value("minutes_kept_from_ms", 0LL);
+    if (kept_after == 0) std::this_thread::sleep_for(100ms);
+  }
+  CHECK(kept_after == kept_from);
   CHECK(svc.stop(SIGTERM) == 0);
 }

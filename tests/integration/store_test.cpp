@@ -851,8 +851,15 @@ TEST_CASE("retention of counts deletes the buckets past retention.minute, .hour 
 
   CHECK(purge_counts(**db, 1000, keep, steps).keys == 0);  // nothing more until a watermark moves
   // Kept longer from now on: nothing more goes, and the floors stay where the deletes left them.
-  CHECK(purge_counts(**db, 1000, {48 * hour_ms, 0, 0}, steps).keys == 0);
+  const auto longer = purge_counts(**db, 1000, {48 * hour_ms, 0, 0}, steps);
+  CHECK(longer.keys == 0);
   CHECK(test::must((*db)->read_count_floor(1)).of(granularity::minute) == retention_day0 + 36 * hour_ms);
+  // What a pass reports as kept (status) goes by what is gone, not by the longer setting:
+  // partition 1's minutes before hour 36 are still refused.
+  CHECK(longer.minutes_from_ms == std::optional<std::int64_t>{retention_day0 + 36 * hour_ms});
+  CHECK(longer.held_by == 1);
+  CHECK(purge_counts(**db, 1000, {0, 0, 0}, steps).minutes_from_ms ==
+        std::optional<std::int64_t>{retention_day0 + 36 * hour_ms});  // kept forever from now on
   // Days go too once they are kept for a time: a day kept 2 days (and hours as long).
   const count_retention shorter{12 * hour_ms, 48 * hour_ms, 48 * hour_ms};
   purge_counts(**db, 1000, shorter, steps);

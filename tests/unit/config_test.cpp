@@ -58,6 +58,11 @@ TEST_CASE("options are validated", "[config]") {
   CHECK(load({"--retention.minute=0s"}).find("retention.hour must be at least retention.minute") != std::string::npos);
   CHECK(load({"--retention.minute=0s", "--retention.hour=0s"}) == "");  // all forever
   CHECK(load({"--retention.day=48h"}).find("retention.day must be at least retention.hour") != std::string::npos);
+  // A live stream's replay reads minutes: it must not reach past the minutes kept.
+  CHECK(load({"--retention.minute=1h", "--retention.hour=1h", "--retention.day=1h", "--live.replay=2h"})
+          .find("live.replay must be at most retention.minute") != std::string::npos);
+  CHECK(load({"--retention.minute=1h", "--retention.hour=1h", "--retention.day=1h", "--live.replay=1h"}) == "");
+  CHECK(load({"--retention.minute=0s", "--retention.hour=0s", "--live.replay=720h"}) == "");  // minutes kept forever
   adclick_config defaults;
   REQUIRE(load({}, defaults) == "");
   CHECK(defaults.retention_interval == std::chrono::minutes(1));
