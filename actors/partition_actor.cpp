@@ -374,7 +374,9 @@ std::unordered_map<std::uint64_t, partition_state::ad_ref>::iterator passivate(
   return st.ads.erase(it);
 }
 
-/// Stops ad actors idle for idle_timeout whose state is all durable.
+/// Stops ad actors idle for idle_timeout whose state is all durable; then, while more than
+/// max_active_ads are active, the longest idle of the rest down to 7/8 of it (each one
+/// durable and unchanged since its last flush, so that stopping it loses nothing).
 void passivate_idle(self_ptr self) {
   auto& st = self->state;
   if (!flushes_durable(st)) return;
@@ -385,6 +387,16 @@ void passivate_idle(self_ptr self) {
     if (ref.changed || now - ref.last_active < st.cfg.idle_timeout) ++it;
     else it = passivate(self, it);
   }
+  const auto limit = st.cfg.max_active_ads;
+  if (limit == 0 || st.ads.size() <= limit) return;
+  std::vector<std::pair<caf::actor_clock::time_point, std::uint64_t>> idle;  // (last active, ad)
+  for (const auto& [ad_id, ref] : st.ads)
+    if (!ref.changed) idle.emplace_back(ref.last_active, ad_id);
+  const auto target = limit - limit / 8;
+  const auto excess = std::min(idle.size(), st.ads.size() - target);
+  std::nth_element(idle.begin(), idle.begin() + static_cast<std::ptrdiff_t>(excess), idle.end());
+  for (std::size_t i = 0; i < excess; ++i) passivate(self, st.ads.find(idle[i].second));
+  st.passivated_over_limit += excess;
 }
 
 /// After a checkpoint: answers the operators waiting for one (admin checkpoint) and for
@@ -460,6 +472,7 @@ partition_status status_of(self_ptr self) {
   s.stream_created_ns = st.stream_created_ns;
   s.active_ads = st.ads.size();
   s.passivated = st.passivated;
+  s.passivated_over_limit = st.passivated_over_limit;
   s.checkpoints = st.checkpoints;
   s.checkpoint_failures = st.checkpoint_failures;
   s.failing_since_ms = st.failing_since_ms;

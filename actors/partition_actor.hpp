@@ -103,6 +103,10 @@ struct partition_config {
   subjects names;                          ///< subjects of FinalCount and DLQ rows
   /// An ad actor with nothing to do for this long is stopped once its state is durable.
   caf::timespan idle_timeout = std::chrono::minutes(5);
+  /// At most this many ad actors (0: no limit). Above it, the longest idle of those whose
+  /// state is durable are stopped before their idle_timeout, down to 7/8 of it; a click or
+  /// a finalize later finds them in the store, like any passivated ad.
+  std::size_t max_active_ads = 0;
   /// Where live updates go (the live hub), or none; and how often each changed ad sends one.
   caf::actor live_hub;
   caf::timespan live_interval = std::chrono::milliseconds(250);
@@ -162,6 +166,7 @@ struct partition_state {
   /// DLQ rows of the messages taken since the last checkpoint started.
   std::vector<outbox_message> dlq;
   std::uint64_t passivated = 0;
+  std::uint64_t passivated_over_limit = 0;  ///< of them, stopped early for max_active_ads
   dedup_memory dedup;  ///< the sum of the active ads' ad_ref::memory
   std::uint64_t messages_dispatched = 0;  ///< since start (status: clicks per message)
   std::uint64_t batches_handled = 0;      ///< ingest_batch messages (mailbox: ack_cursor::batches_sent minus these)

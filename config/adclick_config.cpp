@@ -65,7 +65,9 @@ adclick_config::adclick_config() {
     .add(retention_hour, "hour", "keep hour buckets this far behind the watermark; 0s = forever")
     .add(retention_day, "day", "keep day buckets this far behind the watermark; 0s = forever");
   caf::config_option_adder{custom_options_, "actors"}
-    .add(actors_idle_timeout, "idle-timeout", "stop an ad actor idle this long (its state is durable)");
+    .add(actors_idle_timeout, "idle-timeout", "stop an ad actor idle this long (its state is durable)")
+    .add(actors_max_active, "max-active",
+         "at most this many ad actors on this node (0: no limit); above it the longest idle durable ones stop early");
   caf::config_option_adder{custom_options_, "checkpoint"}
     .add(checkpoint_interval, "interval", "time between checkpoints")
     .add(checkpoint_max_pending, "max-pending", "checkpoint sooner when this many messages wait")

@@ -62,7 +62,7 @@ v1::StatusReply status_reply(const std::vector<partition_status>& partitions, co
   v1::StatusReply out;
   out.set_partitions_count(partitions_count);
   outcome_counters totals, durable;
-  std::uint64_t active = 0, passivated = 0, undecided = 0;
+  std::uint64_t active = 0, passivated = 0, over_limit = 0, undecided = 0;
   dedup_memory dedup;
   for (const auto& s : partitions) {
     ingress_status in;
@@ -72,6 +72,7 @@ v1::StatusReply status_reply(const std::vector<partition_status>& partitions, co
     durable += s.durable_outcomes;
     active += s.active_ads;
     passivated += s.passivated;
+    over_limit += s.passivated_over_limit;
     undecided += s.undecided;
     dedup += s.dedup;
     auto* p = out.add_partitions();
@@ -95,6 +96,7 @@ v1::StatusReply status_reply(const std::vector<partition_status>& partitions, co
     p->set_owner_conflicts(s.owner_conflicts);
     p->set_active_ads(s.active_ads);
     p->set_passivated_ads(s.passivated);
+    p->set_passivated_over_limit(s.passivated_over_limit);
     p->set_mailbox(s.mailbox);
     p->set_checkpoints(s.checkpoints);
     p->set_checkpoint_failures(s.checkpoint_failures);
@@ -129,6 +131,7 @@ v1::StatusReply status_reply(const std::vector<partition_status>& partitions, co
   out.mutable_memory()->set_rss_anon_bytes(outside.memory.rss_anon_bytes);
   out.mutable_memory()->set_rss_file_bytes(outside.memory.rss_file_bytes);
   out.set_passivated_ads(passivated);
+  out.set_passivated_over_limit(over_limit);
   put_outcomes(*out.mutable_outcomes(), totals);
   put_outcomes(*out.mutable_durable_outcomes(), durable);
   out.set_undecided(undecided);

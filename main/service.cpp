@@ -237,6 +237,10 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     pc.retention = cfg.count_retention_rules();
     pc.names = names;
     pc.idle_timeout = cfg.actors_idle_timeout;
+    // The node's limit shared by its partitions (each at least one actor).
+    if (cfg.actors_max_active != 0)
+      pc.max_active_ads = std::max<std::size_t>(1, (cfg.actors_max_active + cfg.owned_partitions().size() - 1) /
+                                                     cfg.owned_partitions().size());
     pc.live_hub = hub;
     pc.live_interval = cfg.live_interval;
     if (!cfg.live_nats)  // only the ads SSE streams watch

@@ -525,6 +525,7 @@ struct partition_status {
   std::int64_t stream_created_ns = 0;
   std::uint64_t active_ads = 0;
   std::uint64_t passivated = 0;  ///< ad actors stopped while idle, since start
+  std::uint64_t passivated_over_limit = 0;  ///< of them, stopped early: above max_active_ads
   std::uint64_t checkpoints = 0;
   std::uint64_t checkpoint_failures = 0;  ///< since start
   std::int64_t failing_since_ms = 0;      ///< wall clock of the first failure of a run; 0: last one succeeded
@@ -750,7 +751,7 @@ typename Inspector::result_type inspect(Inspector& f, histogram_counts& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, partition_status& x) {
   return f(x.partition, x.recovered, x.dispatched_seq, x.durable_seq, x.stream_created_ns, x.active_ads,
-           x.passivated, x.checkpoints, x.checkpoint_failures, x.failing_since_ms, x.last_checkpoint_error,
+           x.passivated, x.passivated_over_limit, x.checkpoints, x.checkpoint_failures, x.failing_since_ms, x.last_checkpoint_error,
            x.durable_at_ms, x.last_checkpoint_ms, x.in_flight_since_ms, x.outcomes, x.undecided, x.watermark_ms,
            x.durable_final_before_ms, x.owner_conflicts, x.outbox_pending, x.carried, x.mailbox, x.durable_outcomes,
            x.messages_dispatched, x.clicks_dispatched, x.checkpoint_seconds, x.dedup);

@@ -22,6 +22,7 @@
 #   BENCH_ADCLICKD_FLAGS="--live.nats=true" scripts/bench.sh name   (flags for every adclickd)
 # Writes bench/results/<date>-<name>.json with the machine description.
 #   scripts/bench.sh steady        memory and disk at steady state instead (bench_steady.sh)
+#   scripts/bench.sh ads           1M ads, kill -9, restart and catch-up instead (bench_ads.sh)
 #   scripts/bench.sh [name]        BENCH_CLICKS=1000000 scripts/bench.sh quick
 #   BENCH_ADCLICKD_FLAGS="--live.nats=false" scripts/bench.sh no-live   (flags for both adclickd runs)
 set -euo pipefail
@@ -29,7 +30,11 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 name=${1:-e2e}
 # steady, steady-NAME: the steady-state memory and disk benchmark (scripts/bench_steady.sh).
-case "$name" in steady*) exec scripts/bench_steady.sh "$name" ;; esac
+# ads, ads-NAME: a million ads, kill -9, queries and catch-up after it (scripts/bench_ads.sh).
+case "$name" in
+  steady*) exec scripts/bench_steady.sh "$name" ;;
+  ads*) exec scripts/bench_ads.sh "$name" ;;
+esac
 clicks=${BENCH_CLICKS:-5000000}
 ads=${BENCH_ADS:-100000}
 batch=${BENCH_BATCH:-1000}

@@ -77,6 +77,7 @@ struct fixture {
   caf::actor writer;
   caf::actor partition;
   std::uint32_t max_pending = 1000;  ///< checkpoint.max-pending
+  std::size_t max_active = 0;        ///< actors.max-active of this partition (0: no limit)
   caf::actor live_hub;               ///< where live updates go, if set before start()
 
   fixture() { reopen_store(); }
@@ -116,6 +117,7 @@ struct fixture {
     pc.checkpoint_max_pending = max_pending;
     pc.rules = rules;
     pc.idle_timeout = std::chrono::seconds(10);
+    pc.max_active_ads = max_active;
     pc.live_hub = live_hub;
     partition = sys.spawn(partition_actor, pc);
     sched.run();
@@ -725,6 +727,49 @@ TEST_CASE_METHOD(fixture, "an idle ad is passivated once durable and comes back 
   CHECK(count_at(query(10), t0) == 3);
   tick();
   CHECK(status().outcomes[outcome::duplicate] == 1);
+}
+
+TEST_CASE_METHOD(fixture, "above max-active ads the longest idle durable ones stop early, and counting stays exact",
+                 "[actor][passivation]") {
+  max_active = 4;
+  start();
+  std::vector<std::tuple<std::uint64_t, std::int64_t, std::uint64_t>> first, second;
+  for (std::uint64_t ad = 10; ad < 16; ++ad) first.emplace_back(ad, t0 + 1, ad);  // id = ad
+  ingest_ids({{1, first}});
+  tick();
+  tick();  // durable, then over the limit: down to 4 (7/8 of 4, rounded up)
+  auto s = status();
+  CHECK(s.active_ads == 4);
+  CHECK(s.passivated_over_limit == 2);
+  // Four new ads, and every first ad again with its id (a duplicate) and a new one.
+  for (std::uint64_t ad = 16; ad < 20; ++ad) second.emplace_back(ad, t0 + 2, ad);
+  ingest_ids({{2, second}});
+  tick();
+  tick();  // the new ones were active last: they stay
+  for (std::uint64_t ad = 16; ad < 20; ++ad) CHECK(inspect(ad).active);
+  for (std::uint64_t ad = 10; ad < 16; ++ad) CHECK_FALSE(inspect(ad).active);
+  std::vector<std::tuple<std::uint64_t, std::int64_t, std::uint64_t>> again;
+  for (std::uint64_t ad = 10; ad < 16; ++ad) {
+    again.emplace_back(ad, t0 + 3, ad);
+    again.emplace_back(ad, t0 + 4, 100 + ad);
+  }
+  ingest_ids({{3, again}});
+  for (int i = 0; i < 3; ++i) tick();
+  s = status();
+  CHECK(s.active_ads <= 4);
+  CHECK(s.outcomes[outcome::duplicate] == 6);
+  CHECK(s.outcomes[outcome::counted] == 6 + 4 + 6);
+  for (std::uint64_t ad = 10; ad < 20; ++ad) CHECK(count_at(query(ad), t0) == (ad < 16 ? 2u : 1u));
+}
+
+TEST_CASE_METHOD(fixture, "without max-active every ad stays until its idle timeout", "[actor][passivation]") {
+  start();
+  std::vector<std::tuple<std::uint64_t, std::int64_t, std::uint64_t>> clicks;
+  for (std::uint64_t ad = 10; ad < 30; ++ad) clicks.emplace_back(ad, t0 + 1, ad);
+  ingest_ids({{1, clicks}});
+  for (int i = 0; i < 5; ++i) tick();
+  CHECK(status().active_ads == 20);
+  CHECK(status().passivated_over_limit == 0);
 }
 
 TEST_CASE_METHOD(fixture, "status sums the active ads' dedup memory and forgets a passivated ad's",
