@@ -325,13 +325,18 @@ void start_checkpoint(self_ptr self, bool forced) {
   if (st.awaiting_flushes == 0) commit_checkpoint(self);
 }
 
-partition_state::ad_ref& ad_ref_for(self_ptr self, std::uint64_t ad_id) {
+/// The ad's actor, spawned if it has none. `clicked`: the ad has clicks to count, which
+/// makes it active now; a finalize alone does not (an ad brought back only to close a
+/// minute is the first to stop again once that is durable).
+partition_state::ad_ref& ad_ref_for(self_ptr self, std::uint64_t ad_id, bool clicked = true) {
   auto& st = self->state;
   auto& ref = st.ads[ad_id];
-  if (!ref.handle)
+  if (!ref.handle) {
     ref.handle = self->spawn<caf::linked>(ad_actor, ad_id, st.cfg.db,
                                           st.cfg.live_hub && st.cfg.live_interval.count() > 0);
-  ref.last_active = self->clock().now();
+    ref.last_active = self->clock().now() - st.cfg.idle_timeout;  // idle already, unless clicked
+  }
+  if (clicked) ref.last_active = self->clock().now();
   if (!ref.changed) {
     ref.changed = true;
     st.changed_ads.push_back(ad_id);
@@ -349,7 +354,7 @@ void finalize_due(self_ptr self) {
   const auto final_before = st.clock.final_before();
   auto it = st.open_index.begin();
   for (; it != st.open_index.end() && it->first < final_before; ++it)
-    for (auto ad_id : it->second) self->send(ad_ref_for(self, ad_id).handle, finalize_atom_v, it->first);
+    for (auto ad_id : it->second) self->send(ad_ref_for(self, ad_id, false).handle, finalize_atom_v, it->first);
   st.open_index.erase(st.open_index.begin(), it);
 }
 

@@ -406,6 +406,21 @@ TEST_CASE_METHOD(quick_windows, "after a restart, buckets left open in the store
   CHECK(point_at(query(20), t0).state == bucket_state::final);
 }
 
+TEST_CASE_METHOD(quick_windows, "an ad brought back only to finalize a minute leaves memory at the next durable checkpoint",
+                 "[actor][watermark][passivation]") {
+  start();
+  ingest({{1, {{20, t0 + 5}}}});
+  for (int i = 0; i < 12; ++i) tick();  // idle 10 s, durable: passivated
+  REQUIRE_FALSE(inspect(20).active);
+  ingest({{2, {{21, t0 + 3 * minute_ms}}}});  // the watermark passes: ad 20 comes back to finalize
+  tick();
+  tick();
+  CHECK(test::must(db->read_minute(20, t0)).state == bucket_state::final);
+  CHECK_FALSE(inspect(20).active);  // not held for another idle timeout
+  CHECK(inspect(21).active);        // a clicked ad is
+  CHECK(point_at(query(20), t0).state == bucket_state::final);
+}
+
 namespace {
 /// Run at the quick windows and at the defaults (10 min of lateness, 5 s out of order).
 void settled_minutes_leave_memory_and_dedup_stays_exact(fixture& f) {
