@@ -64,8 +64,10 @@ class adclick_config : public caf::actor_system_config {
 
   // [actors]
   caf::timespan actors_idle_timeout = std::chrono::minutes(5);
-  /// Ad actors kept at most on this node (over its partitions); 0: no limit.
-  std::uint32_t actors_max_active = 250'000;
+  /// Ad actors kept at most on this node (over its partitions); 0: no limit. Off by
+  /// default: a limit below the ads clicked within idle-timeout makes every click of a
+  /// stopped ad spawn it again from the store (README, "Millions of ads").
+  std::uint32_t actors_max_active = 0;
 
   // [checkpoint]
   caf::timespan checkpoint_interval = std::chrono::seconds(1);

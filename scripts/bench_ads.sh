@@ -60,7 +60,8 @@ t_start=$(now)
 t_ready=""
 t_query=""
 codes=""
-for _ in $(seq 2400); do  # 120 s at most
+deadline=$(( $(date +%s) + 120 ))
+while (( $(date +%s) < deadline )); do
   if [[ -z $t_ready ]] && curl -sf --max-time 1 "$http/readyz" >/dev/null 2>&1; then t_ready=$(now); fi
   code=$(curl -s --max-time 2 -o /dev/null -w '%{http_code}' \
     "$http/v1/ads/$ad/clicks?from=$from_ms&to=$to_ms&granularity=minute" || true)
