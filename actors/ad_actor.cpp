@@ -153,7 +153,7 @@ caf::behavior ad_actor(caf::stateful_actor<ad_state>* self, std::uint64_t ad_id,
         if (!st.counts.has(minute)) {
           if (auto err = seed_minute(st, minute)) {
             // Counting on an unknown base would corrupt the count: stop, and take the
-            // (linked) partition down rather than ack anything.
+            // partition (it monitors this actor) down rather than ack anything.
             log_error("ad", "ad_seed_failed").kv("ad", st.ad_id).kv("error", describe(err));
             self->quit(err);
             return;

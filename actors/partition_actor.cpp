@@ -332,8 +332,8 @@ partition_state::ad_ref& ad_ref_for(self_ptr self, std::uint64_t ad_id, bool cli
   auto& st = self->state;
   auto& ref = st.ads[ad_id];
   if (!ref.handle) {
-    ref.handle = self->spawn<caf::linked>(ad_actor, ad_id, st.cfg.db,
-                                          st.cfg.live_hub && st.cfg.live_interval.count() > 0);
+    ref.handle = self->spawn<caf::monitored>(ad_actor, ad_id, st.cfg.db,
+                                             st.cfg.live_hub && st.cfg.live_interval.count() > 0);
     ref.last_active = self->clock().now() - st.cfg.idle_timeout;  // idle already, unless clicked
   }
   if (clicked) ref.last_active = self->clock().now();
@@ -372,7 +372,7 @@ std::unordered_map<std::uint64_t, partition_state::ad_ref>::iterator passivate(
   // dashboard must not keep a count the store has moved past.
   if (it->second.live && st.cfg.live_hub && (!st.cfg.live_wants || st.cfg.live_wants(it->first)))
     self->send(it->second.handle, live_atom_v, st.cfg.live_hub);
-  self->unlink_from(it->second.handle);  // its exit must not take the partition down
+  self->demonitor(it->second.handle);  // its exit is no failure (O(1): the ad holds the monitor)
   self->send_exit(it->second.handle, caf::exit_reason::user_shutdown);
   ++st.passivated;
   st.dedup -= it->second.memory;
@@ -531,6 +531,11 @@ caf::expected<ad_status> stored_ad(self_ptr self, std::uint64_t ad_id) {
 
 }  // namespace
 
+partition_state::~partition_state() {
+  for (const auto& [ad_id, ref] : ads)
+    if (ref.handle) caf::anon_send_exit(ref.handle, caf::exit_reason::user_shutdown);
+}
+
 caf::behavior partition_actor(self_ptr self, partition_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
@@ -602,8 +607,15 @@ caf::behavior running(self_ptr self) {
     .kv("stream_created_ns", st.stream_created_ns)
     .kv("counted", st.outcomes[outcome::counted]);
 
-  // Ad actors are linked: an ad that fails (it could not read its stored base) takes the
-  // partition down with it, and a partition that stops takes its ads along.
+  // Ad actors are monitored, not linked: an ad that stops by itself (it could not read its
+  // stored base) takes the partition down with it (down_msg), and a partition that stops
+  // stops its ads (~partition_state). A link would cost the partition an entry in its own
+  // list of links per ad, and CAF 0.17 walks that list to remove one: passivating n ads
+  // took O(n^2), and 62k ads per partition stalled it for minutes. A monitor lives in the
+  // ad, and demonitor before a passivation removes it in O(1).
+  self->set_down_handler([=](caf::down_msg& dm) {
+    fail(self, dm.reason ? dm.reason : make_error(errc::storage, "an ad actor stopped by itself"), "ad_failed");
+  });
   self->delayed_send(self, st.cfg.checkpoint_interval, tick_atom_v);
   if (st.cfg.live_hub && st.cfg.live_interval.count() > 0) self->delayed_send(self, st.cfg.live_interval, live_atom_v);
 

@@ -139,6 +139,12 @@ struct partition_state {
     caf::typed_response_promise<passivate_report> rp;
   };
 
+  partition_state() = default;
+  partition_state(const partition_state&) = delete;
+  partition_state& operator=(const partition_state&) = delete;
+  /// Stops the ad actors (they are monitored, not linked: nothing else would).
+  ~partition_state();
+
   partition_config cfg;
   std::unordered_map<std::uint64_t, ad_ref> ads;
   std::vector<std::uint64_t> changed_ads;
