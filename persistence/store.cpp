@@ -530,6 +530,19 @@ caf::expected<std::vector<std::optional<std::int64_t>>> stored_watermarks(leveld
   return out;
 }
 
+/// What retention of counts has deleted in `partition` as of `ro` (nothing: no row).
+caf::expected<count_floor> stored_count_floor(leveldb::DB& db, const leveldb::ReadOptions& ro,
+                                              std::uint32_t partition) {
+  std::string value;
+  count_floor out;
+  auto s = db.Get(ro, keys::count_floor_key(partition), &value);
+  if (s.IsNotFound()) return out;
+  if (!s.ok()) return to_error(s, "cannot read a count floor");
+  if (!keys::decode_count_floor(value, out))
+    return make_error(errc::storage, "corrupt count floor of partition " + std::to_string(partition));
+  return out;
+}
+
 /// A LevelDB snapshot released when it goes out of scope.
 struct snapshot_guard {
   leveldb::DB* db;
@@ -654,12 +667,9 @@ caf::expected<store::count_purge_result> store::purge_expired_counts(scan_step& 
       count_floor now;
       for (auto g : grans)
         if (const auto& f = kept_from[p][index(g)]) now.kept_from[index(g)] = *f;
-      count_floor stored;
-      std::string value;
-      auto s = impl_->db->Get(ro, keys::count_floor_key(p), &value);
-      if (!s.ok() && !s.IsNotFound()) return to_error(s, "cannot read a count floor");
-      if (s.ok() && !keys::decode_count_floor(value, stored))
-        return make_error(errc::storage, "corrupt count floor of partition " + std::to_string(p));
+      auto read = stored_count_floor(*impl_->db, ro, p);
+      if (!read) return read.error();
+      auto& stored = *read;
       if (stored.raise(now)) {
         wb.Put(keys::count_floor_key(p), keys::encode_count_floor(stored));
         floors_moved = true;
@@ -1077,13 +1087,7 @@ caf::expected<count_floor> store::read_count_floor(std::uint32_t partition, cons
   if (!impl_->db) return closed_error(impl_->dir);
   leveldb::ReadOptions ro;
   if (auto err = read_at(at, at ? at->impl_.get() : nullptr, impl_->db.get(), ro)) return err;
-  std::string value;
-  count_floor out;
-  auto s = impl_->db->Get(ro, keys::count_floor_key(partition), &value);
-  if (s.IsNotFound()) return out;
-  if (!s.ok()) return to_error(s, "cannot read a count floor");
-  if (!keys::decode_count_floor(value, out)) return make_error(errc::storage, "corrupt count floor");
-  return out;
+  return stored_count_floor(*impl_->db, ro, partition);
 }
 
 caf::expected<count_floor> store::highest_count_floor(const snapshot* at) {

@@ -777,22 +777,6 @@ TEST_CASE_METHOD(fixture, "above max-active ads the longest idle durable ones st
   for (std::uint64_t ad = 10; ad < 20; ++ad) CHECK(count_at(query(ad), t0) == (ad < 16 ? 2u : 1u));
 }
 
-TEST_CASE_METHOD(fixture, "a partition that stops stops its ad actors", "[actor][passivation]") {
-  // Ads are monitored, not linked (a link costs the partition O(ads) to remove), so no
-  // link takes them down: ~partition_state sends them exits (and CAF would also collect
-  // an ad no one refers to; this test holds either way, and fails if a stopped
-  // partition's ads kept running).
-  const auto before = sys.registry().running();
-  start();
-  std::vector<std::tuple<std::uint64_t, std::int64_t, std::uint64_t>> clicks;
-  for (std::uint64_t ad = 10; ad < 30; ++ad) clicks.emplace_back(ad, t0 + 1, ad);
-  ingest_ids({{1, clicks}});
-  tick();
-  CHECK(sys.registry().running() >= before + 20);
-  stop();
-  CHECK(sys.registry().running() == before);
-}
-
 TEST_CASE_METHOD(fixture, "without max-active every ad stays until its idle timeout", "[actor][passivation]") {
   start();
   std::vector<std::tuple<std::uint64_t, std::int64_t, std::uint64_t>> clicks;
