@@ -1,5 +1,6 @@
 #include "gateway/nats/nats_client.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -638,11 +639,46 @@ std::optional<core_subscription::message> core_subscription::next(std::int64_t t
 
 // -- pull_subscription ----------------------------------------------------------------------
 
+std::optional<delivery_meta> parse_ack_subject(std::string_view reply) {
+  constexpr std::string_view prefix = "$JS.ACK.";
+  if (reply.substr(0, prefix.size()) != prefix) return std::nullopt;
+  reply.remove_prefix(prefix.size());
+  std::string_view tokens[12];
+  std::size_t n = 0;
+  for (;;) {
+    const auto dot = reply.find('.');
+    if (n == std::size(tokens)) return std::nullopt;
+    tokens[n++] = reply.substr(0, dot);
+    if (dot == std::string_view::npos) break;
+    reply.remove_prefix(dot + 1);
+  }
+  // 7 tokens: stream, consumer, then the numbers; 9 or more: a domain and an account
+  // hash come first (and a random token may follow).
+  std::size_t at = 0;
+  if (n == 7) at = 2;
+  else if (n >= 9) at = 4;
+  else return std::nullopt;
+  std::uint64_t v[5];
+  for (std::size_t i = 0; i < 5; ++i) {
+    const auto t = tokens[at + i];
+    if (t.empty() || t.size() > 20) return std::nullopt;
+    std::uint64_t x = 0;
+    for (char c : t) {
+      if (c < '0' || c > '9') return std::nullopt;
+      x = x * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    v[i] = x;
+  }
+  return delivery_meta{v[0], v[1], v[2], static_cast<std::int64_t>(v[3]), v[4]};
+}
+
 struct pull_subscription::impl {
   nats_connection::impl* conn = nullptr;
-  natsSubscription* sub = nullptr;
-  // Keeps the durable consumer on the server: the library did not create it (it is bound
-  // to the one reset_consumer made), so unsubscribing does not delete it.
+  natsSubscription* sub = nullptr;  ///< core, synchronous, on `inbox` + ".*"
+  std::string next_subject;         ///< $JS.API.CONSUMER.MSG.NEXT.<stream>.<durable>
+  std::string inbox;                ///< request n is answered on inbox + "." + n
+  std::uint64_t requests = 0;
+  // The durable consumer stays on the server: it is not this subscription's.
   ~impl() { release_subscription(conn ? conn->nc : nullptr, sub); }
 };
 
@@ -652,16 +688,17 @@ pull_subscription::~pull_subscription() = default;
 caf::expected<std::unique_ptr<pull_subscription>> nats_connection::pull_subscribe(
   const consumer_spec& spec) {
   if (auto err = reset_consumer(spec)) return err;
-  jsSubOptions so;
-  jsSubOptions_Init(&so);
-  so.Stream = spec.stream.c_str();
-  so.Consumer = spec.durable.c_str();
   auto p = std::make_unique<pull_subscription::impl>();
   p->conn = impl_.get();
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s = js_PullSubscribe(&p->sub, impl_->js, spec.filter_subject.c_str(),
-                                  spec.durable.c_str(), nullptr, &so, &jerr);
-  if (auto err = to_error(s, "cannot bind to consumer " + spec.durable, jerr)) return err;
+  p->next_subject = "$JS.API.CONSUMER.MSG.NEXT." + spec.stream + "." + spec.durable;
+  natsInbox* inbox = nullptr;
+  if (auto err = to_error(natsInbox_Create(&inbox), "cannot make an inbox")) return err;
+  p->inbox = inbox;
+  natsInbox_Destroy(inbox);
+  const auto subject = p->inbox + ".*";
+  if (auto err = to_error(natsConnection_SubscribeSync(&p->sub, impl_->nc, subject.c_str()),
+                          "cannot subscribe for consumer " + spec.durable))
+    return err;
   return std::unique_ptr<pull_subscription>{new pull_subscription(std::move(p))};
 }
 
@@ -675,35 +712,76 @@ std::string_view pull_subscription::message::header(const char* key) const {
 caf::expected<std::size_t> pull_subscription::fetch(
   int batch, std::int64_t max_bytes, std::int64_t timeout_ms,
   const std::function<void(const message&)>& visit) {
-  natsMsgList list{nullptr, 0};
-  jsFetchRequest req;
-  jsFetchRequest_Init(&req);
-  req.Batch = batch;
-  req.MaxBytes = max_bytes;
-  req.Expires = timeout_ms * 1'000'000;  // nanoseconds
-  natsStatus s = natsSubscription_FetchRequest(&list, impl_->sub, &req);
-  if (s == NATS_TIMEOUT) {
-    natsMsgList_Destroy(&list);
-    return std::size_t{0};
-  }
-  if (s != NATS_OK) {
-    natsMsgList_Destroy(&list);
-    return to_error(s, "fetch");
-  }
+  using clock = std::chrono::steady_clock;
+  const auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms);
   std::size_t visited = 0;
-  for (int i = 0; i < list.Count; ++i) {
-    natsMsg* m = list.Msgs[i];
-    jsMsgMetaData* meta = nullptr;
-    if (natsMsg_GetMetaData(&meta, m) != NATS_OK) continue;  // not a JetStream message
-    const char* reply = natsMsg_GetReply(m);
-    message out{meta->Sequence.Stream, meta->Sequence.Consumer, meta->Timestamp, meta->NumPending,
-                {natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))},
-                reply ? std::string_view{reply} : std::string_view{}, m};
-    jsMsgMetaData_Destroy(meta);
-    visit(out);
-    ++visited;
+  std::int64_t bytes = 0;
+  std::string asked;  // this fetch's reply subject, once it has sent its request
+  bool answered = false;
+  const auto want = static_cast<std::size_t>(std::max(batch, 0));
+  while (visited < want && (max_bytes <= 0 || bytes < max_bytes) && !answered) {
+    std::int64_t wait_ms = 0;
+    if (asked.empty()) {
+      int queued = 0;
+      natsSubscription_GetPending(impl_->sub, &queued, nullptr);
+      if (queued == 0) {
+        // Ask for the rest of the batch; the server ends the request 10 ms before we stop
+        // waiting, so that its 408 arrives while this fetch still listens.
+        asked = impl_->inbox + "." + std::to_string(++impl_->requests);
+        std::string req = "{\"batch\":" + std::to_string(want - visited);
+        if (max_bytes > 0) req += ",\"max_bytes\":" + std::to_string(max_bytes - bytes);
+        const std::int64_t expires_ms = timeout_ms >= 20 ? timeout_ms - 10 : timeout_ms;
+        req += ",\"expires\":" + std::to_string(std::max<std::int64_t>(expires_ms, 1) * 1'000'000) + "}";
+        auto s = natsConnection_PublishRequest(impl_->conn->nc, impl_->next_subject.c_str(), asked.c_str(),
+                                               req.data(), static_cast<int>(req.size()));
+        if (s != NATS_OK) {
+          if (visited > 0) break;
+          return to_error(s, "fetch request");
+        }
+      }
+    }
+    if (!asked.empty()) {
+      wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
+      if (wait_ms <= 0) break;
+    }
+    natsMsg* raw = nullptr;
+    auto s = natsSubscription_NextMsg(&raw, impl_->sub, wait_ms);
+    if (s == NATS_TIMEOUT) {
+      if (asked.empty()) continue;  // the leftovers ran out: now ask
+      break;
+    }
+    if (s != NATS_OK) {
+      // NATS_NO_RESPONDERS: no consumer took the request (deleted). NATS_SLOW_CONSUMER:
+      // deliveries were dropped, which the next consumer sequence shows.
+      if (visited > 0) break;
+      return to_error(s, "fetch");
+    }
+    std::unique_ptr<natsMsg, msg_deleter> m{raw};
+    const char* reply = natsMsg_GetReply(raw);
+    if (auto meta = reply ? parse_ack_subject(reply) : std::nullopt) {
+      const auto size = natsMsg_GetDataLength(raw);
+      message out{meta->stream_seq, meta->consumer_seq, meta->timestamp_ns, meta->num_pending,
+                  {natsMsg_GetData(raw), static_cast<std::size_t>(size)}, std::string_view{reply}, raw};
+      visit(out);
+      ++visited;
+      bytes += size;
+      continue;
+    }
+    // A status. Only this fetch's own request can end it: an earlier one's 408 says
+    // nothing about this one.
+    const char* status = nullptr;
+    if (natsMsgHeader_Get(raw, "Status", &status) != NATS_OK || status == nullptr) continue;
+    if (asked.empty() || asked != natsMsg_GetSubject(raw)) continue;
+    const std::string_view code{status};
+    if (code.substr(0, 3) == "100") continue;  // idle heartbeat
+    answered = true;
+    if (code.substr(0, 3) == "404" || code.substr(0, 3) == "408") break;
+    // 409: the consumer was deleted, or a request limit (batch, max_bytes, waiting).
+    const char* description = nullptr;
+    natsMsgHeader_Get(raw, "Description", &description);
+    if (visited == 0)
+      return make_error(errc::nats, "fetch: " + std::string{code} + " " + (description ? description : ""));
   }
-  natsMsgList_Destroy(&list);
   return visited;
 }
 

@@ -234,6 +234,23 @@ class core_subscription {
 };
 
 /// A bound pull subscription on a durable consumer.
+/// What a JetStream delivery's ack subject says about it.
+struct delivery_meta {
+  std::uint64_t delivered = 0;     ///< how many times this message was delivered, this one included
+  std::uint64_t stream_seq = 0;
+  std::uint64_t consumer_seq = 0;
+  std::int64_t timestamp_ns = 0;
+  std::uint64_t num_pending = 0;
+};
+/// Parses "$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ns>.<pending>",
+/// and the form with a domain and an account hash before the stream (and a token after
+/// the pending count); nothing for anything else.
+std::optional<delivery_meta> parse_ack_subject(std::string_view reply);
+
+/// A pull consumer, fetched over core NATS: each fetch publishes one request
+/// ($JS.API.CONSUMER.MSG.NEXT) that the server answers on a reply subject of its own.
+/// Not nats.c's fetch: in 3.4 (Debian 12) it writes past its list when an earlier fetch
+/// left deliveries behind (nats.c #749), see fetch().
 class pull_subscription {
  public:
   struct message {
@@ -252,7 +269,13 @@ class pull_subscription {
 
   /// Fetches up to `batch` messages and at most `max_bytes` of payload, waiting at most
   /// `timeout_ms`. Calls `visit` for each, in delivery order. A timeout with no message
-  /// is not an error: returns 0. Returns the number of messages visited.
+  /// is not an error: returns 0. Returns the number of messages visited, never more than
+  /// `batch`.
+  ///
+  /// Deliveries that arrive after an earlier fetch gave up (its server-side request was
+  /// still open) are taken first, without asking for more; they stay in order, since one
+  /// consumer delivers in order whichever request they answer. A request's own end (404,
+  /// 408) ends the fetch; a status for an earlier request is ignored.
   ///
   /// Bound `max_bytes` so that all fetches in flight on one connection stay below the
   /// server's per-connection pending limit (64 MiB by default): past it the server cuts

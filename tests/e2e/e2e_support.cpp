@@ -68,7 +68,9 @@ void service::faults(const std::vector<std::string>& names) {
 nlohmann::json service::status() {
   http_client client{http()};
   auto res = client.get("/v1/admin/status");
-  REQUIRE(res.status == 200);
+  if (res.status != 200)
+    FAIL("status answered " << res.status << " " << res.error << res.body << "; adclickd "
+                            << (proc_.running() ? "running" : "not running") << "; end of its log:\n" << log_text());
   return nlohmann::json::parse(res.body);
 }
 

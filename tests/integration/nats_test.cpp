@@ -139,3 +139,66 @@ TEST_CASE("test servers get ports below the kernel's ephemeral range, which outg
     CHECK(port < low);
   }
 }
+
+TEST_CASE("a fetch returns at most its batch while deliveries for earlier fetches are still arriving", "[nats]") {
+  // nats.c 3.4 (Debian 12) sizes a fetch's list by the batch, takes what an earlier fetch
+  // left in the subscription first, then shrinks the batch it waits for by that number and
+  // compares the count against the shrunk one: with more than half a batch left over, it
+  // writes past the list for as long as messages keep coming (nats.c #749, fixed in 3.10).
+  // CI saw adclickd die of "double free or corruption" in a catch-up with fetch-batch=16.
+  // Fetches that give up after 1 ms leave most of their batch on the way.
+  test::nats_server server;
+  REQUIRE(server.ready());
+  auto nc = nats_connection::connect(server.url(), "test");
+  REQUIRE(nc);
+  REQUIRE((*nc)->ensure_stream(spec_for(1)));
+  for (int i = 0; i < 20000; ++i)
+    REQUIRE_FALSE((*nc)->publish_async("adclick.clicks.0", "m" + std::to_string(i), "id-" + std::to_string(i)));
+  REQUIRE_FALSE((*nc)->publish_async_complete(20000));
+  consumer_spec cs;
+  cs.stream = "ADCLICK_CLICKS";
+  cs.durable = "test-late";
+  cs.filter_subject = "adclick.clicks.0";
+  cs.start_seq = 1;
+  auto sub = (*nc)->pull_subscribe(cs);
+  REQUIRE(sub);
+  constexpr int batch = 16;
+  std::size_t most = 0, total = 0;
+  std::string last_reply;
+  for (int round = 0; round < 400 && total < 19000; ++round) {
+    const std::int64_t timeout_ms = round % 2 == 0 ? 1 : 200;
+    std::size_t n = 0;
+    auto got = (*sub)->fetch(batch, 1 << 20, timeout_ms, [&](const pull_subscription::message& m) {
+      ++n;
+      last_reply.assign(m.reply);
+    });
+    REQUIRE(got);
+    most = std::max(most, n);
+    total += n;
+    if (!last_reply.empty()) REQUIRE_FALSE((*sub)->ack(last_reply));
+  }
+  CHECK(total > 0);
+  CHECK(most <= static_cast<std::size_t>(batch));
+}
+
+TEST_CASE("an ack subject gives a delivery's sequences, in both of JetStream's forms", "[nats]") {
+  auto v1 = parse_ack_subject("$JS.ACK.ADCLICK_CLICKS.adclick-p10.1.553.35.1795985461765480198.214");
+  REQUIRE(v1);
+  CHECK(v1->delivered == 1);
+  CHECK(v1->stream_seq == 553);
+  CHECK(v1->consumer_seq == 35);
+  CHECK(v1->timestamp_ns == 1795985461765480198);
+  CHECK(v1->num_pending == 214);
+  // With a domain and an account hash first, and a random token last.
+  auto v2 = parse_ack_subject("$JS.ACK.hub.ACCHASH.ADCLICK_CLICKS.adclick-p10.2.554.36.1795985461765480199.0.xyz");
+  REQUIRE(v2);
+  CHECK(v2->delivered == 2);
+  CHECK(v2->stream_seq == 554);
+  CHECK(v2->consumer_seq == 36);
+  CHECK(v2->num_pending == 0);
+  CHECK_FALSE(parse_ack_subject("_INBOX.abc.1"));
+  CHECK_FALSE(parse_ack_subject("$JS.ACK.S.C.1.2.3.4"));            // a token short
+  CHECK_FALSE(parse_ack_subject("$JS.ACK.S.C.1.2.x.4.5"));          // not a number
+  CHECK_FALSE(parse_ack_subject("$JS.ACK.S.C.1.2..4.5"));           // empty
+  CHECK_FALSE(parse_ack_subject("$JS.ACK.S.C.1.2.3.4.5.6.7.8.9.10.11"));  // too many
+}
