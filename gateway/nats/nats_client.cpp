@@ -1,6 +1,7 @@
 #include "gateway/nats/nats_client.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -661,14 +662,16 @@ std::optional<delivery_meta> parse_ack_subject(std::string_view reply) {
   std::uint64_t v[5];
   for (std::size_t i = 0; i < 5; ++i) {
     const auto t = tokens[at + i];
-    if (t.empty() || t.size() > 20) return std::nullopt;
+    if (t.empty()) return std::nullopt;
     std::uint64_t x = 0;
     for (char c : t) {
-      if (c < '0' || c > '9') return std::nullopt;
-      x = x * 10 + static_cast<std::uint64_t>(c - '0');
+      const auto digit = static_cast<std::uint64_t>(c - '0');
+      if (c < '0' || c > '9' || x > (UINT64_MAX - digit) / 10) return std::nullopt;
+      x = x * 10 + digit;
     }
     v[i] = x;
   }
+  if (v[3] > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
   return delivery_meta{v[0], v[1], v[2], static_cast<std::int64_t>(v[3]), v[4]};
 }
 
@@ -699,6 +702,14 @@ caf::expected<std::unique_ptr<pull_subscription>> nats_connection::pull_subscrib
   if (auto err = to_error(natsConnection_SubscribeSync(&p->sub, impl_->nc, subject.c_str()),
                           "cannot subscribe for consumer " + spec.durable))
     return err;
+  // Room for every delivery the consumer may have outstanding (nats.c's own pull
+  // subscription does the same): past the limit nats.c drops deliveries as a slow consumer.
+  constexpr std::int64_t default_messages = 65536;
+  if (spec.max_ack_pending > default_messages) {
+    const auto bytes = std::min<std::int64_t>(spec.max_ack_pending * 1024 * 1024, INT_MAX);
+    natsSubscription_SetPendingLimits(p->sub, static_cast<int>(std::min<std::int64_t>(spec.max_ack_pending, INT_MAX)),
+                                      static_cast<int>(bytes));
+  }
   return std::unique_ptr<pull_subscription>{new pull_subscription(std::move(p))};
 }
 
@@ -758,7 +769,14 @@ caf::expected<std::size_t> pull_subscription::fetch(
     }
     std::unique_ptr<natsMsg, msg_deleter> m{raw};
     const char* reply = natsMsg_GetReply(raw);
-    if (auto meta = reply ? parse_ack_subject(reply) : std::nullopt) {
+    if (reply != nullptr && *reply != '\0') {
+      // A delivery. One that cannot be read must not vanish: the fetch fails with it
+      // (before visiting it), and the consumer sequence after it shows the gap.
+      const auto meta = parse_ack_subject(reply);
+      if (!meta) {
+        if (visited > 0) break;
+        return make_error(errc::nats, std::string{"fetch: a delivery with an ack subject not understood: "} + reply);
+      }
       const auto size = natsMsg_GetDataLength(raw);
       message out{meta->stream_seq, meta->consumer_seq, meta->timestamp_ns, meta->num_pending,
                   {natsMsg_GetData(raw), static_cast<std::size_t>(size)}, std::string_view{reply}, raw};
@@ -780,7 +798,7 @@ caf::expected<std::size_t> pull_subscription::fetch(
     const char* description = nullptr;
     natsMsgHeader_Get(raw, "Description", &description);
     if (visited == 0)
-      return make_error(errc::nats, "fetch: " + std::string{code} + " " + (description ? description : ""));
+      return make_error(errc::nats, "fetch: " + std::string{code} + (description ? std::string{" "} + description : ""));
   }
   return visited;
 }

@@ -233,7 +233,6 @@ class core_subscription {
   std::unique_ptr<impl> impl_;
 };
 
-/// A bound pull subscription on a durable consumer.
 /// What a JetStream delivery's ack subject says about it.
 struct delivery_meta {
   std::uint64_t delivered = 0;     ///< how many times this message was delivered, this one included
@@ -250,7 +249,8 @@ std::optional<delivery_meta> parse_ack_subject(std::string_view reply);
 /// A pull consumer, fetched over core NATS: each fetch publishes one request
 /// ($JS.API.CONSUMER.MSG.NEXT) that the server answers on a reply subject of its own.
 /// Not nats.c's fetch: in 3.4 (Debian 12) it writes past its list when an earlier fetch
-/// left deliveries behind (nats.c #749), see fetch().
+/// left deliveries behind (nats.c #749), see fetch(). A bound pull subscription on a
+/// durable consumer; belongs to one thread.
 class pull_subscription {
  public:
   struct message {
@@ -274,8 +274,11 @@ class pull_subscription {
   ///
   /// Deliveries that arrive after an earlier fetch gave up (its server-side request was
   /// still open) are taken first, without asking for more; they stay in order, since one
-  /// consumer delivers in order whichever request they answer. A request's own end (404,
-  /// 408) ends the fetch; a status for an earlier request is ignored.
+  /// consumer delivers in order whichever request they answer. A status answering this
+  /// fetch's own request ends it: 404 and 408 with what it has, 409 (consumer deleted, a
+  /// request limit) as an error if it has nothing; a status for an earlier request is
+  /// ignored. No responders (503: no consumer took the request) is an error, and so is a
+  /// delivery whose ack subject does not parse.
   ///
   /// Bound `max_bytes` so that all fetches in flight on one connection stay below the
   /// server's per-connection pending limit (64 MiB by default): past it the server cuts

@@ -201,4 +201,7 @@ TEST_CASE("an ack subject gives a delivery's sequences, in both of JetStream's f
   CHECK_FALSE(parse_ack_subject("$JS.ACK.S.C.1.2.x.4.5"));          // not a number
   CHECK_FALSE(parse_ack_subject("$JS.ACK.S.C.1.2..4.5"));           // empty
   CHECK_FALSE(parse_ack_subject("$JS.ACK.S.C.1.2.3.4.5.6.7.8.9.10.11"));  // too many
+  CHECK_FALSE(parse_ack_subject("$JS.ACK.S.C.1.18446744073709551616.3.4.5"));  // past 2^64 - 1
+  CHECK_FALSE(parse_ack_subject("$JS.ACK.S.C.1.2.3.9223372036854775808.5"));   // a time past int64
+  CHECK(parse_ack_subject("$JS.ACK.S.C.1.18446744073709551615.3.4.5")->stream_seq == UINT64_MAX);
 }
