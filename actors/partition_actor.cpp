@@ -531,9 +531,16 @@ caf::expected<ad_status> stored_ad(self_ptr self, std::uint64_t ad_id) {
 
 }  // namespace
 
+void stop_at_once(const caf::actor& a) {
+  // anon_send_exit queues the exit behind the mailbox; an urgent message id puts it in
+  // CAF 0.17's urgent queue, which an actor empties before its normal one.
+  if (a)
+    a->enqueue(nullptr, caf::make_message_id(caf::message_priority::high),
+               caf::make_message(caf::exit_msg{a->address(), caf::exit_reason::user_shutdown}), nullptr);
+}
+
 partition_state::~partition_state() {
-  for (const auto& [ad_id, ref] : ads)
-    if (ref.handle) caf::anon_send_exit(ref.handle, caf::exit_reason::user_shutdown);
+  for (const auto& [ad_id, ref] : ads) stop_at_once(ref.handle);
 }
 
 caf::behavior partition_actor(self_ptr self, partition_config cfg) {

@@ -229,4 +229,9 @@ struct partition_state {
 
 caf::behavior partition_actor(caf::stateful_actor<partition_state>* self, partition_config cfg);
 
+/// Stops `a` (exit reason user_shutdown) before it handles anything already in its
+/// mailbox, which is dropped. For shutdown, and for a partition's ads when it stops:
+/// whatever they still had queued is not durable, so it was not acked and comes again.
+void stop_at_once(const caf::actor& a);
+
 }  // namespace adclick

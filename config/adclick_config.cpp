@@ -71,7 +71,9 @@ adclick_config::adclick_config() {
   caf::config_option_adder{custom_options_, "checkpoint"}
     .add(checkpoint_interval, "interval", "time between checkpoints")
     .add(checkpoint_max_pending, "max-pending", "checkpoint sooner when this many messages wait")
-    .add(checkpoint_max_age, "max-age", "readyz answers 503 once the store lags what was dispatched by this much");
+    .add(checkpoint_max_age, "max-age", "readyz answers 503 once the store lags what was dispatched by this much")
+    .add(checkpoint_stop_timeout, "stop-timeout",
+         "after a stop signal, exit (code 3) if the final checkpoint and shutdown take longer than this");
   caf::config_option_adder{custom_options_, "live"}
     .add(live_interval, "interval", "at most one live update per changed ad this often; 0s = none")
     .add(live_nats, "nats", "publish live updates as CountUpdate on <prefix>.live.<ad> and .campaign./.advertiser.<id>")
@@ -343,6 +345,7 @@ std::string adclick_config::validate() {
     problems << "checkpoint.interval must be positive; ";
   if (checkpoint_max_age <= checkpoint_interval)
     problems << "checkpoint.max-age must be longer than checkpoint.interval; ";
+  if (checkpoint_stop_timeout < std::chrono::seconds(1)) problems << "checkpoint.stop-timeout must be at least 1s; ";
   if (ingest_ack_wait < std::chrono::seconds(1)) problems << "ingest.ack-wait must be at least 1s; ";
   if (ingest_fetch_batch == 0 || ingest_fetch_batch >= ingest_max_ack_pending)
     problems << "ingest.fetch-batch must be positive and below ingest.max-ack-pending; ";

@@ -67,6 +67,23 @@ caf::expected<std::unique_ptr<nats_connection>> connect_with_retry(const std::st
 
 /// Asks each partition to checkpoint and waits (bounded) until everything dispatched is
 /// durable, so that a clean stop leaves nothing to replay.
+/// Bounds the stop: if the process still runs `timeout` from now, it exits at once with
+/// code 3 (a checkpoint write hung in fsync, a backlog the actors are still working
+/// through). Nothing that was not durable was acked, so this is as safe as a kill, and the
+/// broker delivers the rest again; unlike systemd's kill at TimeoutStopSec, the log says
+/// why. Detached: the process exiting first ends it, and it covers everything until then
+/// (the actor system's own shutdown, LevelDB's close).
+void arm_stop_deadline(caf::timespan timeout) {
+  std::thread{[timeout] {
+    std::this_thread::sleep_for(timeout);
+    log_error("service", "stop_timeout")
+      .kv("timeout_ms", std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count())
+      .kv("detail", "the final checkpoint and shutdown took longer than checkpoint.stop-timeout; exiting now: "
+                    "what was not durable was not acked, and the broker delivers it again");
+    std::_Exit(3);
+  }}.detach();
+}
+
 void final_checkpoint(caf::actor_system& sys, caf::actor gateway, const std::vector<caf::actor>& parts) {
   for (const auto& p : parts) caf::anon_send(p, checkpoint_atom_v);
   caf::scoped_actor self{sys};
@@ -392,6 +409,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
     }
   }
   notifier.send("STOPPING=1");
+  arm_stop_deadline(cfg.checkpoint_stop_timeout);
 
   // 6. Shut down in reverse: no more queries, no more fetching, a last checkpoint.
   fanout.close_all();  // SSE streams end, so that the HTTP threads can be joined
@@ -400,7 +418,9 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   for (auto& in : ingress) in->request_stop();  // all at once: each may be inside a fetch
   for (auto& in : ingress) in->stop();
   if (exit_code == 0) final_checkpoint(sys, gateway, partitions);
-  for (const auto& p : partitions) caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
+  // Ahead of what is queued: a partition (and then its ads) would first work through every
+  // batch in its mailbox, which no checkpoint will make durable any more.
+  for (const auto& p : partitions) stop_at_once(p);
   caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
