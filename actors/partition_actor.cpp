@@ -533,7 +533,7 @@ caf::expected<ad_status> stored_ad(self_ptr self, std::uint64_t ad_id) {
 
 void stop_at_once(const caf::actor& a) {
   // anon_send_exit queues the exit behind the mailbox; an urgent message id puts it in
-  // CAF 0.17's urgent queue, which an actor empties before its normal one.
+  // CAF 0.17's urgent queue, which gets the first (and a double) share of each round.
   if (a)
     a->enqueue(nullptr, caf::make_message_id(caf::message_priority::high),
                caf::make_message(caf::exit_msg{a->address(), caf::exit_reason::user_shutdown}), nullptr);

@@ -345,7 +345,8 @@ std::string adclick_config::validate() {
     problems << "checkpoint.interval must be positive; ";
   if (checkpoint_max_age <= checkpoint_interval)
     problems << "checkpoint.max-age must be longer than checkpoint.interval; ";
-  if (checkpoint_stop_timeout < std::chrono::seconds(1)) problems << "checkpoint.stop-timeout must be at least 1s; ";
+  if (checkpoint_stop_timeout < std::chrono::seconds(20))
+    problems << "checkpoint.stop-timeout must be at least 20s (the final checkpoint alone may take 20 s); ";
   if (ingest_ack_wait < std::chrono::seconds(1)) problems << "ingest.ack-wait must be at least 1s; ";
   if (ingest_fetch_batch == 0 || ingest_fetch_batch >= ingest_max_ack_pending)
     problems << "ingest.fetch-batch must be positive and below ingest.max-ack-pending; ";

@@ -34,5 +34,6 @@ int main(int argc, char** argv) {
     caf::actor_system sys{cfg};
     rc = adclick::run_service(sys, cfg);
   }  // waits for every actor to finish
+  adclick::stop_finished();
   return rc;
 }

@@ -4,6 +4,7 @@
 
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -65,17 +66,20 @@ caf::expected<std::unique_ptr<nats_connection>> connect_with_retry(const std::st
   }
 }
 
-/// Asks each partition to checkpoint and waits (bounded) until everything dispatched is
-/// durable, so that a clean stop leaves nothing to replay.
+/// Set by stop_finished(): the stop is over, the deadline no longer applies.
+std::atomic<bool> stop_over{false};
+
 /// Bounds the stop: if the process still runs `timeout` from now, it exits at once with
 /// code 3 (a checkpoint write hung in fsync, a backlog the actors are still working
 /// through). Nothing that was not durable was acked, so this is as safe as a kill, and the
 /// broker delivers the rest again; unlike systemd's kill at TimeoutStopSec, the log says
-/// why. Detached: the process exiting first ends it, and it covers everything until then
-/// (the actor system's own shutdown, LevelDB's close).
+/// why. Detached, so that it covers everything until main returns (the actor system's own
+/// shutdown, LevelDB's close). A thread stuck in the kernel (a fsync the disk never
+/// answers) delays any exit, this one and a kill -9 alike, until the kernel lets it go.
 void arm_stop_deadline(caf::timespan timeout) {
   std::thread{[timeout] {
     std::this_thread::sleep_for(timeout);
+    if (stop_over.load()) return;
     log_error("service", "stop_timeout")
       .kv("timeout_ms", std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count())
       .kv("detail", "the final checkpoint and shutdown took longer than checkpoint.stop-timeout; exiting now: "
@@ -84,6 +88,9 @@ void arm_stop_deadline(caf::timespan timeout) {
   }}.detach();
 }
 
+/// Asks each partition to checkpoint and waits (bounded: 15 s, plus at most one status
+/// request's 5 s) until everything dispatched is durable, so that a clean stop leaves
+/// nothing to replay.
 void final_checkpoint(caf::actor_system& sys, caf::actor gateway, const std::vector<caf::actor>& parts) {
   for (const auto& p : parts) caf::anon_send(p, checkpoint_atom_v);
   caf::scoped_actor self{sys};
@@ -109,6 +116,8 @@ void final_checkpoint(caf::actor_system& sys, caf::actor gateway, const std::vec
 }
 
 }  // namespace
+
+void stop_finished() { stop_over.store(true); }
 
 void block_stop_signals() {
   const sigset_t set = stop_signal_set();
@@ -324,7 +333,7 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   if (!http.start(cfg.http_host(), cfg.http_port())) {
     log_error("service", "http_bind_failed").kv("address", cfg.http_address);
     for (auto& in : ingress) in->stop();
-    for (const auto& p : partitions) caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
+    for (const auto& p : partitions) stop_at_once(p);
     caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);

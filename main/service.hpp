@@ -17,6 +17,12 @@ void block_stop_signals();
 
 /// Runs the service. Returns the process exit code (0 after a clean shutdown). Expects
 /// block_stop_signals() to have run before any thread was started.
+/// After a stop signal the process exits with code 3 if it still runs
+/// checkpoint.stop-timeout later (see arm_stop_deadline).
 int run_service(caf::actor_system& sys, const adclick_config& cfg);
+
+/// The stop is over (the actor system is gone): call just before main returns, so that
+/// the stop deadline cannot turn a finished stop's exit code into 3.
+void stop_finished();
 
 }  // namespace adclick

@@ -51,6 +51,8 @@ TEST_CASE("options are validated", "[config]") {
   CHECK(load({"--ingest.max-unacked-bytes=1KiB"}).find("ingest.max-unacked-bytes") != std::string::npos);
   CHECK(load({"--ingest.max-unacked-bytes=256KiB"}) == "");
   CHECK(load({"--checkpoint.stop-timeout=0s"}).find("checkpoint.stop-timeout") != std::string::npos);
+  CHECK(load({"--checkpoint.stop-timeout=19s"}).find("checkpoint.stop-timeout must be at least 20s") !=
+        std::string::npos);
   CHECK(load({"--checkpoint.stop-timeout=20s"}) == "");
   // Counts are kept at least as long as a click can change them, and coarser ones longer.
   CHECK(load({"--retention.minute=30min"}).find("retention.minute must be at least dedup.horizon") != std::string::npos);
@@ -73,7 +75,7 @@ TEST_CASE("options are validated", "[config]") {
   CHECK(defaults.count_retention_rules().day_ms == 0);
   CHECK(defaults.ingest_max_unacked_bytes == 32u << 20);
   CHECK(defaults.actors_max_active == 0);  // no limit
-  CHECK(defaults.checkpoint_stop_timeout == std::chrono::seconds(60));  // below systemd's TimeoutStopSec=90s
+  CHECK(defaults.checkpoint_stop_timeout == std::chrono::seconds(80));  // below systemd's TimeoutStopSec=90s
   CHECK(load({"--actors.max-active=250000"}) == "");
 }
 
