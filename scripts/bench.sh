@@ -23,6 +23,7 @@
 # Writes bench/results/<date>-<name>.json with the machine description.
 #   scripts/bench.sh steady        memory and disk at steady state instead (bench_steady.sh)
 #   scripts/bench.sh ads           1M ads, kill -9, restart and catch-up instead (bench_ads.sh)
+#   scripts/bench.sh ads-hour      1M ads clicked over an hour: memory (bench_ads_hour.sh)
 #   scripts/bench.sh [name]        BENCH_CLICKS=1000000 scripts/bench.sh quick
 #   BENCH_ADCLICKD_FLAGS="--live.nats=false" scripts/bench.sh no-live   (flags for both adclickd runs)
 set -euo pipefail
@@ -31,8 +32,10 @@ source scripts/lib.sh
 name=${1:-e2e}
 # steady, steady-NAME: the steady-state memory and disk benchmark (scripts/bench_steady.sh).
 # ads, ads-NAME: a million ads, kill -9, queries and catch-up after it (scripts/bench_ads.sh).
+# ads-hour, ads-hour-NAME: a million ads clicked over an hour: memory (scripts/bench_ads_hour.sh).
 case "$name" in
   steady*) exec scripts/bench_steady.sh "$name" ;;
+  ads-hour*) exec scripts/bench_ads_hour.sh "$name" ;;
   ads*) exec scripts/bench_ads.sh "$name" ;;
 esac
 clicks=${BENCH_CLICKS:-5000000}
