@@ -10,6 +10,7 @@
 #include "actors/core/query_rules.hpp"
 #include "common/errc.hpp"
 #include "common/log.hpp"
+#include "common/process_memory.hpp"
 #include "common/time.hpp"
 #include "messages/click_codec.hpp"
 #include "messages/type_ids.hpp"
@@ -375,6 +376,7 @@ std::unordered_map<std::uint64_t, partition_state::ad_ref>::iterator passivate(
   self->demonitor(it->second.handle);  // its exit is no failure (O(1): the ad holds the monitor)
   self->send_exit(it->second.handle, caf::exit_reason::user_shutdown);
   ++st.passivated;
+  note_bulk_free(1);  // its memory is freed: the service hands such pages back now and then
   st.dedup -= it->second.memory;
   return st.ads.erase(it);
 }

@@ -130,6 +130,8 @@ v1::StatusReply status_reply(const std::vector<partition_status>& partitions, co
   out.mutable_memory()->set_rss_bytes(outside.memory.rss_bytes);
   out.mutable_memory()->set_rss_anon_bytes(outside.memory.rss_anon_bytes);
   out.mutable_memory()->set_rss_file_bytes(outside.memory.rss_file_bytes);
+  out.mutable_memory()->set_trims(outside.memory.trims);
+  out.mutable_memory()->set_trimmed_bytes(outside.memory.trimmed_bytes);
   out.set_passivated_ads(passivated);
   out.set_passivated_over_limit(over_limit);
   put_outcomes(*out.mutable_outcomes(), totals);
