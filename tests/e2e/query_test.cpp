@@ -130,6 +130,10 @@ TEST_CASE("hours, days, campaigns, advertisers and top-K agree with the ground t
   std::vector<std::string> verify_flags;
   if (!m.pinned) verify_flags.push_back("--allow-idle-final");
   REQUIRE(verify(svc, {truth_path}, out, verify_flags) == 0);
+  // Campaigns, advertisers and top-K answer from the store, a checkpoint behind the live
+  // view that verify compared: make what verify saw durable first. (Without it a group
+  // asked right after verify, on a loaded machine, had no share stored yet: a 404.)
+  REQUIRE(http_client{svc.http()}.post("/v1/admin/checkpoint").status == 200);
   std::string error;
   auto t = truth::load(truth_path, error);
   REQUIRE(t);
