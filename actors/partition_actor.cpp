@@ -333,11 +333,16 @@ partition_state::ad_ref& ad_ref_for(self_ptr self, std::uint64_t ad_id, bool cli
   auto& st = self->state;
   auto& ref = st.ads[ad_id];
   if (!ref.handle) {
+    ref.ad_id = ad_id;
     ref.handle = self->spawn<caf::monitored>(ad_actor, ad_id, st.cfg.db,
                                              st.cfg.live_hub && st.cfg.live_interval.count() > 0);
     ref.last_active = self->clock().now() - st.cfg.idle_timeout;  // idle already, unless clicked
+    if (!clicked) st.idle.push_front(ref);
   }
-  if (clicked) ref.last_active = self->clock().now();
+  if (clicked) {
+    ref.last_active = self->clock().now();
+    st.idle.touch(ref);
+  }
   if (!ref.changed) {
     ref.changed = true;
     st.changed_ads.push_back(ad_id);
@@ -376,6 +381,7 @@ std::unordered_map<std::uint64_t, partition_state::ad_ref>::iterator passivate(
   self->demonitor(it->second.handle);  // its exit is no failure (O(1): the ad holds the monitor)
   self->send_exit(it->second.handle, caf::exit_reason::user_shutdown);
   ++st.passivated;
+  st.idle.erase(it->second);
   note_bulk_free(1);  // its memory is freed: the service hands such pages back now and then
   st.dedup -= it->second.memory;
   return st.ads.erase(it);
@@ -383,27 +389,32 @@ std::unordered_map<std::uint64_t, partition_state::ad_ref>::iterator passivate(
 
 /// Stops ad actors idle for idle_timeout whose state is all durable; then, while more than
 /// max_active_ads are active, the longest idle of the rest down to 7/8 of it (each one
-/// durable and unchanged since its last flush, so that stopping it loses nothing).
+/// durable and unchanged since its last flush, so that stopping it loses nothing). Walks
+/// `idle` from the longest idle: it visits the ads it stops and the changed ones it must
+/// keep, and stops at the first ad active within the idle timeout (all after it were too).
 void passivate_idle(self_ptr self) {
   auto& st = self->state;
   if (!flushes_durable(st)) return;
   const auto now = self->clock().now();
   st.last_idle_sweep = now;
-  for (auto it = st.ads.begin(); it != st.ads.end();) {
-    auto& ref = it->second;
-    if (ref.changed || now - ref.last_active < st.cfg.idle_timeout) ++it;
-    else it = passivate(self, it);
+  // Each step moves on before `passivate` erases the entry (and its hook).
+  auto ad_of = [](idle_hook* h) -> partition_state::ad_ref& { return static_cast<partition_state::ad_ref&>(*h); };
+  for (auto* h = st.idle.front(); h != nullptr;) {
+    auto& ref = ad_of(h);
+    if (now - ref.last_active < st.cfg.idle_timeout) break;
+    h = idle_order::next(*h);
+    if (!ref.changed) passivate(self, st.ads.find(ref.ad_id));
   }
   const auto limit = st.cfg.max_active_ads;
   if (limit == 0 || st.ads.size() <= limit) return;
-  std::vector<std::pair<caf::actor_clock::time_point, std::uint64_t>> idle;  // (last active, ad)
-  for (const auto& [ad_id, ref] : st.ads)
-    if (!ref.changed) idle.emplace_back(ref.last_active, ad_id);
   const auto target = limit - limit / 8;
-  const auto excess = std::min(idle.size(), st.ads.size() - target);
-  std::nth_element(idle.begin(), idle.begin() + static_cast<std::ptrdiff_t>(excess), idle.end());
-  for (std::size_t i = 0; i < excess; ++i) passivate(self, st.ads.find(idle[i].second));
-  st.passivated_over_limit += excess;
+  for (auto* h = st.idle.front(); h != nullptr && st.ads.size() > target;) {
+    auto& ref = ad_of(h);
+    h = idle_order::next(*h);
+    if (ref.changed) continue;
+    passivate(self, st.ads.find(ref.ad_id));
+    ++st.passivated_over_limit;
+  }
 }
 
 /// After a checkpoint: answers the operators waiting for one (admin checkpoint) and for
@@ -722,6 +733,7 @@ caf::behavior running(self_ptr self) {
       out.watermark_ms = st.clock.watermark();
       out.final_before_ms = st.clock.final_before();
       i->second.last_active = self->clock().now();
+      st.idle.touch(i->second);
       auto rp = self->make_response_promise<series>();
       self->request(i->second.handle, caf::infinite, q)
         .then(

@@ -75,6 +75,7 @@
 #include "actors/core/click_grouping.hpp"
 #include "actors/core/event_clock.hpp"
 #include "actors/core/group_rollups.hpp"
+#include "actors/core/idle_order.hpp"
 #include "actors/core/rate_meter.hpp"
 #include "actors/core/ranking.hpp"
 #include "common/log_limiter.hpp"
@@ -116,7 +117,9 @@ struct partition_config {
 };
 
 struct partition_state {
-  struct ad_ref {
+  /// An active ad; linked into `idle` by its last activity.
+  struct ad_ref : idle_hook {
+    std::uint64_t ad_id = 0;
     caf::actor handle;
     bool changed = false;  ///< received clicks or a finalize since the last flush
     bool live = false;     ///< likewise since the last live tick
@@ -147,6 +150,7 @@ struct partition_state {
 
   partition_config cfg;
   std::unordered_map<std::uint64_t, ad_ref> ads;
+  idle_order idle;  ///< the active ads, from the longest idle (passivate_idle starts there)
   std::vector<std::uint64_t> changed_ads;
   std::vector<std::uint64_t> live_ads;  ///< ads changed since the last live tick
   grouped_batch scratch;
