@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -47,6 +48,14 @@ trim_report trim_if_due(std::uint64_t min_objects) {
   trims.fetch_add(1, std::memory_order_relaxed);
   if (out.rss_after < out.rss_before) trimmed_bytes.fetch_add(out.rss_before - out.rss_after, std::memory_order_relaxed);
   return out;
+}
+
+std::chrono::seconds next_trim_interval(std::chrono::seconds current, const trim_report& last,
+                                        std::chrono::seconds shortest, std::chrono::seconds longest) {
+  if (!last.trimmed) return current;
+  const auto released = last.rss_before > last.rss_after ? last.rss_before - last.rss_after : 0;
+  if (released * 100 >= last.rss_before) return shortest;
+  return std::min(longest, std::max(shortest, current * 2));
 }
 
 }  // namespace adclick

@@ -8,9 +8,13 @@
 // arena; the pages of ad actors passivated by the thousand, scattered among live ones, stay
 // resident (measured 2026-11-30, 100k ads settled: 527 MiB resident, 474 MiB after one
 // malloc_trim). The partitions count what they free in bulk (note_bulk_free); the service
-// trims now and then when enough was (trim_if_due).
+// trims now and then when enough was (trim_if_due), less often while trims give back
+// little (next_trim_interval). A trim is not free: it locks each arena in turn while it
+// walks it, so a counting thread that needs that arena meanwhile waits (the service logs a
+// trim that took over 100 ms as a warning).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 
 namespace adclick {
@@ -20,7 +24,8 @@ struct process_memory {
   std::uint64_t rss_anon_bytes = 0;  ///< resident and not backed by a file: heap, stacks
   std::uint64_t rss_file_bytes = 0;  ///< resident pages of mapped files (and shared memory)
   std::uint64_t trims = 0;           ///< free heap handed back to the kernel, times (since start)
-  std::uint64_t trimmed_bytes = 0;   ///< resident bytes those trims released
+  std::uint64_t trimmed_bytes = 0;   ///< resident bytes those trims released (RSS before minus after:
+                                     ///< an estimate, other threads allocate meanwhile)
 };
 
 process_memory read_process_memory();
@@ -41,5 +46,12 @@ struct trim_report {
 /// tens of milliseconds with gigabytes of heap, so call it every few seconds at most, from
 /// a thread that does no counting).
 trim_report trim_if_due(std::uint64_t min_objects);
+
+/// How long to wait before the next trim_if_due, after one that ran: a trim that gave back
+/// under 1% of the resident set (the stopped ads' pages were being reused by new ones, as
+/// when ads stop and start at the same rate) doubles the wait, up to `longest`; one that
+/// gave back more starts again from `shortest`.
+std::chrono::seconds next_trim_interval(std::chrono::seconds current, const trim_report& last,
+                                        std::chrono::seconds shortest, std::chrono::seconds longest);
 
 }  // namespace adclick

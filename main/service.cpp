@@ -367,10 +367,13 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
   //    a broker that is down must not fail the start), then STATUS= with readiness, and
   //    WATCHDOG=1 only while the gateway and every partition answer a status, so that a
   //    hung actor system is restarted. Every 10 s, once a thousand ads or more have
-  //    stopped since the last time, their free pages go back to the kernel (this thread
-  //    counts nothing, so the trim's walk of the heap stalls no click).
+  //    stopped since the last time, their free pages go back to the kernel; less often
+  //    (up to every 5 min) while trims give back little. The trim runs on this thread,
+  //    but it locks each arena while it walks it: a counting thread that needs one
+  //    meanwhile waits, so a slow trim is logged as a warning.
   int exit_code = 0;
-  auto next_trim = std::chrono::steady_clock::now() + 10s;
+  std::chrono::seconds trim_every = 10s;
+  auto next_trim = std::chrono::steady_clock::now() + trim_every;
   systemd_notifier notifier;
   bool notified_ready = false;
   std::string last_status;
@@ -396,13 +399,15 @@ int run_service(caf::actor_system& sys, const adclick_config& cfg) {
       caf::after(std::chrono::milliseconds(0)) >> [] {});
     if (embedded) embedded->supervise();
     if (std::chrono::steady_clock::now() >= next_trim) {
-      next_trim = std::chrono::steady_clock::now() + 10s;
-      if (auto t = trim_if_due(1000); t.trimmed)
-        log_info("service", "memory_trimmed")
+      const auto t = trim_if_due(1000);
+      if (t.trimmed)
+        (t.ms > 100 ? log_warn("service", "memory_trimmed") : log_info("service", "memory_trimmed"))
           .kv("ads_stopped", t.objects)
           .kv("rss_before_mib", t.rss_before >> 20)
           .kv("rss_after_mib", t.rss_after >> 20)
           .kv("ms", static_cast<std::int64_t>(t.ms));
+      trim_every = next_trim_interval(trim_every, t, 10s, 300s);
+      next_trim = std::chrono::steady_clock::now() + trim_every;
     }
     if (!queries_up && std::chrono::steady_clock::now() >= queries_retry_at) {
       queries_up = start_queries();

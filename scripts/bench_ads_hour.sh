@@ -49,13 +49,14 @@ samples="$work/samples.jsonl"
 : >"$samples"
 while kill -0 "$loader_pid" 2>/dev/null; do
   sleep 30
-  status=$(curl -sf --max-time 20 "$http/v1/admin/status" || echo '{}')
-  python3 - "$(( $(date +%s) - t0 ))" "$(rss_mib "$adclickd_pid")" "$(cpu_s "$adclickd_pid")" >>"$samples" <<PY
+  curl -sf --max-time 20 "$http/v1/admin/status" >"$work/status.json" || echo '{}' >"$work/status.json"
+  python3 - "$(( $(date +%s) - t0 ))" "$(rss_mib "$adclickd_pid")" "$(cpu_s "$adclickd_pid")" "$work/status.json" >>"$samples" <<'PY'
 import json, sys
-s = json.loads('''$status''')
+s = json.load(open(sys.argv[4]))
 print(json.dumps({"t_s": int(sys.argv[1]), "rss_mib": float(sys.argv[2]), "cpu_s": float(sys.argv[3]), "active_ads": s.get("active_ads"),
                   "passivated_ads": s.get("passivated_ads"), "arrived": s.get("arrived"),
-                  "dedup_mib": round(s["dedup_bytes"] / 2**20, 1) if "dedup_bytes" in s else None}))
+                  "dedup_mib": round(s["dedup_bytes"] / 2**20, 1) if "dedup_bytes" in s else None,
+                  "trims": s.get("memory", {}).get("trims"), "trimmed_mib": round(s.get("memory", {}).get("trimmed_bytes", 0) / 2**20, 1)}))
 PY
   tail -1 "$samples" >&2
 done

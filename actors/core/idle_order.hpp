@@ -1,10 +1,11 @@
 // The order in which a partition's ads went idle: a doubly linked list threaded through
 // the entries themselves (each embeds an idle_hook), from the longest idle to the most
 // recently active. Touching an entry moves it to the back, so the list stays ordered by
-// last activity, and the idle sweep visits only the ads it stops (and those it must keep
-// because their state is not durable yet), not every active ad: with 550k active ads the
-// sweep that walked them all took a quarter of adclickd's CPU (perf, bench ads-hour,
-// 2026-11-30).
+// last activity, and the idle sweep visits only the ads idle for the idle timeout (those
+// it stops, and those it must keep because their state is not durable yet), not every
+// active ad: with 550k active ads the sweep that walked them all took a quarter of
+// adclickd's CPU (perf, bench ads-hour, 2026-11-30). (Above actors.max-active, the cap's
+// walk from the front may still pass every changed ad.)
 //
 // The entries must not move while linked (unordered_map nodes do not); a hook is not
 // copyable, so an entry cannot be copied by mistake with its links.

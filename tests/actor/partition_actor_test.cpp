@@ -744,6 +744,21 @@ TEST_CASE_METHOD(fixture, "an idle ad is passivated once durable and comes back 
   CHECK(status().outcomes[outcome::duplicate] == 1);
 }
 
+TEST_CASE_METHOD(fixture, "a queried ad counts as active again: the idle sweep passes over it to the idle ones",
+                 "[actor][passivation]") {
+  start();
+  ingest_ids({{1, {{10, t0 + 1, 1}}}});  // ad 10 first, then ad 11: 10 is the longest idle
+  tick();
+  ingest_ids({{2, {{11, t0 + 2, 2}}}});
+  for (int i = 0; i < 5; ++i) tick();
+  CHECK(count_at(query(10), t0) == 1);  // 6 s in: asked, so active again
+  for (int i = 0; i < 6; ++i) tick();   // 12 s in: 11 idle for 11 s, 10 for 6 s
+  CHECK_FALSE(inspect(11).active);
+  CHECK(inspect(10).active);
+  for (int i = 0; i < 5; ++i) tick();  // 17 s in: 10 idle for 11 s
+  CHECK_FALSE(inspect(10).active);
+}
+
 TEST_CASE_METHOD(fixture, "above max-active ads the longest idle durable ones stop early, and counting stays exact",
                  "[actor][passivation]") {
   max_active = 4;

@@ -117,4 +117,29 @@ TEST_CASE("status shows the process's memory: resident, anonymous and file pages
   CHECK(s.memory().rss_bytes() == out.memory.rss_bytes);
   CHECK(s.memory().rss_anon_bytes() == out.memory.rss_anon_bytes);
   CHECK(s.memory().rss_file_bytes() == out.memory.rss_file_bytes);
+  out.memory.trims = 3;
+  out.memory.trimmed_bytes = 7 << 20;
+  s = status_reply({healthy(0)}, out, 30'000, 16, window_rules{}, now);
+  CHECK(s.memory().trims() == 3);
+  CHECK(s.memory().trimmed_bytes() == 7u << 20);
+}
+
+TEST_CASE("trims back off while they give back little, and come back to the shortest interval when they do",
+          "[unit][memory]") {
+  using std::chrono::seconds;
+  trim_report none;  // no trim ran: the interval stays
+  CHECK(next_trim_interval(seconds(40), none, seconds(10), seconds(300)) == seconds(40));
+  trim_report little;
+  little.trimmed = true;
+  little.rss_before = 1000 << 20;
+  little.rss_after = little.rss_before - (5 << 20);  // 0.5%
+  CHECK(next_trim_interval(seconds(10), little, seconds(10), seconds(300)) == seconds(20));
+  CHECK(next_trim_interval(seconds(160), little, seconds(10), seconds(300)) == seconds(300));
+  CHECK(next_trim_interval(seconds(300), little, seconds(10), seconds(300)) == seconds(300));
+  trim_report grew = little;  // the RSS grew meanwhile: nothing given back
+  grew.rss_after = grew.rss_before + (50 << 20);
+  CHECK(next_trim_interval(seconds(20), grew, seconds(10), seconds(300)) == seconds(40));
+  trim_report much = little;
+  much.rss_after = much.rss_before - (50 << 20);  // 5%
+  CHECK(next_trim_interval(seconds(160), much, seconds(10), seconds(300)) == seconds(10));
 }
