@@ -54,7 +54,7 @@ std::chrono::seconds next_trim_interval(std::chrono::seconds current, const trim
                                         std::chrono::seconds shortest, std::chrono::seconds longest) {
   if (!last.trimmed) return current;
   const auto released = last.rss_before > last.rss_after ? last.rss_before - last.rss_after : 0;
-  if (released * 100 >= last.rss_before) return shortest;
+  if (released * 20 >= last.rss_before) return shortest;  // 5% or more
   return std::min(longest, std::max(shortest, current * 2));
 }
 

@@ -139,6 +139,9 @@ TEST_CASE("trims back off while they give back little, and come back to the shor
   trim_report grew = little;  // the RSS grew meanwhile: nothing given back
   grew.rss_after = grew.rss_before + (50 << 20);
   CHECK(next_trim_interval(seconds(20), grew, seconds(10), seconds(300)) == seconds(40));
+  trim_report some = little;
+  some.rss_after = some.rss_before - (30 << 20);  // 3%: still not worth every 10 s
+  CHECK(next_trim_interval(seconds(10), some, seconds(10), seconds(300)) == seconds(20));
   trim_report much = little;
   much.rss_after = much.rss_before - (50 << 20);  // 5%
   CHECK(next_trim_interval(seconds(160), much, seconds(10), seconds(300)) == seconds(10));
